@@ -1,0 +1,33 @@
+# Flags live on INTERFACE targets that real targets link; nothing is set globally.
+
+# initbench_warnings: strict warnings for the project's own code.
+add_library(initbench_warnings INTERFACE)
+target_compile_options(initbench_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion -Wold-style-cast
+  -Wdouble-promotion -Wnull-dereference -Wnon-virtual-dtor -Woverloaded-virtual
+  -Wcast-align -Wunused -Wformat=2 -Wimplicit-fallthrough)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  target_compile_options(initbench_warnings INTERFACE
+    # GCC 12 reports false positives inside its own AVX-512 intrinsics when Eigen inlines them.
+    -Wno-maybe-uninitialized
+    -Wmisleading-indentation -Wduplicated-cond -Wduplicated-branches -Wlogical-op -Wuseless-cast)
+endif()
+if(INITBENCH_WERROR)
+  target_compile_options(initbench_warnings INTERFACE -Werror)
+endif()
+
+# initbench_options: optimisation, SIMD and sanitizers, for everything we build (tests and
+# benchmarks included, so that what is tested is what is timed).
+add_library(initbench_options INTERFACE)
+if(INITBENCH_NATIVE)
+  target_compile_options(initbench_options INTERFACE -march=native)
+endif()
+target_compile_options(initbench_options INTERFACE $<$<CONFIG:Release>:-O3>)
+# Eigen's own SIMD kernels use FMA explicitly; forbidding the compiler from contracting a*b+c
+# elsewhere keeps scalar code (the generator, the QR) bit-reproducible across builds.
+target_compile_options(initbench_options INTERFACE -ffp-contract=off)
+if(INITBENCH_SANITIZE)
+  target_compile_options(initbench_options INTERFACE
+    -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  target_link_options(initbench_options INTERFACE -fsanitize=address,undefined)
+endif()

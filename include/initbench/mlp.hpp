@@ -1,0 +1,122 @@
+// mlp.hpp: the multilayer perceptron: parameters, buffers, forward and backward.
+//
+// Layers are numbered as in the papers, l = 1..L; index 0 of every per-layer vector is the
+// input (A[0]) or unused. For a batch of n samples (columns):
+//   z_l = W_l a_{l-1} + b_l        Z[l]: (n_l, n)
+//   a_l = phi(z_l), l < L          A[l]: (n_l, n)
+//   output: the logits Z[L]; the loss (loss.hpp) reads them.
+// Backward, with D[l] = dL/dZ[l] of the mean loss over the n samples:
+//   D[L]      = loss_backward(Z[L], Y)
+//   dW_l      = D[l] A[l-1]^T,   db_l = row sums of D[l]
+//   D[l-1]    = (W_l^T D[l]) * phi'(Z[l-1])
+// All buffers are allocated when a Workspace is built for a batch capacity; forward/backward on
+// n <= capacity samples use the leading n columns and allocate nothing.
+#pragma once
+
+#include <vector>
+
+#include "initbench/activation.hpp"
+#include "initbench/loss.hpp"
+#include "initbench/types.hpp"
+
+namespace initbench {
+
+struct MlpConfig {
+  std::vector<Index> sizes;  // n_0 (inputs), n_1, ..., n_L (outputs); at least two entries
+  Activation hidden;         // phi for layers 1..L-1
+  Output output = Output::kSigmoid;
+
+  Index num_layers() const { return static_cast<Index>(sizes.size()) - 1; }  // L
+  Index fan_in(Index l) const { return sizes[static_cast<std::size_t>(l - 1)]; }
+  Index fan_out(Index l) const { return sizes[static_cast<std::size_t>(l)]; }
+  Index num_parameters() const;
+  void validate() const;  // throws std::invalid_argument on empty or non-positive sizes
+};
+
+// Per-layer parameters, or gradients of the same shapes.
+template <typename T>
+struct Params {
+  std::vector<Matrix<T>> W;  // W[l]: (n_l, n_{l-1}), l = 1..L; W[0] empty
+  std::vector<Vector<T>> b;  // b[l]: (n_l), l = 1..L; b[0] empty
+
+  Params() = default;
+  explicit Params(const MlpConfig& config);  // zero-filled
+  Index num_layers() const { return static_cast<Index>(W.size()) - 1; }
+  void set_zero();
+  bool all_finite() const;
+};
+
+// Everything forward and backward write, for up to `capacity` samples.
+template <typename T>
+struct Workspace {
+  Index capacity = 0;
+  std::vector<Matrix<T>> Z;  // Z[l]: (n_l, capacity) pre-activations, l = 1..L (Z[L]: logits)
+  std::vector<Matrix<T>> A;  // A[l]: (n_l, capacity) activations, l = 0..L-1 (A[0]: the input)
+  std::vector<Matrix<T>> D;  // D[l]: (n_l, capacity) dL/dZ[l], l = 1..L
+  Matrix<T> Y;               // (n_L, capacity) targets
+
+  Workspace() = default;
+  Workspace(const MlpConfig& config, Index capacity);
+  Index num_layers() const { return static_cast<Index>(Z.size()) - 1; }
+  // The leading n columns of the input and target buffers, to be filled before forward().
+  auto input(Index n) { return A[0].leftCols(n); }
+  auto target(Index n) { return Y.leftCols(n); }
+  // Layer l's output after its nonlinearity: A[l] for hidden layers, the logits Z[L] for l = L.
+  const Matrix<T>& activation(Index l) const { return l == num_layers() ? Z[static_cast<std::size_t>(l)] : A[static_cast<std::size_t>(l)]; }
+};
+
+template <typename T>
+class Mlp {
+ public:
+  // Builds the network with zero parameters, gradients, and a workspace for batch_capacity
+  // samples. Initialize with init.hpp.
+  Mlp(MlpConfig config, Index batch_capacity);
+
+  const MlpConfig& config() const { return config_; }
+  Index num_layers() const { return config_.num_layers(); }
+  Params<T>& params() { return params_; }
+  const Params<T>& params() const { return params_; }
+  Params<T>& grads() { return grads_; }
+  const Params<T>& grads() const { return grads_; }
+  Workspace<T>& workspace() { return workspace_; }
+  const Workspace<T>& workspace() const { return workspace_; }
+  Matrix<T>& W(Index l) { return params_.W[static_cast<std::size_t>(l)]; }
+  const Matrix<T>& W(Index l) const { return params_.W[static_cast<std::size_t>(l)]; }
+  Vector<T>& b(Index l) { return params_.b[static_cast<std::size_t>(l)]; }
+  const Vector<T>& b(Index l) const { return params_.b[static_cast<std::size_t>(l)]; }
+
+  // On the network's own workspace (input(n) and target(n) filled by the caller).
+  void forward(Index n) { forward(workspace_, n); }
+  double loss(Index n) const { return loss(workspace_, n); }
+  void backward(Index n) { backward(workspace_, n, grads_); }
+
+  // On any workspace built for this configuration (probes use their own).
+  void forward(Workspace<T>& ws, Index n) const;
+  double loss(const Workspace<T>& ws, Index n) const;                     // after forward
+  void backward(Workspace<T>& ws, Index n, Params<T>& grads) const;      // after forward
+  Correct count_correct(const Workspace<T>& ws, Index n) const;          // after forward
+
+ private:
+  MlpConfig config_;
+  Params<T> params_;
+  Params<T> grads_;
+  Workspace<T> workspace_;
+};
+
+// The two halves of a dense layer, as free functions so one grep finds both.
+// z = W a + b (z: (n_out, n), a: (n_in, n)).
+template <typename T>
+void dense_forward(const Matrix<T>& W, const Vector<T>& b, const ConstMatrixRef<T>& a, MatrixRef<T> z);
+// dW = dz a^T, db = row sums of dz; if da is non-empty, da = W^T dz.
+template <typename T>
+void dense_backward(const Matrix<T>& W, const ConstMatrixRef<T>& a, const ConstMatrixRef<T>& dz, Matrix<T>& dW,
+                    Vector<T>& db, MatrixRef<T> da);
+
+extern template class Mlp<float>;
+extern template class Mlp<double>;
+extern template struct Params<float>;
+extern template struct Params<double>;
+extern template struct Workspace<float>;
+extern template struct Workspace<double>;
+
+}  // namespace initbench

@@ -1,0 +1,56 @@
+// optimizer.hpp: parameter updates from gradients. PyTorch's conventions (torch.optim):
+//   sgd:       p -= lr * g
+//   momentum:  v = mu v + g;            p -= lr * v
+//   nesterov:  v = mu v + g;            p -= lr * (g + mu v)
+//   adam:      m = b1 m + (1 - b1) g;   v = b2 v + (1 - b2) g^2;
+//              p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+// with g = dL/dp + weight_decay * p for weights (L2 regularisation, added to the gradient as
+// torch.optim does; biases are not decayed, as in the course and Keras' kernel regularisers).
+// All state is allocated at construction; step() allocates nothing.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "initbench/mlp.hpp"
+
+namespace initbench {
+
+enum class OptimizerKind { kSgd, kMomentum, kNesterov, kAdam };
+
+OptimizerKind parse_optimizer(std::string_view text);
+std::string optimizer_name(OptimizerKind kind);
+const std::vector<std::string>& optimizer_names();
+
+struct OptimizerConfig {
+  OptimizerKind kind = OptimizerKind::kSgd;
+  double lr = 0.01;
+  double momentum = 0.9;  // momentum, nesterov
+  double beta1 = 0.9;     // adam
+  double beta2 = 0.999;   // adam
+  double eps = 1e-8;      // adam
+  double weight_decay = 0.0;
+  void validate() const;  // throws std::invalid_argument on lr <= 0 etc.
+};
+
+template <typename T>
+class Optimizer {
+ public:
+  Optimizer(const OptimizerConfig& config, const MlpConfig& net);
+  void step(Params<T>& params, const Params<T>& grads);
+  void reset();  // zero state and step count
+  const OptimizerConfig& config() const { return config_; }
+  long steps() const { return t_; }
+
+ private:
+  OptimizerConfig config_;
+  Params<T> m_;  // momentum velocity, or Adam's first moment
+  Params<T> v_;  // Adam's second moment
+  long t_ = 0;
+};
+
+extern template class Optimizer<float>;
+extern template class Optimizer<double>;
+
+}  // namespace initbench

@@ -1,0 +1,110 @@
+#include "initbench/optimizer.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <stdexcept>
+
+#include "initbench/text.hpp"
+
+namespace initbench {
+
+const std::vector<std::string>& optimizer_names() {
+  static const std::vector<std::string> names{"sgd", "momentum", "nesterov", "adam"};
+  return names;
+}
+
+OptimizerKind parse_optimizer(std::string_view text) {
+  if (text == "sgd") return OptimizerKind::kSgd;
+  if (text == "momentum") return OptimizerKind::kMomentum;
+  if (text == "nesterov") return OptimizerKind::kNesterov;
+  if (text == "adam") return OptimizerKind::kAdam;
+  throw std::invalid_argument(fmt::format("unknown optimizer '{}'{}; allowed: {}", text,
+                                          did_you_mean(text, optimizer_names()), join(optimizer_names())));
+}
+
+std::string optimizer_name(OptimizerKind kind) { return optimizer_names()[static_cast<std::size_t>(kind)]; }
+
+void OptimizerConfig::validate() const {
+  auto require = [](bool ok, const char* what, double value, const char* allowed) {
+    if (!ok) throw std::invalid_argument(fmt::format("optimizer {} = {} is out of range: must be {}", what, value, allowed));
+  };
+  require(std::isfinite(lr) && lr > 0, "lr", lr, "> 0");
+  require(momentum >= 0 && momentum < 1, "momentum", momentum, "in [0, 1)");
+  require(beta1 >= 0 && beta1 < 1, "beta1", beta1, "in [0, 1)");
+  require(beta2 >= 0 && beta2 < 1, "beta2", beta2, "in [0, 1)");
+  require(eps > 0, "eps", eps, "> 0");
+  require(std::isfinite(weight_decay) && weight_decay >= 0, "weight_decay", weight_decay, ">= 0");
+}
+
+template <typename T>
+Optimizer<T>::Optimizer(const OptimizerConfig& config, const MlpConfig& net) : config_(config) {
+  config_.validate();
+  if (config_.kind != OptimizerKind::kSgd) m_ = Params<T>(net);
+  if (config_.kind == OptimizerKind::kAdam) v_ = Params<T>(net);
+}
+
+template <typename T>
+void Optimizer<T>::reset() {
+  if (!m_.W.empty()) m_.set_zero();
+  if (!v_.W.empty()) v_.set_zero();
+  t_ = 0;
+}
+
+namespace {
+
+// One parameter block p with gradient g; decay is 0 for biases.
+template <typename T, typename P, typename G, typename S>
+void update(const OptimizerConfig& c, long t, P& p, const G& g, S* m, S* v, T decay) {
+  const T lr = static_cast<T>(c.lr);
+  switch (c.kind) {
+    case OptimizerKind::kSgd:
+      if (decay != T(0)) {
+        p.array() -= lr * (g.array() + decay * p.array());
+      } else {
+        p.noalias() -= lr * g;
+      }
+      return;
+    case OptimizerKind::kMomentum:
+    case OptimizerKind::kNesterov: {
+      const T mu = static_cast<T>(c.momentum);
+      m->array() = mu * m->array() + g.array() + decay * p.array();
+      if (c.kind == OptimizerKind::kMomentum) {
+        p.noalias() -= lr * *m;
+      } else {
+        p.array() -= lr * (g.array() + decay * p.array() + mu * m->array());
+      }
+      return;
+    }
+    case OptimizerKind::kAdam: {
+      const T b1 = static_cast<T>(c.beta1);
+      const T b2 = static_cast<T>(c.beta2);
+      const T bias1 = static_cast<T>(1.0 - std::pow(c.beta1, static_cast<double>(t)));
+      const T bias2 = static_cast<T>(1.0 - std::pow(c.beta2, static_cast<double>(t)));
+      const T eps = static_cast<T>(c.eps);
+      m->array() = b1 * m->array() + (T(1) - b1) * (g.array() + decay * p.array());
+      v->array() = b2 * v->array() + (T(1) - b2) * (g.array() + decay * p.array()).square();
+      p.array() -= lr * (m->array() / bias1) / ((v->array() / bias2).sqrt() + eps);
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void Optimizer<T>::step(Params<T>& params, const Params<T>& grads) {
+  ++t_;
+  const T decay = static_cast<T>(config_.weight_decay);
+  const bool has_m = !m_.W.empty();
+  const bool has_v = !v_.W.empty();
+  for (std::size_t l = 1; l < params.W.size(); ++l) {
+    update<T>(config_, t_, params.W[l], grads.W[l], has_m ? &m_.W[l] : nullptr, has_v ? &v_.W[l] : nullptr, decay);
+    update<T>(config_, t_, params.b[l], grads.b[l], has_m ? &m_.b[l] : nullptr, has_v ? &v_.b[l] : nullptr, T(0));
+  }
+}
+
+template class Optimizer<float>;
+template class Optimizer<double>;
+
+}  // namespace initbench
