@@ -104,6 +104,17 @@ void Optimizer<T>::step(Params<T>& params, const Params<T>& grads) {
   }
 }
 
+template <typename T>
+double train_step(Mlp<T>& net, Optimizer<T>& opt, Index n) {
+  net.forward(n);
+  const double loss = net.loss(n);
+  net.backward(n);
+  opt.step(net.params(), net.grads());
+  return loss;
+}
+
+template double train_step<float>(Mlp<float>&, Optimizer<float>&, Index);
+template double train_step<double>(Mlp<double>&, Optimizer<double>&, Index);
 template class Optimizer<float>;
 template class Optimizer<double>;
 

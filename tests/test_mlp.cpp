@@ -1,1 +1,196 @@
+#include "initbench/mlp.hpp"
+
 #include <doctest/doctest.h>
+
+#include <cmath>
+#include <stdexcept>
+
+#include "initbench/rng.hpp"
+
+using namespace initbench;
+
+namespace {
+
+// Fills every parameter with N(0, stddev^2) from the project's generator.
+void randomize(Mlp<double>& net, std::uint64_t seed, double stddev) {
+  Rng rng(seed);
+  for (Index l = 1; l <= net.num_layers(); ++l) {
+    for (Index k = 0; k < net.W(l).size(); ++k) net.W(l)(k) = rng.normal(0.0, stddev);
+    for (Index k = 0; k < net.b(l).size(); ++k) net.b(l)(k) = rng.normal(0.0, stddev);
+  }
+}
+
+void fill_batch(Mlp<double>& net, Index n, std::uint64_t seed) {
+  Rng rng(seed);
+  auto& ws = net.workspace();
+  for (Index k = 0; k < n * ws.A[0].rows(); ++k) ws.input(n)(k) = rng.normal();
+  const Index classes = ws.Y.rows();
+  ws.target(n).setZero();
+  for (Index j = 0; j < n; ++j) {
+    switch (net.config().output) {
+      case Output::kLinear:
+        for (Index i = 0; i < classes; ++i) ws.Y(i, j) = rng.normal();
+        break;
+      case Output::kSigmoid:
+        for (Index i = 0; i < classes; ++i) ws.Y(i, j) = static_cast<double>(rng.below(2));
+        break;
+      case Output::kSoftmax: ws.Y(static_cast<Index>(rng.below(static_cast<std::uint64_t>(classes))), j) = 1.0; break;
+    }
+  }
+}
+
+// Smallest |z| over hidden pre-activations: finite differences across a kink are meaningless.
+double closest_to_kink(const Mlp<double>& net, Index n) {
+  double closest = HUGE_VAL;
+  for (Index l = 1; l < net.num_layers(); ++l) {
+    closest = std::min(closest, net.workspace().Z[static_cast<std::size_t>(l)].leftCols(n).cwiseAbs().minCoeff());
+  }
+  return closest;
+}
+
+}  // namespace
+
+TEST_CASE("gradient check: every activation and every loss, relative error <= 1e-6") {
+  const char* activations[] = {"identity", "sigmoid", "tanh", "relu", "leaky_relu(slope=0.1)", "elu", "selu",
+                               "softsign", "gelu"};
+  const Output outputs[] = {Output::kLinear, Output::kSigmoid, Output::kSoftmax};
+  const Index n = 5;
+  const double h = 1e-5;
+  for (const char* act : activations) {
+    for (Output out : outputs) {
+      const std::string name = act;
+      const std::string loss_name = output_name(out);
+      CAPTURE(name);
+      CAPTURE(loss_name);
+      MlpConfig config{{4, 6, 5, 3}, Activation::parse(act), out};
+      Mlp<double> net(config, n);
+      // Draw until no hidden pre-activation sits within 100 h of a kink (relu, leaky_relu).
+      std::uint64_t seed = 1;
+      do {
+        randomize(net, seed, 0.8);
+        fill_batch(net, n, seed + 1000);
+        net.forward(n);
+        ++seed;
+      } while (closest_to_kink(net, n) < 100 * h);
+      net.backward(n);
+      const Params<double> analytic = net.grads();
+
+      double diff2 = 0.0, norm2 = 0.0, worst = 0.0;
+      for (Index l = 1; l <= net.num_layers(); ++l) {
+        auto check = [&](double& param, double grad) {
+          const double saved = param;
+          param = saved + h;
+          net.forward(n);
+          const double up = net.loss(n);
+          param = saved - h;
+          net.forward(n);
+          const double down = net.loss(n);
+          param = saved;
+          const double numeric = (up - down) / (2 * h);
+          diff2 += (grad - numeric) * (grad - numeric);
+          norm2 += std::max(grad * grad, numeric * numeric);
+          // per entry: relative error, with an absolute floor for entries that are ~0
+          worst = std::max(worst, std::abs(grad - numeric) / std::max(std::max(std::abs(grad), std::abs(numeric)), 1e-4));
+        };
+        for (Index k = 0; k < net.W(l).size(); ++k) check(net.W(l)(k), analytic.W[static_cast<std::size_t>(l)](k));
+        for (Index k = 0; k < net.b(l).size(); ++k) check(net.b(l)(k), analytic.b[static_cast<std::size_t>(l)](k));
+      }
+      const double relative = std::sqrt(diff2 / norm2);
+      CAPTURE(relative);
+      CAPTURE(worst);
+      CHECK(norm2 > 0);
+      CHECK(relative <= 1e-6);
+      CHECK(worst <= 1e-6);
+    }
+  }
+}
+
+TEST_CASE("golden: a hand-computed 2-3-1 relu network with MSE") {
+  // x = (1, 2), y = 1.
+  // W1 = [[1, -1], [0.5, 0.5], [-1, 2]], b1 = (0, 1, -1)
+  //   z1 = (1 - 2 + 0, 0.5 + 1 + 1, -1 + 4 - 1) = (-1, 2.5, 2);  a1 = relu(z1) = (0, 2.5, 2)
+  // W2 = [[1, 2, -1]], b2 = 0.5
+  //   z2 = 0 + 5 - 2 + 0.5 = 3.5;  L = (3.5 - 1)^2 = 6.25
+  // Backward: dz2 = 2 (3.5 - 1) = 5;  dW2 = dz2 a1^T = (0, 12.5, 10);  db2 = 5
+  //   da1 = W2^T dz2 = (5, 10, -5);  dz1 = da1 * relu'(z1) = (0, 10, -5)
+  //   dW1 = dz1 x^T = [[0, 0], [10, 20], [-5, -10]];  db1 = (0, 10, -5)
+  MlpConfig config{{2, 3, 1}, Activation::parse("relu"), Output::kLinear};
+  Mlp<double> net(config, 2);
+  net.W(1) << 1, -1, 0.5, 0.5, -1, 2;
+  net.b(1) << 0, 1, -1;
+  net.W(2) << 1, 2, -1;
+  net.b(2) << 0.5;
+  SUBCASE("one sample") {
+    net.workspace().input(1) << 1, 2;
+    net.workspace().target(1) << 1;
+    net.forward(1);
+    CHECK(net.workspace().Z[1].col(0) == Vector<double>{{-1, 2.5, 2}});
+    CHECK(net.workspace().A[1].col(0) == Vector<double>{{0, 2.5, 2}});
+    CHECK(net.workspace().Z[2](0, 0) == 3.5);
+    CHECK(net.loss(1) == 6.25);
+    net.backward(1);
+  }
+  SUBCASE("the same sample twice: the mean loss has the same gradient") {
+    net.workspace().input(2) << 1, 1, 2, 2;
+    net.workspace().target(2) << 1, 1;
+    net.forward(2);
+    CHECK(net.loss(2) == 6.25);
+    net.backward(2);
+  }
+  Matrix<double> dW1(3, 2);
+  dW1 << 0, 0, 10, 20, -5, -10;
+  CHECK(net.grads().W[1] == dW1);
+  CHECK(net.grads().b[1] == Vector<double>{{0, 10, -5}});
+  CHECK(net.grads().W[2] == Matrix<double>{{0, 12.5, 10}});
+  CHECK(net.grads().b[2](0) == 5);
+}
+
+TEST_CASE("golden: a 2-2-1 tanh network with a sigmoid output and BCE") {
+  // Zero weights in layer 1 make a1 = tanh(b1) exactly; with b1 = (0, 0): a1 = 0, z2 = b2 = 0,
+  // the prediction 0.5 and the loss ln 2 for either label, dz2 = 0.5 - y. This is the course's
+  // zeros experiment in miniature: every hidden gradient is zero (W2 = 0), only b2 moves.
+  MlpConfig config{{2, 2, 1}, Activation::parse("tanh"), Output::kSigmoid};
+  Mlp<double> net(config, 1);
+  net.workspace().input(1) << 0.3, -0.7;
+  net.workspace().target(1) << 1;
+  net.forward(1);
+  CHECK(net.loss(1) == doctest::Approx(std::log(2.0)));
+  net.backward(1);
+  CHECK(net.grads().b[2](0) == doctest::Approx(-0.5));
+  CHECK(net.grads().W[2].isZero());
+  CHECK(net.grads().W[1].isZero());
+  CHECK(net.grads().b[1].isZero());
+}
+
+TEST_CASE("float and double networks agree, and batches use only their leading columns") {
+  MlpConfig config{{3, 8, 8, 2}, Activation::parse("tanh"), Output::kSoftmax};
+  Mlp<double> d(config, 16);
+  randomize(d, 3, 0.5);
+  Mlp<float> f(config, 16);
+  for (Index l = 1; l <= 3; ++l) {
+    f.W(l) = d.W(l).cast<float>();
+    f.b(l) = d.b(l).cast<float>();
+  }
+  fill_batch(d, 16, 4);
+  f.workspace().input(16) = d.workspace().input(16).cast<float>();
+  f.workspace().target(16) = d.workspace().target(16).cast<float>();
+  d.forward(10);
+  f.forward(10);
+  CHECK(f.loss(10) == doctest::Approx(d.loss(10)).epsilon(1e-5));
+  d.backward(10);
+  f.backward(10);
+  CHECK((f.grads().W[1].cast<double>() - d.grads().W[1]).norm() < 1e-5 * d.grads().W[1].norm());
+  // the columns past n do not matter
+  d.workspace().input(16).rightCols(6).setConstant(1e30);
+  const double before = d.loss(10);
+  d.forward(10);
+  CHECK(d.loss(10) == before);
+}
+
+TEST_CASE("configuration errors") {
+  CHECK_THROWS_AS(Mlp<double>(MlpConfig{{3}, {}, Output::kLinear}, 1), std::invalid_argument);
+  CHECK_THROWS_AS(Mlp<double>(MlpConfig{{3, 0, 1}, {}, Output::kLinear}, 1), std::invalid_argument);
+  CHECK_THROWS_AS(Mlp<double>(MlpConfig{{3, 1}, {}, Output::kLinear}, 0), std::invalid_argument);
+  MlpConfig config{{784, 1000, 10}, {}, Output::kSoftmax};
+  CHECK(config.num_parameters() == 784 * 1000 + 1000 + 1000 * 10 + 10);
+}

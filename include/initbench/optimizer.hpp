@@ -50,6 +50,11 @@ class Optimizer {
   long t_ = 0;
 };
 
+// One training step on the network's own workspace (input(n), target(n) filled): forward,
+// backward, update. Returns the mean loss before the update. Allocates nothing.
+template <typename T>
+double train_step(Mlp<T>& net, Optimizer<T>& opt, Index n);
+
 extern template class Optimizer<float>;
 extern template class Optimizer<double>;
 
