@@ -1,16 +1,30 @@
 // data.hpp: datasets as matrices with samples as columns.
 //
 // Every dataset is held in double; a run converts it once to its network's precision.
-// Targets: a (k, m) matrix: 0/1 for a sigmoid output (k = 1 for binary labels), one-hot for a
-// softmax output, real values for a linear output.
+// Targets: a (k, m) matrix. Labels of a problem with 2 classes are ONE row of 0/1 (a sigmoid
+// output, num_classes = 2); K > 2 classes are K one-hot rows (a softmax output, num_classes = K);
+// regression targets are real rows and num_classes = 0.
+//
+// Randomness: every synthetic generator (and the CSV train/test split) draws from
+// Rng(seed, 0, stream::kData) only, the training set first and then the test set, so a dataset
+// is a pure function of (spec, seed). The generators use libm's sin, cos and tanh, whose last bit
+// may differ between C libraries; everything else is bit-identical everywhere.
+//
+// Sections: the dataset, the single entry point (DataSpec, load_dataset), the synthetic
+// generators, the file readers (IDX, CSV), standardization.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "initbench/types.hpp"
 
 namespace initbench {
+
+// ---------------------------------------------------------------------------------------------
+// The dataset
+// ---------------------------------------------------------------------------------------------
 
 struct Dataset {
   std::string name;
@@ -24,10 +38,155 @@ struct Dataset {
   Index num_targets() const { return Y_train.rows(); }
 };
 
+// ---------------------------------------------------------------------------------------------
+// The single entry point
+// ---------------------------------------------------------------------------------------------
+
+// What to load. Fields a kind does not use are ignored, except `classes` (see there). The
+// defaults are the course's circles.
+struct DataSpec {
+  // circles | moons | spirals | xor | blobs | teacher (synthetic), idx | csv (files).
+  std::string kind = "circles";
+  // synthetic: number of training samples to generate (>= 1; circles and moons >= 2; spirals and
+  // blobs >= classes, so that every class is in the training set).
+  Index train = 300;
+  Index test = 100;  // synthetic: number of test samples to generate (>= 0)
+  // Synthetic noise (>= 0): circles, moons, xor: stddev of N(0, noise^2) added to each
+  // coordinate; spirals: stddev of the angle noise; teacher: stddev of N(0, noise^2) added to
+  // each teacher output (before the argmax when classifying). Unused by blobs (see cluster_std).
+  double noise = 0.05;
+  // Number of classes; 0 means the kind's natural value. circles, moons, xor: must be 0 or 2.
+  // spirals: 0 -> 2. blobs: 0 -> 3 (sklearn's default). teacher with classify: 0 -> 2.
+  // idx, csv: 0 -> max label + 1 over the train and test files (at least 2); a positive value
+  // fixes it, and any label >= classes is an error. teacher regression, csv targets: must be 0.
+  Index classes = 0;
+  double factor = 0.8;       // circles: radius of the inner circle, in [0, 1)
+  Index features = 2;        // blobs, teacher: input dimension d_in (>= 1)
+  double cluster_std = 1.0;  // blobs: stddev of each blob (sklearn's cluster_std)
+  double center_box = 10.0;  // blobs: centres are uniform in [-center_box, center_box]^features
+  Index hidden = 0;          // teacher: 0 for a linear teacher, else one tanh hidden layer's width
+  Index outputs = 1;         // teacher regression: output dimension d_out (>= 1)
+  bool classify = false;     // teacher: labels = argmax of `classes` teacher outputs
+  // Files. idx: the folder holding {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz].
+  // csv: the training file (a header row, then one sample per row).
+  std::string path;
+  std::string test_path;             // csv: the test file, with the same columns; empty to split
+  double test_fraction = 0.2;        // csv without test_path: round(m * fraction) rows go to test
+  std::string label;                 // csv classification: the integer label column (>= 0)
+  std::vector<std::string> targets;  // csv regression: the target columns (set this or label)
+  Index limit_train = 0;             // idx, csv: keep at most the first N training samples; 0 = all
+  Index limit_test = 0;              // idx, csv: keep at most the first N test samples; 0 = all
+  // Rescale each feature by the training set's mean and (population) stddev, applied to train
+  // and test alike; see standardize().
+  bool standardize = false;
+};
+
+// The kinds load_dataset accepts, in the order above.
+const std::vector<std::string>& dataset_kinds();
+
+// Loads or generates the dataset `spec` describes. Throws std::invalid_argument for bad fields
+// (an unknown kind names the closest one) and std::runtime_error for bad files (the message
+// names the file, and for CSV the line).
+Dataset load_dataset(const DataSpec& spec, std::uint64_t seed);
+
+// ---------------------------------------------------------------------------------------------
+// Synthetic generators (all binary ones give one 0/1 target row)
+// ---------------------------------------------------------------------------------------------
+// Circles, moons, spirals and blobs build their points in class order and shuffle them with a
+// Fisher-Yates permutation drawn from the generator; circles, moons and xor then add the
+// coordinate noise in sample order, x before y. Noise is drawn even when it is 0, so the clean
+// points of a seed never depend on the noise level.
+
 // sklearn.datasets.make_circles: half the points (rounded down) on the unit circle (label 0),
 // the rest on a circle of radius `factor` (label 1), at evenly spaced angles, shuffled, plus
 // N(0, noise^2) on each coordinate. Train and test sets are drawn one after the other from
 // Rng(seed, 0, stream::kData). The course uses 300 train and 100 test points, noise 0.05.
-Dataset make_circles(Index train, Index test, double noise, std::uint64_t seed, double factor = 0.8);
+Dataset make_circles(Index train, Index test, double noise, std::uint64_t seed,
+                     double factor = 0.8);
+
+// sklearn.datasets.make_moons: two interleaving half circles. n_out = n / 2 points (label 0) at
+// t = linspace(0, pi, n_out): (cos t, sin t); n_in = n - n_out points (label 1) at
+// t = linspace(0, pi, n_in): (1 - cos t, 0.5 - sin t). Shuffled, plus N(0, noise^2) per
+// coordinate. linspace includes both ends (unlike circles' angles).
+Dataset make_moons(Index train, Index test, double noise, std::uint64_t seed);
+
+// cs231n's spiral data, K = classes arms. Class k gets n / K points (the first n % K classes one
+// more); its j-th of N points has r = linspace(0, 1, N)[j], t = linspace(4k, 4(k+1), N)[j] +
+// noise * N(0, 1), and sits at (r sin t, r cos t). cs231n uses K = 3, noise 0.2.
+Dataset make_spirals(Index train, Index test, Index classes, double noise, std::uint64_t seed);
+
+// XOR: (x, y) uniform in [-1, 1)^2, label 1 when sign(x) * sign(y) > 0 (same quadrant sign),
+// else 0; then N(0, noise^2) on each coordinate. Labels come from the clean point, so noise
+// blurs the boundary; the clean points do not depend on `noise`.
+Dataset make_xor(Index train, Index test, double noise, std::uint64_t seed);
+
+// sklearn.datasets.make_blobs: K = classes centres c_k uniform in [-center_box, center_box)^d,
+// drawn first and shared by train and test; class k gets n / K points (the first n % K one
+// more), x = c_k + cluster_std * N(0, I_d).
+Dataset make_blobs(Index train, Index test, Index classes, Index features, double cluster_std,
+                   double center_box, std::uint64_t seed);
+
+// A random teacher network; see make_teacher.
+struct Teacher {
+  Index inputs = 10;      // d_in
+  Index hidden = 0;       // 0: linear teacher; h > 0: one tanh hidden layer of width h
+  Index outputs = 1;      // d_out (regression), or the number of classes (classify)
+  bool classify = false;  // labels = argmax of the outputs instead of the outputs themselves
+};
+
+// Student-teacher data. The teacher's weights are drawn first (shared by train and test), all
+// N(0, 1) entries in column-major order, no biases:
+//   linear:  y = A x / sqrt(d_in),                  A (d_out, d_in)
+//   tanh:    y = B tanh(W x / sqrt(d_in)) / sqrt(h), W (h, d_in), B (d_out, h)
+// Then per sample: x ~ N(0, I_{d_in}), then y += noise * N(0, I_{d_out}). Regression targets are
+// y (num_classes = 0); with classify the label is argmax_k y_k (num_classes = d_out >= 2).
+// The 1/sqrt(d_in) scaling keeps E[y_k^2] = 1 for the linear teacher (Saxe et al.'s deep linear
+// experiments learn such a map).
+Dataset make_teacher(Index train, Index test, const Teacher& teacher, double noise,
+                     std::uint64_t seed);
+
+// ---------------------------------------------------------------------------------------------
+// File readers
+// ---------------------------------------------------------------------------------------------
+
+// One IDX array (http://yann.lecun.com/exdb/mnist/): a big-endian magic 0x000008NN (0x08 is
+// unsigned byte, NN the number of dimensions), NN big-endian uint32 sizes, then the bytes in
+// row-major order.
+struct IdxArray {
+  std::vector<std::uint32_t> dims;  // e.g. {60000, 28, 28}
+  std::vector<std::uint8_t> data;   // product(dims) bytes, row-major
+};
+
+// Reads an IDX file of unsigned bytes with `expected_dims` dimensions (3 for images, 1 for
+// labels), gzip-compressed or raw (zlib reads either). Throws std::runtime_error naming the
+// file for: a missing file, a bad magic number, a wrong dimension count, a truncated header or
+// body, bytes after the body, or a broken gzip stream. Memory grows only with the bytes really
+// read, so a header that lies about its size cannot trigger a huge allocation.
+IdxArray read_idx(const std::string& path, std::uint32_t expected_dims);
+
+// Loads MNIST-format train and test sets from `folder`: for each of train-images-idx3-ubyte,
+// train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte it takes the first of
+// name.gz, name, and the dotted spelling (train-images.idx3-ubyte[.gz]) that exists. Pixels are
+// x / 255 in [0, 1], one feature per pixel in row-major order; labels are encoded as above with
+// `classes` as in DataSpec. Keeps at most the first limit_train / limit_test samples (0 = all);
+// the whole files are still read and checked. Name: the folder's last component.
+Dataset load_idx(const std::string& folder, Index limit_train, Index limit_test, Index classes = 0);
+
+// CSV files: see DataSpec (path, test_path, test_fraction, label, targets, limit_*, classes).
+// Format: comma-separated, the first line names the columns, one sample per following line;
+// cells are trimmed; blank lines are skipped; no quoting (quotes around header names are
+// stripped). Every column that is neither the label nor a target is a feature. Errors name
+// "file:line" for: an empty file, no data rows, duplicate or missing columns, ragged rows,
+// non-numeric cells, NaN or infinite cells, and labels that are negative or not integers.
+Dataset load_csv(const DataSpec& spec, std::uint64_t seed);
+
+// ---------------------------------------------------------------------------------------------
+// Standardization
+// ---------------------------------------------------------------------------------------------
+
+// x_i <- (x_i - mean_i) / std_i with mean_i and the population std_i of feature i over the
+// TRAINING set, applied to train and test. A constant feature (every training value equal,
+// std_i == 0) is only centred: its training values become exact zeros.
+void standardize(Dataset& data);
 
 }  // namespace initbench
