@@ -1,0 +1,113 @@
+# initbench: the two-command set-up. `make run` or `make test` on a fresh Debian 12 machine
+# installs what is missing (scripts/install-deps.sh), configures, builds and runs.
+#
+#   make run        build Release, run the default job (build/src/initbench $(ARGS))
+#   make test       build everything, run every test with ctest
+#   make build      build everything (Release, into build/)
+#   make bench      build the benchmarks
+#   make test-asan  ASan+UBSan build in build-asan/, run every test
+#   make format / format-check / tidy / reproduce / deps / clean / help
+#
+# Variables: BUILD_TYPE (Release), CMAKE_FLAGS (extra cmake -D..., e.g. -DINITBENCH_WERROR=ON),
+# BUILD_DIR (build), JOBS (nproc), CTEST_JOBS (2), SKIP_DEPS=1 (no package check),
+# DRY_RUN=1 (with `deps`: print what would be installed).
+# A build dir is configured only when it is not yet, or when its cmake flags changed.
+
+BUILD_TYPE  ?= Release
+CMAKE_FLAGS ?=
+BUILD_DIR   ?= build
+ASAN_DIR    ?= build-asan
+# RelWithDebInfo at -O1 with asserts kept (no -DNDEBUG): Eigen at -O0 (Debug) is very slow, and
+# more so under ASan; -O1 keeps stack traces readable.
+ASAN_BUILD_TYPE ?= RelWithDebInfo
+ASAN_CMAKE_FLAGS ?= -DINITBENCH_BENCH=OFF '-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g'
+JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
+CTEST_JOBS  ?= 2
+ARGS        ?=
+CLANG_FORMAT ?= clang-format
+CLANG_TIDY   ?= clang-tidy
+RUN_CLANG_TIDY ?= run-clang-tidy
+
+# Any sanitizer error fails the test: stop at the first error, abort (a non-zero exit ctest
+# sees), and print where.
+export ASAN_OPTIONS  ?= halt_on_error=1:abort_on_error=1:detect_leaks=1:strict_init_order=1:detect_stack_use_after_return=1
+export UBSAN_OPTIONS ?= halt_on_error=1:abort_on_error=1:print_stacktrace=1
+
+SOURCE_DIRS := src include tests bench
+SOURCES = $(shell find $(SOURCE_DIRS) -type f \( -name '*.cpp' -o -name '*.hpp' -o -name '*.h' \) 2>/dev/null | sort)
+
+# The options every configure passes, so that dropping a flag (e.g. WERROR) really resets it.
+BASE_FLAGS := -G "Unix Makefiles" -DINITBENCH_WERROR=OFF -DINITBENCH_SANITIZE=OFF
+
+.DEFAULT_GOAL := build
+.NOTPARALLEL:
+MAKEFLAGS += --no-print-directory
+.PHONY: help deps configure build run test bench test-asan configure-asan format format-check \
+        tidy reproduce clean
+
+help:
+	@sed -n '1,14p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
+
+deps:
+ifneq ($(SKIP_DEPS),1)
+	@scripts/install-deps.sh
+endif
+
+# configure-dir DIR, cmake arguments: (re)configure DIR unless its stamp already holds exactly
+# these arguments. Changed arguments reconfigure with --fresh (a clean cache, kept objects).
+define configure-dir
+	@args='$(subst ','\'',$(2))'; stamp='$(1)/.initbench-configure'; \
+	if [ -f '$(1)/CMakeCache.txt' ] && [ -f "$$stamp" ] && [ "$$(cat "$$stamp")" = "$$args" ]; then \
+	  :; \
+	else \
+	  fresh=; [ -f '$(1)/CMakeCache.txt' ] && fresh=--fresh; \
+	  echo "cmake -S . -B $(1) $$fresh $$args"; \
+	  eval cmake -S . -B '$(1)' $$fresh "$$args" && printf '%s' "$$args" > "$$stamp"; \
+	fi
+endef
+
+configure: deps
+	$(call configure-dir,$(BUILD_DIR),$(BASE_FLAGS) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS))
+
+build: configure
+	cmake --build $(BUILD_DIR) --parallel $(JOBS)
+
+run: configure
+	cmake --build $(BUILD_DIR) --parallel $(JOBS) --target initbench
+	$(BUILD_DIR)/src/initbench $(ARGS)
+
+test: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j$(CTEST_JOBS)
+
+# Every target defined under bench/ (the generator is Unix Makefiles, so bench/ has a Makefile).
+bench: configure
+	$(MAKE) -C $(BUILD_DIR)/bench -j$(JOBS)
+	@built=$$(find $(BUILD_DIR)/bench -maxdepth 1 -type f -perm -u+x 2>/dev/null | sort); \
+	if [ -n "$$built" ]; then printf 'built: %s\n' $$built; else echo "bench: no benchmark targets defined yet"; fi
+
+configure-asan: deps
+	$(call configure-dir,$(ASAN_DIR),$(BASE_FLAGS) -DCMAKE_BUILD_TYPE=$(ASAN_BUILD_TYPE) $(ASAN_CMAKE_FLAGS) $(CMAKE_FLAGS) -DINITBENCH_SANITIZE=ON)
+
+test-asan: configure-asan
+	cmake --build $(ASAN_DIR) --parallel $(JOBS)
+	ctest --test-dir $(ASAN_DIR) --output-on-failure -j$(CTEST_JOBS)
+
+format:
+	$(CLANG_FORMAT) -i $(SOURCES)
+
+format-check:
+	$(CLANG_FORMAT) --dry-run -Werror $(SOURCES)
+
+# clang-tidy reads build/compile_commands.json (GCC's flags: hide the GCC-only warning options).
+tidy: configure
+	$(RUN_CLANG_TIDY) -clang-tidy-binary $(CLANG_TIDY) -p $(BUILD_DIR) -j $(JOBS) \
+	  -quiet -extra-arg=-Wno-unknown-warning-option '$(CURDIR)/(src|tests|bench)/.*\.cpp$$'
+
+# Placeholder: will become `initbench run experiments/*.toml --out results` once the runner lands.
+reproduce: configure
+	@echo "reproduce: experiment runner not implemented yet; running the default job instead."
+	cmake --build $(BUILD_DIR) --parallel $(JOBS) --target initbench
+	$(BUILD_DIR)/src/initbench
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) build-debug build-portable build-ci
