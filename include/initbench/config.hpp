@@ -1,0 +1,89 @@
+// config.hpp: one fully resolved run: everything the trainer needs, nothing it must look up.
+//
+// The spec parser (spec.hpp) expands an experiment file into a grid of RunConfig; the trainer
+// (trainer.hpp) runs one. Defaults here are the documented defaults of the spec keys.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "initbench/data.hpp"
+#include "initbench/init.hpp"
+#include "initbench/mlp.hpp"
+#include "initbench/optimizer.hpp"
+
+namespace initbench {
+
+inline constexpr double kUnset = std::numeric_limits<double>::quiet_NaN();
+
+enum class Precision { kFloat, kDouble };
+
+struct ModelConfig {
+  // Either explicit sizes (n_0..n_L; n_0 and n_L must match the data), or depth hidden layers
+  // of `width` units between the data's input and output sizes.
+  std::vector<Index> layers;
+  Index depth = 0;  // hidden layers
+  Index width = 0;
+  Activation activation;
+  Output output = Output::kSigmoid;
+  Precision precision = Precision::kFloat;
+
+  // The network for a dataset: sizes from `layers`, or input, depth x width, output.
+  MlpConfig resolve(Index inputs, Index outputs) const;
+};
+
+struct TrainConfig {
+  OptimizerConfig optimizer;
+  Index batch = 0;           // samples per step; 0 = the whole training set (full batch)
+  long steps = 0;            // updates to perform; if 0, epochs are used
+  long epochs = 0;           // passes over the training set (steps = epochs * ceil(m / batch))
+  long eval_every = 0;       // evaluate train and test sets every K steps; 0 = at the start and end only
+  double target_loss = kUnset;      // first step whose train loss <= target_loss
+  double target_accuracy = kUnset;  // first step whose train accuracy >= target_accuracy
+  bool stop_at_target = false;      // end the run at the first crossing (status converged)
+  long stall_window = 0;            // steps; 0 disables stall detection
+  double stall_tolerance = 1e-4;    // relative change of the train loss over the window
+  bool stop_on_stall = false;       // end a stalled run early (status stalled)
+
+  long total_steps(Index train_samples) const;
+  Index batch_size(Index train_samples) const { return batch <= 0 || batch > train_samples ? train_samples : batch; }
+};
+
+struct ProbeConfig {
+  long every = 0;            // per-layer statistics every K steps (and at step 0); 0 = off
+  bool log_schedule = false; // log-spaced steps instead (about 10 per decade), plus 0 and the last
+  Index batch = 1024;        // the first min(batch, m) training samples; 0 = the current training batch
+  bool histograms = false;
+  Index histogram_bins = 40;
+  long histogram_every = 0;  // 0 = with the per-layer statistics
+  bool symmetry = false;
+  long symmetry_every = 0;   // 0 = with the per-layer statistics
+  double symmetry_tolerance = 1e-6;  // neurons within this relative distance count as one
+  bool jacobian = false;
+  long jacobian_every = 0;   // 0 = at step 0 and the last step only
+  Index jacobian_samples = 3;
+  std::vector<long> dump_weights;  // steps at which W and b are written as .npy
+
+  bool any() const { return every > 0 || log_schedule; }
+};
+
+struct RunConfig {
+  std::string experiment;
+  long run_index = 0;                 // position in the grid; the run_id column
+  std::uint64_t seed = 1;
+  DataSpec data;
+  ModelConfig model;
+  std::string scheme = "he_normal";  // the scheme string, as written in the spec
+  InitConfig init;
+  TrainConfig train;
+  ProbeConfig probes;
+  // The grid axes and this run's value on each ("init.scheme" -> "he_normal"); runs.csv gets a
+  // column per axis beyond its fixed ones.
+  std::vector<std::pair<std::string, std::string>> axes;
+  std::string weights_dir;  // where dump_weights writes (<experiment folder>/weights/<run_id>); "" = none
+};
+
+}  // namespace initbench

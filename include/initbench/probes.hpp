@@ -1,0 +1,65 @@
+// probes.hpp: read-only statistics of a network and the buffers of its last forward/backward.
+//
+// Every function here takes const references: probes never change what training does. They read
+// a workspace after Mlp::forward and Mlp::backward on n samples (either the training step's own
+// buffers or a separate pass on the fixed probe batch, as the trainer decides) and the gradients
+// that backward wrote. Formulas for every column are in docs/csv.md.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "initbench/mlp.hpp"
+#include "initbench/rows.hpp"
+
+namespace initbench {
+
+// Per-layer statistics for l = 1..L (LayerRow without run_id and step).
+// update_norms[l]: ||W_l after - W_l before|| / ||W_l before|| of the last update, or nan.
+template <typename T>
+std::vector<LayerRow> layer_statistics(const Mlp<T>& net, const Workspace<T>& ws, Index n, const Params<T>& grads,
+                                       const std::vector<double>& update_ratios);
+
+// The mean-field prediction of every layer's pre-activation variance (index l = 1..L), from the
+// input's mean square on the n samples and each layer's measured weight and bias variances.
+template <typename T>
+std::vector<double> meanfield_prediction(const Mlp<T>& net, const Workspace<T>& ws, Index n);
+
+// Fixed histogram bins for one (layer, quantity), chosen once per run.
+struct Bins {
+  double lo = -1;
+  double hi = 1;
+  Index count = 40;
+};
+
+// Bins for layer l's activations and deltas, from the first probe: bounded activations use
+// their range (tanh, softsign [-1, 1]; sigmoid [0, 1]); everything else [-r, r] with r the
+// largest magnitude seen (1 if that is 0 or not finite).
+template <typename T>
+std::vector<Bins> activation_bins(const Mlp<T>& net, const Workspace<T>& ws, Index n, Index bins);
+template <typename T>
+std::vector<Bins> delta_bins(const Mlp<T>& net, const Workspace<T>& ws, Index n, Index bins);
+
+// Counts of values in each bin, plus underflow (x < lo) and overflow (x >= hi, or nan) rows.
+// quantity is "activation" or "delta". Rows for l = 1..L.
+template <typename T>
+std::vector<HistogramRow> histograms(const Mlp<T>& net, const Workspace<T>& ws, Index n,
+                                     const std::vector<Bins>& act_bins, const std::vector<Bins>& delta_bins);
+
+// Neuron identity for each hidden layer l = 1..L-1: groups of neurons whose incoming weights and
+// bias (rows of [W_l b_l]) are within `tolerance` of each other relative to their norms; max
+// and mean |cosine| between incoming weight vectors over pairs (two zero vectors count as
+// parallel, a zero and a nonzero vector as orthogonal); effective rank (Roy & Vetterli 2007) of
+// the layer's activations on the n samples.
+template <typename T>
+std::vector<SymmetryRow> symmetry_statistics(const Mlp<T>& net, const Workspace<T>& ws, Index n, double tolerance);
+
+// Singular values (decreasing) of the input-output Jacobian d z_L / d x at one input x (n_0),
+// computed in double.
+template <typename T>
+std::vector<double> jacobian_singular_values(const Mlp<T>& net, const Vector<T>& x);
+
+// Effective rank exp(H(p)), p_i = s_i / sum(s), of a list of singular values; 0 if all are 0.
+double effective_rank(const std::vector<double>& singular_values);
+
+}  // namespace initbench

@@ -1,0 +1,56 @@
+// report.hpp: rows -> tidy CSV files, and back.
+//
+// One folder per experiment; one file per row type (rows.hpp), a header row, one observation
+// per line. Numbers are written with the shortest text that reads back to the same double
+// ("0.1", "1e-08"), non-finite values as nan, inf, -inf (pandas and R read them). Text fields
+// holding a comma or a quote are quoted as RFC 4180 says.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "initbench/rows.hpp"
+
+namespace initbench {
+
+// The file names, in the order they are written.
+inline constexpr const char* kRunsCsv = "runs.csv";
+inline constexpr const char* kCurvesCsv = "curves.csv";
+inline constexpr const char* kLayersCsv = "layers.csv";
+inline constexpr const char* kSymmetryCsv = "symmetry.csv";
+inline constexpr const char* kHistogramsCsv = "histograms.csv";
+inline constexpr const char* kJacobianCsv = "jacobian.csv";
+inline constexpr const char* kTimingsCsv = "timings.csv";
+
+// CSV text of one file: the header from the row type, then every row. runs.csv rows carry their
+// grid axes as extra columns (named by the first row's axes).
+std::string runs_csv(const std::vector<RunRecord>& records);
+std::string curves_csv(const std::vector<RunRecord>& records);
+std::string layers_csv(const std::vector<RunRecord>& records);
+std::string symmetry_csv(const std::vector<RunRecord>& records);
+std::string histograms_csv(const std::vector<RunRecord>& records);
+std::string jacobian_csv(const std::vector<RunRecord>& records);
+std::string timings_csv(const std::vector<RunRecord>& records);
+
+// Writes every CSV file of an experiment into dir (created if missing), each atomically.
+// Files whose row type no record has (no probes, say) hold just their header.
+void write_reports(const std::string& dir, const std::vector<RunRecord>& records);
+
+// A parsed CSV file: its header and rows of fields (strings, unquoted).
+struct CsvTable {
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::string>> rows;
+  // Index of a column; throws std::runtime_error naming the column and the file.
+  std::size_t column(std::string_view name) const;
+  std::string source;  // the path, for messages
+};
+
+// Parses CSV text; throws std::runtime_error ("path:line: what") on ragged rows or bad quoting.
+CsvTable parse_csv(std::string_view text, const std::string& source);
+CsvTable read_csv(const std::string& path);
+
+// Quotes a field if it holds a comma, a quote or a line break.
+std::string csv_escape(std::string_view field);
+
+}  // namespace initbench

@@ -1,0 +1,209 @@
+// rows.hpp: the observations a run produces, one struct per CSV file.
+//
+// Each struct's visit() names its columns and their values in one place: the CSV header, the
+// writer and the reader all come from it, so a column is declared exactly once. Column meanings,
+// units and formulas are documented in docs/csv.md.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace initbench {
+
+// runs.csv: one row per run.
+struct RunRow {
+  long run_id = 0;
+  std::string experiment;
+  std::string scheme;
+  std::string activation;
+  long depth = 0;   // hidden layers
+  long width = 0;   // the widest hidden layer
+  std::string layers;  // all sizes, "2-10-5-1"
+  long seed = 0;
+  double lr = 0;
+  std::string status;  // converged | not_converged | diverged | stalled
+  long steps_run = 0;
+  long steps_to_target = -1;  // -1: the target was not reached (or none was set)
+  long stall_step = -1;       // first step the stall criterion held; -1: never
+  double final_train_loss = 0;
+  double final_train_acc = 0;
+  double final_test_loss = 0;
+  double final_test_acc = 0;
+  double init_grad_ratio = 0;  // ||dL/dW_1|| / ||dL/dW_L|| at step 0
+  std::vector<std::pair<std::string, std::string>> axes;  // one extra column per grid axis
+
+  template <typename F>
+  void visit(F&& f) const {
+    f("run_id", run_id);
+    f("experiment", experiment);
+    f("scheme", scheme);
+    f("activation", activation);
+    f("depth", depth);
+    f("width", width);
+    f("layers", layers);
+    f("seed", seed);
+    f("lr", lr);
+    f("status", status);
+    f("steps_run", steps_run);
+    f("steps_to_target", steps_to_target);
+    f("stall_step", stall_step);
+    f("final_train_loss", final_train_loss);
+    f("final_train_acc", final_train_acc);
+    f("final_test_loss", final_test_loss);
+    f("final_test_acc", final_test_acc);
+    f("init_grad_ratio", init_grad_ratio);
+  }
+};
+
+// curves.csv: train and test loss and accuracy at each evaluation.
+struct CurveRow {
+  long run_id = 0;
+  long step = 0;
+  double train_loss = 0;
+  double train_acc = 0;
+  double test_loss = 0;
+  double test_acc = 0;
+
+  template <typename F>
+  void visit(F&& f) const {
+    f("run_id", run_id);
+    f("step", step);
+    f("train_loss", train_loss);
+    f("train_acc", train_acc);
+    f("test_loss", test_loss);
+    f("test_acc", test_acc);
+  }
+};
+
+// layers.csv: per-layer statistics on the probe batch, l = 1..L.
+struct LayerRow {
+  long run_id = 0;
+  long step = 0;
+  long layer = 0;
+  long fan_in = 0;
+  long fan_out = 0;
+  double preact_mean = 0;
+  double preact_std = 0;
+  double act_mean = 0;
+  double act_std = 0;
+  double saturated_frac = 0;
+  double dead_frac = 0;
+  double delta_norm = 0;
+  double grad_w_norm = 0;
+  double weight_norm = 0;
+  double update_ratio = 0;
+  double meanfield_preact_var = 0;
+
+  template <typename F>
+  void visit(F&& f) const {
+    f("run_id", run_id);
+    f("step", step);
+    f("layer", layer);
+    f("fan_in", fan_in);
+    f("fan_out", fan_out);
+    f("preact_mean", preact_mean);
+    f("preact_std", preact_std);
+    f("act_mean", act_mean);
+    f("act_std", act_std);
+    f("saturated_frac", saturated_frac);
+    f("dead_frac", dead_frac);
+    f("delta_norm", delta_norm);
+    f("grad_w_norm", grad_w_norm);
+    f("weight_norm", weight_norm);
+    f("update_ratio", update_ratio);
+    f("meanfield_preact_var", meanfield_preact_var);
+  }
+};
+
+// symmetry.csv: neuron identity per hidden layer.
+struct SymmetryRow {
+  long run_id = 0;
+  long step = 0;
+  long layer = 0;
+  long width = 0;
+  long distinct_neurons = 0;
+  double max_abs_cosine = 0;
+  double mean_abs_cosine = 0;
+  double act_effective_rank = 0;
+
+  template <typename F>
+  void visit(F&& f) const {
+    f("run_id", run_id);
+    f("step", step);
+    f("layer", layer);
+    f("width", width);
+    f("distinct_neurons", distinct_neurons);
+    f("max_abs_cosine", max_abs_cosine);
+    f("mean_abs_cosine", mean_abs_cosine);
+    f("act_effective_rank", act_effective_rank);
+  }
+};
+
+// histograms.csv: counts per bin; the underflow bin is [-inf, lo), the overflow bin [hi, inf].
+struct HistogramRow {
+  long run_id = 0;
+  long step = 0;
+  long layer = 0;
+  std::string quantity;  // activation | delta
+  double bin_lo = 0;
+  double bin_hi = 0;
+  long count = 0;
+
+  template <typename F>
+  void visit(F&& f) const {
+    f("run_id", run_id);
+    f("step", step);
+    f("layer", layer);
+    f("quantity", quantity);
+    f("bin_lo", bin_lo);
+    f("bin_hi", bin_hi);
+    f("count", count);
+  }
+};
+
+// jacobian.csv: singular values of the input-output Jacobian d(logits)/d(input), per sample,
+// in decreasing order (k = 1 is the largest).
+struct JacobianRow {
+  long run_id = 0;
+  long step = 0;
+  long sample = 0;
+  long k = 0;
+  double singular_value = 0;
+
+  template <typename F>
+  void visit(F&& f) const {
+    f("run_id", run_id);
+    f("step", step);
+    f("sample", sample);
+    f("k", k);
+    f("singular_value", singular_value);
+  }
+};
+
+// timings.csv: the only file with clock readings.
+struct TimingRow {
+  long run_id = 0;
+  double wall_seconds = 0;
+  double steps_per_second = 0;
+
+  template <typename F>
+  void visit(F&& f) const {
+    f("run_id", run_id);
+    f("wall_seconds", wall_seconds);
+    f("steps_per_second", steps_per_second);
+  }
+};
+
+// Everything one run produced.
+struct RunRecord {
+  RunRow run;
+  std::vector<CurveRow> curves;
+  std::vector<LayerRow> layers;
+  std::vector<SymmetryRow> symmetry;
+  std::vector<HistogramRow> histograms;
+  std::vector<JacobianRow> jacobian;
+  TimingRow timing;
+};
+
+}  // namespace initbench

@@ -1,0 +1,43 @@
+// trainer.hpp: one run: data, network, initialization, the training loop, probes, status.
+//
+// The loop, for t = 0, 1, ..., T (t = number of updates done so far):
+//   forward and backward on the next batch (at t = T too, but without the update);
+//   probes and evaluation at t read that state (params after t updates);
+//   unless t = T: the update.
+// Full-batch runs see the exact training loss at every step, so loss and accuracy targets are
+// checked every step; mini-batch runs check them at evaluations (every train.eval_every steps).
+// If the loss or any parameter becomes NaN or Inf, the run stops with status `diverged` at that
+// step, keeping what it recorded. Randomness: data from Rng(seed, 0, kData), initialization
+// from Rng(seed, 0, kWeights/kBias + l), batch order from Rng(seed, 0, kShuffle): runs that differ
+// only in a setting share their seed's draws (common random numbers).
+#pragma once
+
+#include <atomic>
+#include <stdexcept>
+#include <vector>
+
+#include "initbench/config.hpp"
+#include "initbench/data.hpp"
+#include "initbench/rows.hpp"
+
+namespace initbench {
+
+// Thrown when the cancel flag is raised mid-run; the run's partial record is discarded.
+struct Cancelled : std::runtime_error {
+  Cancelled() : std::runtime_error("cancelled") {}
+};
+
+// Runs one configuration on a dataset. Throws std::invalid_argument if the model does not fit
+// the data, Cancelled if *cancel becomes true.
+RunRecord train(const RunConfig& config, const Dataset& data, const std::atomic<bool>* cancel = nullptr);
+
+// The steps (sorted, unique, within [0, total]) at which per-layer probes run.
+std::vector<long> probe_steps(const ProbeConfig& probes, long total);
+
+// The status names, in the order of the enum they stand for.
+inline constexpr const char* kStatusConverged = "converged";
+inline constexpr const char* kStatusNotConverged = "not_converged";
+inline constexpr const char* kStatusDiverged = "diverged";
+inline constexpr const char* kStatusStalled = "stalled";
+
+}  // namespace initbench

@@ -1,0 +1,337 @@
+#include "initbench/probes.hpp"
+
+#include <Eigen/Eigenvalues>
+#include <Eigen/SVD>
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "initbench/meanfield.hpp"
+
+namespace initbench {
+
+namespace {
+
+constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
+
+std::size_t at(Index l) { return static_cast<std::size_t>(l); }
+
+struct Moments {
+  double mean;
+  double stddev;  // population
+};
+
+// Two passes in double: the mean, then the mean squared deviation (no cancellation).
+template <typename Derived>
+Moments moments(const Eigen::MatrixBase<Derived>& x) {
+  if (x.size() == 0) return {kNan, kNan};
+  const double mean = x.template cast<double>().mean();
+  const double var = (x.template cast<double>().array() - mean).square().mean();
+  return {mean, std::sqrt(var)};
+}
+
+template <typename Derived>
+double variance(const Eigen::MatrixBase<Derived>& x) {
+  const Moments m = moments(x);
+  return m.stddev * m.stddev;
+}
+
+// Fraction of entries in the saturated regime of the activation, or nan where it has none.
+template <typename Derived>
+double saturated_fraction(const Activation& act, const Eigen::MatrixBase<Derived>& a) {
+  using T = typename Derived::Scalar;
+  const auto total = static_cast<double>(a.size());
+  switch (act.kind) {
+    case ActivationKind::kTanh: return static_cast<double>((a.array().abs() > T(0.99)).count()) / total;
+    case ActivationKind::kSigmoid:
+      return static_cast<double>(((a.array() < T(0.01)) || (a.array() > T(0.99))).count()) / total;
+    case ActivationKind::kSoftsign: return static_cast<double>((a.array().abs() > T(0.9)).count()) / total;
+    default: return kNan;
+  }
+}
+
+// Fraction of units whose output is exactly 0 on every sample (ReLU units that are dead here).
+template <typename Derived>
+double dead_fraction(const Activation& act, const Eigen::MatrixBase<Derived>& a) {
+  using T = typename Derived::Scalar;
+  if (!act.is_relu_like()) return kNan;
+  Index dead = 0;
+  for (Index i = 0; i < a.rows(); ++i) dead += (a.row(i).array() == T(0)).all() ? 1 : 0;
+  return static_cast<double>(dead) / static_cast<double>(a.rows());
+}
+
+}  // namespace
+
+template <typename T>
+std::vector<double> meanfield_prediction(const Mlp<T>& net, const Workspace<T>& ws, Index n) {
+  const MlpConfig& config = net.config();
+  const Index L = config.num_layers();
+  std::vector<double> q(at(L + 1), kNan);
+  // q_1 = Var(W_1) * sum_i E[x_i^2] + Var(b_1): E over the n samples.
+  const double input_sq = ws.A[0].leftCols(n).template cast<double>().squaredNorm() / static_cast<double>(n);
+  q[1] = variance(net.W(1)) * input_sq + variance(net.b(1));
+  for (Index l = 2; l <= L; ++l) {
+    const double sw2 = static_cast<double>(config.fan_in(l)) * variance(net.W(l));
+    q[at(l)] = meanfield_next_q(config.hidden, q[at(l - 1)], sw2, variance(net.b(l)));
+  }
+  return q;
+}
+
+template <typename T>
+std::vector<LayerRow> layer_statistics(const Mlp<T>& net, const Workspace<T>& ws, Index n, const Params<T>& grads,
+                                       const std::vector<double>& update_ratios) {
+  const MlpConfig& config = net.config();
+  const Index L = config.num_layers();
+  const std::vector<double> q = meanfield_prediction(net, ws, n);
+  std::vector<LayerRow> rows(at(L));
+  for (Index l = 1; l <= L; ++l) {
+    LayerRow& row = rows[at(l - 1)];
+    const auto z = ws.Z[at(l)].leftCols(n);
+    const auto a = ws.activation(l).leftCols(n);
+    const bool hidden = l < L;
+    row.layer = l;
+    row.fan_in = config.fan_in(l);
+    row.fan_out = config.fan_out(l);
+    const Moments zm = moments(z);
+    const Moments am = hidden ? moments(a) : zm;
+    row.preact_mean = zm.mean;
+    row.preact_std = zm.stddev;
+    row.act_mean = am.mean;
+    row.act_std = am.stddev;
+    row.saturated_frac = hidden ? saturated_fraction(config.hidden, a) : kNan;
+    row.dead_frac = hidden ? dead_fraction(config.hidden, a) : kNan;
+    row.delta_norm = static_cast<double>(ws.D[at(l)].leftCols(n).norm());
+    row.grad_w_norm = static_cast<double>(grads.W[at(l)].norm());
+    row.weight_norm = static_cast<double>(net.W(l).norm());
+    row.update_ratio = at(l) < update_ratios.size() ? update_ratios[at(l)] : kNan;
+    row.meanfield_preact_var = q[at(l)];
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Histograms
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+Bins symmetric_bins(double magnitude, Index count) {
+  const double r = std::isfinite(magnitude) && magnitude > 0 ? magnitude : 1.0;
+  return {-r, r, count};
+}
+
+template <typename Derived>
+double max_abs(const Eigen::MatrixBase<Derived>& x) {
+  return x.size() == 0 ? 0.0 : static_cast<double>(x.cwiseAbs().maxCoeff());
+}
+
+}  // namespace
+
+template <typename T>
+std::vector<Bins> activation_bins(const Mlp<T>& net, const Workspace<T>& ws, Index n, Index count) {
+  const Index L = net.num_layers();
+  std::vector<Bins> bins(at(L + 1));
+  for (Index l = 1; l <= L; ++l) {
+    const ActivationKind kind = net.config().hidden.kind;
+    if (l < L && (kind == ActivationKind::kTanh || kind == ActivationKind::kSoftsign)) {
+      bins[at(l)] = {-1.0, 1.0, count};
+    } else if (l < L && kind == ActivationKind::kSigmoid) {
+      bins[at(l)] = {0.0, 1.0, count};
+    } else {
+      bins[at(l)] = symmetric_bins(max_abs(ws.activation(l).leftCols(n)), count);
+    }
+  }
+  return bins;
+}
+
+template <typename T>
+std::vector<Bins> delta_bins(const Mlp<T>& net, const Workspace<T>& ws, Index n, Index count) {
+  const Index L = net.num_layers();
+  std::vector<Bins> bins(at(L + 1));
+  for (Index l = 1; l <= L; ++l) bins[at(l)] = symmetric_bins(max_abs(ws.D[at(l)].leftCols(n)), count);
+  return bins;
+}
+
+namespace {
+
+template <typename Derived>
+void histogram_rows(const Eigen::MatrixBase<Derived>& x, const Bins& bins, long layer, const char* quantity,
+                    std::vector<HistogramRow>& out) {
+  std::vector<long> counts(static_cast<std::size_t>(bins.count) + 2, 0);  // [under, bins..., over]
+  const double width = (bins.hi - bins.lo) / static_cast<double>(bins.count);
+  for (Index j = 0; j < x.cols(); ++j) {
+    for (Index i = 0; i < x.rows(); ++i) {
+      const auto v = static_cast<double>(x(i, j));
+      std::size_t slot = 0;
+      if (v < bins.lo) {
+        slot = 0;
+      } else if (!(v < bins.hi)) {  // v >= hi, or nan
+        slot = counts.size() - 1;
+      } else {
+        const auto b = std::min(static_cast<Index>((v - bins.lo) / width), bins.count - 1);
+        slot = static_cast<std::size_t>(b) + 1;
+      }
+      ++counts[slot];
+    }
+  }
+  const double inf = std::numeric_limits<double>::infinity();
+  for (std::size_t s = 0; s < counts.size(); ++s) {
+    HistogramRow row;
+    row.layer = layer;
+    row.quantity = quantity;
+    if (s == 0) {
+      row.bin_lo = -inf;
+      row.bin_hi = bins.lo;
+    } else if (s == counts.size() - 1) {
+      row.bin_lo = bins.hi;
+      row.bin_hi = inf;
+    } else {
+      row.bin_lo = bins.lo + width * static_cast<double>(s - 1);
+      row.bin_hi = s == counts.size() - 2 ? bins.hi : bins.lo + width * static_cast<double>(s);
+    }
+    row.count = counts[s];
+    out.push_back(std::move(row));
+  }
+}
+
+}  // namespace
+
+template <typename T>
+std::vector<HistogramRow> histograms(const Mlp<T>& net, const Workspace<T>& ws, Index n,
+                                     const std::vector<Bins>& act_bins, const std::vector<Bins>& d_bins) {
+  std::vector<HistogramRow> rows;
+  for (Index l = 1; l <= net.num_layers(); ++l) {
+    histogram_rows(ws.activation(l).leftCols(n), act_bins[at(l)], l, "activation", rows);
+    histogram_rows(ws.D[at(l)].leftCols(n), d_bins[at(l)], l, "delta", rows);
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Symmetry
+// ---------------------------------------------------------------------------------------------
+
+double effective_rank(const std::vector<double>& s) {
+  const double total = std::accumulate(s.begin(), s.end(), 0.0);
+  if (!(total > 0)) return 0.0;
+  double entropy = 0.0;
+  for (double v : s) {
+    const double p = v / total;
+    if (p > 0) entropy -= p * std::log(p);
+  }
+  return std::exp(entropy);
+}
+
+namespace {
+
+// Union-find over neuron indices.
+struct Groups {
+  std::vector<Index> parent;
+  explicit Groups(Index n) : parent(at(n)) { std::iota(parent.begin(), parent.end(), Index{0}); }
+  Index find(Index i) {
+    while (parent[at(i)] != i) {
+      parent[at(i)] = parent[at(parent[at(i)])];
+      i = parent[at(i)];
+    }
+    return i;
+  }
+  void unite(Index a, Index b) { parent[at(find(a))] = find(b); }
+  Index count() {
+    Index c = 0;
+    for (Index i = 0; i < static_cast<Index>(parent.size()); ++i) c += find(i) == i ? 1 : 0;
+    return c;
+  }
+};
+
+}  // namespace
+
+template <typename T>
+std::vector<SymmetryRow> symmetry_statistics(const Mlp<T>& net, const Workspace<T>& ws, Index n, double tolerance) {
+  std::vector<SymmetryRow> rows;
+  for (Index l = 1; l < net.num_layers(); ++l) {
+    const Eigen::MatrixXd W = net.W(l).template cast<double>();
+    const Eigen::VectorXd b = net.b(l).template cast<double>();
+    const Index units = W.rows();
+    // Gram matrices of incoming weight vectors, and of [W b] rows (distances between neurons).
+    Eigen::MatrixXd gram_w(units, units);
+    gram_w.noalias() = W * W.transpose();
+    const Eigen::MatrixXd gram = gram_w + b * b.transpose();
+
+    Groups groups(units);
+    double max_cos = 0.0;
+    double sum_cos = 0.0;
+    for (Index j = 0; j < units; ++j) {
+      for (Index i = 0; i < j; ++i) {
+        const double scale = std::max(gram(i, i), gram(j, j));
+        const double dist2 = std::max(0.0, gram(i, i) + gram(j, j) - 2.0 * gram(i, j));
+        if (dist2 <= tolerance * tolerance * scale) groups.unite(i, j);
+        double c = 0.0;
+        if (gram_w(i, i) > 0 && gram_w(j, j) > 0) {
+          c = std::min(1.0, std::abs(gram_w(i, j)) / std::sqrt(gram_w(i, i) * gram_w(j, j)));
+        } else if (gram_w(i, i) == 0 && gram_w(j, j) == 0) {
+          c = 1.0;
+        }
+        max_cos = std::max(max_cos, c);
+        sum_cos += c;
+      }
+    }
+    const double pairs = static_cast<double>(units) * static_cast<double>(units - 1) / 2.0;
+
+    // Singular values of the activations (units, n) from the smaller Gram matrix's eigenvalues.
+    const Eigen::MatrixXd A = ws.A[at(l)].leftCols(n).template cast<double>();
+    Eigen::MatrixXd small = A.rows() <= A.cols() ? Eigen::MatrixXd(A * A.transpose()) : Eigen::MatrixXd(A.transpose() * A);
+    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(small, Eigen::EigenvaluesOnly);
+    std::vector<double> singular;
+    for (Index k = 0; k < eig.eigenvalues().size(); ++k) singular.push_back(std::sqrt(std::max(0.0, eig.eigenvalues()(k))));
+
+    SymmetryRow row;
+    row.layer = l;
+    row.width = units;
+    row.distinct_neurons = groups.count();
+    row.max_abs_cosine = units > 1 ? max_cos : kNan;
+    row.mean_abs_cosine = units > 1 ? sum_cos / pairs : kNan;
+    row.act_effective_rank = effective_rank(singular);
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Jacobian
+// ---------------------------------------------------------------------------------------------
+
+template <typename T>
+std::vector<double> jacobian_singular_values(const Mlp<T>& net, const Vector<T>& x) {
+  // J = W_L D_{L-1} W_{L-1} ... D_1 W_1, with D_l = diag(phi'(z_l)) at this input.
+  const MlpConfig& config = net.config();
+  const Index L = config.num_layers();
+  Eigen::VectorXd a = x.template cast<double>();
+  Eigen::MatrixXd J = net.W(1).template cast<double>();
+  for (Index l = 1; l < L; ++l) {
+    const Eigen::VectorXd z = net.W(l).template cast<double>() * a + net.b(l).template cast<double>();
+    const Eigen::VectorXd slope = z.unaryExpr([&](double v) { return activation_derivative(config.hidden, v); });
+    a = z.unaryExpr([&](double v) { return activation_value(config.hidden, v); });
+    J = slope.asDiagonal() * J;
+    J = net.W(l + 1).template cast<double>() * J;
+  }
+  Eigen::BDCSVD<Eigen::MatrixXd> svd(J);
+  const auto& s = svd.singularValues();
+  return std::vector<double>(s.data(), s.data() + s.size());
+}
+
+#define INITBENCH_PROBES(T)                                                                                         \
+  template std::vector<LayerRow> layer_statistics<T>(const Mlp<T>&, const Workspace<T>&, Index, const Params<T>&, \
+                                                     const std::vector<double>&);                                   \
+  template std::vector<double> meanfield_prediction<T>(const Mlp<T>&, const Workspace<T>&, Index);                \
+  template std::vector<Bins> activation_bins<T>(const Mlp<T>&, const Workspace<T>&, Index, Index);                \
+  template std::vector<Bins> delta_bins<T>(const Mlp<T>&, const Workspace<T>&, Index, Index);                     \
+  template std::vector<HistogramRow> histograms<T>(const Mlp<T>&, const Workspace<T>&, Index,                      \
+                                                   const std::vector<Bins>&, const std::vector<Bins>&);            \
+  template std::vector<SymmetryRow> symmetry_statistics<T>(const Mlp<T>&, const Workspace<T>&, Index, double);     \
+  template std::vector<double> jacobian_singular_values<T>(const Mlp<T>&, const Vector<T>&);
+INITBENCH_PROBES(float)
+INITBENCH_PROBES(double)
+#undef INITBENCH_PROBES
+
+}  // namespace initbench

@@ -1,0 +1,393 @@
+#include "initbench/trainer.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <numeric>
+#include <set>
+
+#include "initbench/init.hpp"
+#include "initbench/io.hpp"
+#include "initbench/mlp.hpp"
+#include "initbench/optimizer.hpp"
+#include "initbench/probes.hpp"
+#include "initbench/rng.hpp"
+
+namespace initbench {
+
+namespace {
+
+constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
+
+std::size_t at(Index l) { return static_cast<std::size_t>(l); }
+
+// Steps 0, every, 2 every, ... and the last; or about ten log-spaced steps per decade.
+std::set<long> schedule(long every, bool log_spaced, long total) {
+  std::set<long> steps;
+  if (log_spaced) {
+    for (int k = 0;; ++k) {
+      const auto s = static_cast<long>(std::floor(std::pow(10.0, k / 10.0)));
+      if (s > total) break;
+      steps.insert(s);
+    }
+    steps.insert(0);
+    steps.insert(total);
+  } else if (every > 0) {
+    for (long s = 0; s <= total; s += every) steps.insert(s);
+    steps.insert(total);
+  }
+  return steps;
+}
+
+struct Eval {
+  double loss = kNan;
+  double accuracy = kNan;
+};
+
+double accuracy(const Correct& c) {
+  return c.total > 0 ? static_cast<double>(c.correct) / static_cast<double>(c.total) : kNan;
+}
+
+std::string sizes_text(const MlpConfig& c) {
+  return fmt::format("{}", fmt::join(c.sizes, "-"));
+}
+
+template <typename T>
+class Run {
+ public:
+  Run(const RunConfig& config, const Dataset& data)
+      : config_(config),
+        net_config_(config.model.resolve(data.num_features(), data.num_targets())),
+        X_(data.X_train.cast<T>()),
+        Y_(data.Y_train.cast<T>()),
+        Xtest_(data.X_test.cast<T>()),
+        Ytest_(data.Y_test.cast<T>()),
+        m_(X_.cols()),
+        batch_(config.train.batch_size(m_)),
+        total_(config.train.total_steps(m_)),
+        net_(net_config_, batch_),
+        opt_(config.train.optimizer, net_config_),
+        shuffle_(config.seed, 0, stream::kShuffle),
+        order_(at(m_)) {
+    if (m_ == 0) throw std::invalid_argument("the training set is empty");
+    if (total_ < 0) throw std::invalid_argument(fmt::format("train.steps must be >= 0, got {}", total_));
+    std::iota(order_.begin(), order_.end(), Index{0});
+    const ProbeConfig& p = config.probes;
+    probe_n_ = p.batch == 0 ? 0 : std::min<Index>(p.batch, m_);
+    // The probe batch is the training batch itself when asked (batch = 0), or when full-batch
+    // training already runs on exactly those samples: then probes cost no extra pass.
+    probes_on_step_ = p.batch == 0 || (batch_ == m_ && probe_n_ == m_);
+    const bool any_probe = p.any() || p.jacobian || !p.dump_weights.empty();
+    if (any_probe && !probes_on_step_) {
+      probe_ws_ = Workspace<T>(net_config_, probe_n_);
+      probe_grads_ = Params<T>(net_config_);
+      probe_ws_.input(probe_n_) = X_.leftCols(probe_n_);
+      probe_ws_.target(probe_n_) = Y_.leftCols(probe_n_);
+    }
+    if (p.any()) W_prev_ = Params<T>(net_config_);
+    update_ratios_.assign(at(net_config_.num_layers() + 1), kNan);
+    layer_steps_ = schedule(p.every, p.log_schedule, total_);
+    hist_steps_ = p.histograms ? (p.histogram_every > 0 ? schedule(p.histogram_every, false, total_) : layer_steps_) : std::set<long>{};
+    sym_steps_ = p.symmetry ? (p.symmetry_every > 0 ? schedule(p.symmetry_every, false, total_) : layer_steps_) : std::set<long>{};
+    jac_steps_ = p.jacobian ? schedule(p.jacobian_every > 0 ? p.jacobian_every : std::max<long>(total_, 1), false, total_) : std::set<long>{};
+    eval_steps_ = schedule(config.train.eval_every > 0 ? config.train.eval_every : std::max<long>(total_, 1), false, total_);
+    dump_steps_ = std::set<long>(p.dump_weights.begin(), p.dump_weights.end());
+  }
+
+  RunRecord run(const std::atomic<bool>* cancel) {
+    initialize_network();
+    const auto start = std::chrono::steady_clock::now();
+    RunRow& row = record_.run;
+    fill_identity(row);
+    const Index L = net_config_.num_layers();
+    for (long t = 0;; ++t) {
+      if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) throw Cancelled();
+      const bool last = t == total_;
+      if (dump_steps_.count(t) != 0) dump_weights(t);
+
+      // Forward and backward on the next batch: the state after t updates.
+      const Index n = load_batch();
+      last_n_ = n;
+      net_.forward(n);
+      const double step_loss = net_.loss(n);
+      net_.backward(n);
+      const bool full_batch = n == m_;
+      Eval train_now;
+      if (full_batch) train_now = {step_loss, accuracy(net_.count_correct(net_.workspace(), n))};
+
+      if (t == 0) row.init_grad_ratio = init_grad_ratio(L);
+      probe(t);
+
+      const bool finite = std::isfinite(step_loss);
+      const bool eval_now = eval_steps_.count(t) != 0 || !finite;
+      if (eval_now) {
+        if (!full_batch) train_now = evaluate(X_, Y_);
+        const Eval test = Xtest_.cols() > 0 ? evaluate(Xtest_, Ytest_) : Eval{};
+        record_.curves.push_back({config_.run_index, t, train_now.loss, train_now.accuracy, test.loss, test.accuracy});
+        check_stall(t, train_now.loss);
+      }
+      if (full_batch || eval_now) check_target(t, train_now);
+
+      row.steps_run = t;
+      if (!finite) {
+        status_ = kStatusDiverged;
+        break;
+      }
+      if (stop_ || last) break;
+
+      // The update t -> t + 1.
+      const bool ratio_next = layer_steps_.count(t + 1) != 0;
+      if (ratio_next) W_prev_.W = net_.params().W;
+      opt_.step(net_.params(), net_.grads());
+      if (ratio_next) {
+        for (Index l = 1; l <= L; ++l) {
+          const double before = static_cast<double>(W_prev_.W[at(l)].norm());
+          update_ratios_[at(l)] = static_cast<double>((net_.W(l) - W_prev_.W[at(l)]).norm()) / before;
+        }
+      }
+      if (!net_.params().all_finite()) {
+        // Diverged during update t + 1: record what the network now computes (nan or inf).
+        row.steps_run = t + 1;
+        const Eval train_bad = evaluate(X_, Y_);
+        const Eval test_bad = Xtest_.cols() > 0 ? evaluate(Xtest_, Ytest_) : Eval{};
+        record_.curves.push_back({config_.run_index, t + 1, train_bad.loss, train_bad.accuracy, test_bad.loss, test_bad.accuracy});
+        status_ = kStatusDiverged;
+        break;
+      }
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+    if (status_.empty()) status_ = row.steps_to_target >= 0 ? kStatusConverged : kStatusNotConverged;
+    row.status = status_;
+    const CurveRow& final_row = record_.curves.back();
+    row.final_train_loss = final_row.train_loss;
+    row.final_train_acc = final_row.train_acc;
+    row.final_test_loss = final_row.test_loss;
+    row.final_test_acc = final_row.test_acc;
+    record_.timing = {config_.run_index, seconds, seconds > 0 ? static_cast<double>(row.steps_run) / seconds : kNan};
+    return std::move(record_);
+  }
+
+ private:
+  void fill_identity(RunRow& row) const {
+    row.run_id = config_.run_index;
+    row.experiment = config_.experiment;
+    row.scheme = config_.scheme;
+    row.activation = config_.model.activation.str();
+    row.depth = net_config_.num_layers() - 1;
+    for (Index l = 1; l < net_config_.num_layers(); ++l) row.width = std::max<long>(row.width, net_config_.fan_out(l));
+    row.layers = sizes_text(net_config_);
+    row.seed = static_cast<long>(config_.seed);
+    row.lr = config_.train.optimizer.lr;
+    row.axes = config_.axes;
+  }
+
+  void initialize_network() {
+    const Index lsuv_n = std::min<Index>(m_, 1024);
+    const ConstMatrixRef<T> lsuv_batch = X_.leftCols(lsuv_n);
+    initialize(net_, config_.init, config_.seed, 0, &lsuv_batch);
+  }
+
+  // Fills the network's input with the next batch and returns its size. Mini-batches walk a
+  // fresh permutation each epoch; the last batch of an epoch may be shorter.
+  Index load_batch() {
+    if (batch_ == m_) {
+      if (!loaded_) {
+        net_.workspace().input(m_) = X_;
+        net_.workspace().target(m_) = Y_;
+        loaded_ = true;
+      }
+      return m_;
+    }
+    if (position_ >= m_) {
+      for (Index i = m_ - 1; i > 0; --i) {
+        const auto j = static_cast<Index>(shuffle_.below(static_cast<std::uint64_t>(i + 1)));
+        std::swap(order_[at(i)], order_[at(j)]);
+      }
+      position_ = 0;
+    }
+    const Index n = std::min(batch_, m_ - position_);
+    auto& ws = net_.workspace();
+    for (Index j = 0; j < n; ++j) {
+      const Index src = order_[at(position_ + j)];
+      ws.A[0].col(j) = X_.col(src);
+      ws.Y.col(j) = Y_.col(src);
+    }
+    position_ += n;
+    return n;
+  }
+
+  // Mean loss and accuracy over a whole set, in chunks through the network's workspace.
+  Eval evaluate(const Matrix<T>& X, const Matrix<T>& Y) {
+    loaded_ = false;  // the training batch in the workspace is overwritten
+    auto& ws = net_.workspace();
+    double loss_sum = 0.0;
+    Correct correct;
+    for (Index start = 0; start < X.cols(); start += batch_) {
+      const Index n = std::min(batch_, X.cols() - start);
+      ws.input(n) = X.middleCols(start, n);
+      ws.target(n) = Y.middleCols(start, n);
+      net_.forward(ws, n);
+      loss_sum += net_.loss(ws, n) * static_cast<double>(n);
+      const Correct c = net_.count_correct(ws, n);
+      correct.correct += c.correct;
+      correct.total += c.total;
+    }
+    return {loss_sum / static_cast<double>(X.cols()), accuracy(correct)};
+  }
+
+  // The workspace and gradients the probes read: the training step's, or a pass on the probe batch.
+  struct ProbeView {
+    const Workspace<T>* ws;
+    Index n;
+    const Params<T>* grads;
+  };
+  ProbeView probe_view() {
+    if (probes_on_step_) return {&net_.workspace(), last_n_, &net_.grads()};
+    net_.forward(probe_ws_, probe_n_);
+    net_.backward(probe_ws_, probe_n_, probe_grads_);
+    return {&probe_ws_, probe_n_, &probe_grads_};
+  }
+
+  double init_grad_ratio(Index L) {
+    if (!probes_on_step_ && probe_ws_.capacity == 0) {
+      // Probes are off: measure on the training batch of step 0.
+      return static_cast<double>(net_.grads().W[1].norm()) / static_cast<double>(net_.grads().W[at(L)].norm());
+    }
+    const ProbeView v = probe_view();
+    return static_cast<double>(v.grads->W[1].norm()) / static_cast<double>(v.grads->W[at(L)].norm());
+  }
+
+  void probe(long t) {
+    const bool layers = layer_steps_.count(t) != 0;
+    const bool hist = hist_steps_.count(t) != 0;
+    const bool sym = sym_steps_.count(t) != 0;
+    const bool jac = jac_steps_.count(t) != 0;
+    if (!layers && !hist && !sym && !jac) return;
+    const ProbeView v = probe_view();
+    const long id = config_.run_index;
+    if (layers) {
+      for (LayerRow& r : layer_statistics(net_, *v.ws, v.n, *v.grads, update_ratios_)) {
+        r.run_id = id;
+        r.step = t;
+        record_.layers.push_back(r);
+      }
+    }
+    if (hist) {
+      const Index bins = config_.probes.histogram_bins;
+      if (act_bins_.empty()) {
+        act_bins_ = activation_bins(net_, *v.ws, v.n, bins);
+        delta_bins_ = delta_bins(net_, *v.ws, v.n, bins);
+      }
+      for (HistogramRow& r : histograms(net_, *v.ws, v.n, act_bins_, delta_bins_)) {
+        r.run_id = id;
+        r.step = t;
+        record_.histograms.push_back(std::move(r));
+      }
+    }
+    if (sym) {
+      for (SymmetryRow& r : symmetry_statistics(net_, *v.ws, v.n, config_.probes.symmetry_tolerance)) {
+        r.run_id = id;
+        r.step = t;
+        record_.symmetry.push_back(r);
+      }
+    }
+    if (jac) {
+      const Index samples = std::min<Index>(config_.probes.jacobian_samples, v.n);
+      for (Index s = 0; s < samples; ++s) {
+        const Vector<T> x = v.ws->A[0].col(s);
+        const std::vector<double> values = jacobian_singular_values(net_, x);
+        for (std::size_t k = 0; k < values.size(); ++k) {
+          record_.jacobian.push_back({id, t, static_cast<long>(s), static_cast<long>(k + 1), values[k]});
+        }
+      }
+    }
+  }
+
+  void check_target(long t, const Eval& train) {
+    RunRow& row = record_.run;
+    if (row.steps_to_target >= 0) return;
+    const TrainConfig& tc = config_.train;
+    const bool loss_hit = !std::isnan(tc.target_loss) && train.loss <= tc.target_loss;
+    const bool acc_hit = !std::isnan(tc.target_accuracy) && train.accuracy >= tc.target_accuracy;
+    if (loss_hit || acc_hit) {
+      row.steps_to_target = t;
+      if (tc.stop_at_target) stop_ = true;
+    }
+  }
+
+  void check_stall(long t, double loss) {
+    const TrainConfig& tc = config_.train;
+    evals_.emplace_back(t, loss);
+    if (tc.stall_window <= 0 || record_.run.stall_step >= 0) return;
+    // The latest evaluation at least a window ago.
+    const std::pair<long, double>* old = nullptr;
+    for (const auto& e : evals_) {
+      if (e.first <= t - tc.stall_window) old = &e;
+    }
+    if (old == nullptr || !std::isfinite(loss)) return;
+    const double change = std::abs(loss - old->second) / std::max(std::abs(old->second), 1e-12);
+    if (change < tc.stall_tolerance) {
+      record_.run.stall_step = t;
+      if (tc.stop_on_stall) {
+        stop_ = true;
+        status_ = kStatusStalled;
+      }
+    }
+  }
+
+  void dump_weights(long t) const {
+    if (config_.weights_dir.empty()) return;
+    const std::string dir = fmt::format("{}/step{}", config_.weights_dir, t);
+    std::filesystem::create_directories(dir);
+    for (Index l = 1; l <= net_config_.num_layers(); ++l) {
+      write_npy(fmt::format("{}/W{}.npy", dir, l), net_.W(l));
+      write_npy(fmt::format("{}/b{}.npy", dir, l), net_.b(l));
+    }
+  }
+
+  const RunConfig& config_;
+  MlpConfig net_config_;
+  Matrix<T> X_, Y_, Xtest_, Ytest_;
+  Index m_;
+  Index batch_;
+  long total_;
+  Mlp<T> net_;
+  Optimizer<T> opt_;
+  Rng shuffle_;
+  std::vector<Index> order_;
+  Index position_ = std::numeric_limits<Index>::max();  // forces a shuffle before the first batch
+  bool loaded_ = false;
+  Index last_n_ = 0;  // size of the batch in the workspace
+  Index probe_n_ = 0;
+  bool probes_on_step_ = false;
+  Workspace<T> probe_ws_;
+  Params<T> probe_grads_;
+  Params<T> W_prev_;
+  std::vector<double> update_ratios_;
+  std::set<long> layer_steps_, hist_steps_, sym_steps_, jac_steps_, eval_steps_, dump_steps_;
+  std::vector<Bins> act_bins_, delta_bins_;
+  std::vector<std::pair<long, double>> evals_;
+  std::string status_;
+  bool stop_ = false;
+  RunRecord record_;
+};
+
+}  // namespace
+
+std::vector<long> probe_steps(const ProbeConfig& probes, long total) {
+  const std::set<long> s = schedule(probes.every, probes.log_schedule, total);
+  return {s.begin(), s.end()};
+}
+
+RunRecord train(const RunConfig& config, const Dataset& data, const std::atomic<bool>* cancel) {
+  if (config.model.precision == Precision::kDouble) return Run<double>(config, data).run(cancel);
+  return Run<float>(config, data).run(cancel);
+}
+
+}  // namespace initbench

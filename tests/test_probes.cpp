@@ -1,0 +1,272 @@
+#include "initbench/probes.hpp"
+
+#include <doctest/doctest.h>
+
+#include <Eigen/SVD>
+#include <cmath>
+#include <numbers>
+
+#include "initbench/meanfield.hpp"
+#include "initbench/rng.hpp"
+
+using namespace initbench;
+
+namespace {
+
+// The hand-computed network of the probe tests: 2-3-1, relu, linear output (MSE), two samples.
+//   W1 = [[1, -1], [0.5, 0.5], [-1, -2]], b1 = (0, 1, -3);  W2 = (1, 2, -1), b2 = 0.5
+//   x1 = (1, 2), y1 = 1;  x2 = (0, -1), y2 = 0
+// Forward:
+//   z1(x1) = (-1, 2.5, -8), a1 = (0, 2.5, 0);  z1(x2) = (1, 0.5, -1), a1 = (1, 0.5, 0)
+//   z2 = (5.5, 2.5);  L = ((5.5 - 1)^2 + (2.5 - 0)^2) / 2 = 13.25
+// Backward (mean over 2 samples): dz2 = 2 (z2 - y) / 2 = (4.5, 2.5)
+//   dW2 = 4.5 (0, 2.5, 0) + 2.5 (1, 0.5, 0) = (2.5, 12.5, 0)
+//   da1 = W2^T dz2 = (4.5, 9, -4.5), (2.5, 5, -2.5);  dz1 = da1 * relu'(z1) = (0, 9, 0), (2.5, 5, 0)
+//   dW1 = dz1 X^T = [[0, -2.5], [9, 13], [0, 0]]
+Mlp<double> hand_network() {
+  MlpConfig config{{2, 3, 1}, Activation::parse("relu"), Output::kLinear};
+  Mlp<double> net(config, 2);
+  net.W(1) << 1, -1, 0.5, 0.5, -1, -2;
+  net.b(1) << 0, 1, -3;
+  net.W(2) << 1, 2, -1;
+  net.b(2) << 0.5;
+  net.workspace().input(2) << 1, 0, 2, -1;
+  net.workspace().target(2) << 1, 0;
+  net.forward(2);
+  net.backward(2);
+  return net;
+}
+
+}  // namespace
+
+TEST_CASE("layer_statistics: every column against hand-computed values") {
+  Mlp<double> net = hand_network();
+  REQUIRE(net.loss(2) == 13.25);
+  const std::vector<double> ratios{std::nan(""), 0.25, 0.5};
+  const auto rows = layer_statistics(net, net.workspace(), 2, net.grads(), ratios);
+  REQUIRE(rows.size() == 2);
+  const LayerRow& l1 = rows[0];
+  CHECK(l1.layer == 1);
+  CHECK(l1.fan_in == 2);
+  CHECK(l1.fan_out == 3);
+  // z1 entries -1, 2.5, -8, 1, 0.5, -1: mean -1, mean square 73.5 / 6 = 12.25, var 11.25
+  CHECK(l1.preact_mean == doctest::Approx(-1.0));
+  CHECK(l1.preact_std == doctest::Approx(std::sqrt(11.25)));
+  // a1 entries 0, 2.5, 0, 1, 0.5, 0: mean 2/3, mean square 7.5 / 6 = 1.25
+  CHECK(l1.act_mean == doctest::Approx(2.0 / 3.0));
+  CHECK(l1.act_std == doctest::Approx(std::sqrt(1.25 - 4.0 / 9.0)));
+  CHECK(std::isnan(l1.saturated_frac));  // relu does not saturate
+  CHECK(l1.dead_frac == doctest::Approx(1.0 / 3.0));  // unit 3 outputs 0 on both samples
+  CHECK(l1.delta_norm == doctest::Approx(std::sqrt(81 + 6.25 + 25)));
+  CHECK(l1.grad_w_norm == doctest::Approx(std::sqrt(6.25 + 81 + 169)));
+  CHECK(l1.weight_norm == doctest::Approx(std::sqrt(7.5)));
+  CHECK(l1.update_ratio == 0.25);
+  // q1 = Var(W1) * mean |x|^2 + Var(b1) = (1.25 - 1/9) * 3 + (10/3 - 4/9)
+  const double q1 = (1.25 - 1.0 / 9.0) * 3.0 + (10.0 / 3.0 - 4.0 / 9.0);
+  CHECK(l1.meanfield_preact_var == doctest::Approx(q1));
+
+  const LayerRow& l2 = rows[1];
+  CHECK(l2.preact_mean == doctest::Approx(4.0));  // logits 5.5, 2.5
+  CHECK(l2.preact_std == doctest::Approx(1.5));
+  CHECK(l2.act_mean == doctest::Approx(4.0));     // the output layer's activation is its logits
+  CHECK(l2.act_std == doctest::Approx(1.5));
+  CHECK(std::isnan(l2.saturated_frac));
+  CHECK(std::isnan(l2.dead_frac));
+  CHECK(l2.delta_norm == doctest::Approx(std::sqrt(4.5 * 4.5 + 2.5 * 2.5)));
+  CHECK(l2.grad_w_norm == doctest::Approx(std::sqrt(2.5 * 2.5 + 12.5 * 12.5)));
+  CHECK(l2.weight_norm == doctest::Approx(std::sqrt(6.0)));
+  CHECK(l2.update_ratio == 0.5);
+  // q2 = fan_in Var(W2) E[relu(z)^2] + Var(b2) = 3 (2 - 4/9) q1 / 2 + 0
+  CHECK(l2.meanfield_preact_var == doctest::Approx(3.0 * (2.0 - 4.0 / 9.0) * q1 / 2.0));
+}
+
+TEST_CASE("saturation: tanh |a| > 0.99, sigmoid a < 0.01 or a > 0.99, softsign |a| > 0.9") {
+  for (const char* name : {"tanh", "sigmoid", "softsign"}) {
+    const std::string act = name;
+    CAPTURE(act);
+    MlpConfig config{{1, 4, 1}, Activation::parse(name), Output::kLinear};
+    Mlp<double> net(config, 2);
+    net.W(1) << 1, 1, 1, 1;
+    net.b(1) << 0, 0, 0, 0;
+    // z = 0.5 (not saturated), 3, 20 and -20 for the first sample; 0 for the second (x = 0)
+    net.W(1) << 0.5, 3, 20, -20;
+    net.workspace().input(2) << 1, 0;
+    net.forward(2);
+    net.backward(2);
+    const auto rows = layer_statistics(net, net.workspace(), 2, net.grads(), {});
+    // tanh: |tanh(3)| = 0.995 > 0.99, tanh(+-20): saturated -> 3 of 8 entries.
+    // sigmoid(3) = 0.953 no; sigmoid(20) > 0.99 and sigmoid(-20) < 0.01 -> 2 of 8.
+    // softsign(3) = 0.75 no; softsign(+-20) = 0.952 -> 2 of 8.
+    const double expected = act == "tanh" ? 3.0 / 8 : 2.0 / 8;
+    CHECK(rows[0].saturated_frac == doctest::Approx(expected));
+    CHECK(std::isnan(rows[0].dead_frac));
+  }
+}
+
+TEST_CASE("histograms: fixed bins, underflow and overflow, every value counted once") {
+  Mlp<double> net = hand_network();
+  std::vector<Bins> act(3), delta(3);
+  act[1] = {-1.0, 2.0, 3};   // bins [-1,0) [0,1) [1,2]; a1 = 0, 2.5, 0, 1, 0.5, 0
+  act[2] = {0.0, 10.0, 2};   // logits 5.5, 2.5
+  delta[1] = {0.0, 5.0, 1};  // dz1 = 0, 9, 0, 2.5, 5, 0: 5 and 9 overflow
+  delta[2] = {-1.0, 1.0, 4};
+  const auto rows = histograms(net, net.workspace(), 2, act, delta);
+  auto count = [&](long layer, const std::string& q, double lo) {
+    for (const auto& r : rows) {
+      if (r.layer == layer && r.quantity == q && r.bin_lo == lo) return r.count;
+    }
+    return -1L;
+  };
+  CHECK(count(1, "activation", -HUGE_VAL) == 0);
+  CHECK(count(1, "activation", -1.0) == 0);
+  CHECK(count(1, "activation", 0.0) == 4);  // 0, 0, 0, 0.5
+  CHECK(count(1, "activation", 1.0) == 1);  // 1 (2.5 overflows)
+  CHECK(count(1, "activation", 2.0) == 1);  // the overflow row starts at hi
+  CHECK(count(2, "activation", 5.0) == 1);
+  CHECK(count(1, "delta", 0.0) == 4);
+  CHECK(count(1, "delta", 5.0) == 2);
+  CHECK(count(2, "delta", 1.0) == 2);
+  long total = 0;
+  for (const auto& r : rows) {
+    if (r.layer == 1 && r.quantity == "activation") total += r.count;
+  }
+  CHECK(total == 6);
+}
+
+TEST_CASE("symmetry: identical neurons are grouped, cosines and effective rank") {
+  MlpConfig config{{2, 3, 1}, Activation::parse("identity"), Output::kLinear};
+  Mlp<double> net(config, 2);
+  net.W(1) << 1, 0, 1, 0, 0, 2;  // neurons 1 and 2 identical; neuron 3 orthogonal to them
+  net.b(1) << 0.5, 0.5, 0;
+  net.W(2) << 1, 1, 1;
+  net.workspace().input(2) << 1, 0, 0, 1;
+  net.forward(2);
+  auto rows = symmetry_statistics(net, net.workspace(), 2, 1e-6);
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].width == 3);
+  CHECK(rows[0].distinct_neurons == 2);
+  CHECK(rows[0].max_abs_cosine == doctest::Approx(1.0));
+  CHECK(rows[0].mean_abs_cosine == doctest::Approx(1.0 / 3.0));
+  // activations: sample 1 (x = e1) -> (1.5, 1.5, 0); sample 2 (x = e2) -> (0.5, 0.5, 2)
+  Eigen::MatrixXd A(3, 2);
+  A << 1.5, 0.5, 1.5, 0.5, 0, 2;
+  Eigen::JacobiSVD<Eigen::MatrixXd> svd(A);
+  const auto s = svd.singularValues();
+  CHECK(rows[0].act_effective_rank == doctest::Approx(effective_rank({s(0), s(1)})));
+  // a bias difference alone separates neurons
+  net.b(1) << 0.5, 0.6, 0;
+  CHECK(symmetry_statistics(net, net.workspace(), 2, 1e-6)[0].distinct_neurons == 3);
+  // all-zero rows are one group, and parallel
+  net.params().set_zero();
+  net.forward(2);
+  rows = symmetry_statistics(net, net.workspace(), 2, 1e-6);
+  CHECK(rows[0].distinct_neurons == 1);
+  CHECK(rows[0].max_abs_cosine == 1.0);
+  CHECK(rows[0].act_effective_rank == 0.0);
+}
+
+TEST_CASE("effective_rank") {
+  CHECK(effective_rank({1.0, 1.0}) == doctest::Approx(2.0));
+  CHECK(effective_rank({5.0, 0.0, 0.0}) == doctest::Approx(1.0));
+  CHECK(effective_rank({3.0, 1.0}) == doctest::Approx(std::exp(-(0.75 * std::log(0.75) + 0.25 * std::log(0.25)))));
+  CHECK(effective_rank({0.0, 0.0}) == 0.0);
+}
+
+TEST_CASE("jacobian: a linear network's singular values are those of W2 W1; tanh matches finite differences") {
+  Rng rng(3);
+  SUBCASE("linear") {
+    MlpConfig config{{4, 6, 3}, Activation::parse("identity"), Output::kLinear};
+    Mlp<double> net(config, 1);
+    for (Index l = 1; l <= 2; ++l) {
+      for (Index k = 0; k < net.W(l).size(); ++k) net.W(l)(k) = rng.normal();
+    }
+    const Vector<double> x = Vector<double>::Ones(4);
+    const auto s = jacobian_singular_values(net, x);
+    Eigen::JacobiSVD<Eigen::MatrixXd> svd(net.W(2) * net.W(1));
+    REQUIRE(s.size() == 3);
+    for (int k = 0; k < 3; ++k) CHECK(s[static_cast<std::size_t>(k)] == doctest::Approx(svd.singularValues()(k)));
+  }
+  SUBCASE("tanh") {
+    MlpConfig config{{3, 5, 5, 2}, Activation::parse("tanh"), Output::kLinear};
+    Mlp<double> net(config, 1);
+    for (Index l = 1; l <= 3; ++l) {
+      for (Index k = 0; k < net.W(l).size(); ++k) net.W(l)(k) = rng.normal();
+      for (Index k = 0; k < net.b(l).size(); ++k) net.b(l)(k) = rng.normal(0, 0.3);
+    }
+    Vector<double> x(3);
+    x << 0.2, -0.4, 0.7;
+    Eigen::MatrixXd J(2, 3);
+    for (Index i = 0; i < 3; ++i) {
+      Vector<double> up = x, down = x;
+      up(i) += 1e-6;
+      down(i) -= 1e-6;
+      net.workspace().input(1) = up;
+      net.forward(1);
+      const Eigen::VectorXd zu = net.workspace().Z[3].col(0);
+      net.workspace().input(1) = down;
+      net.forward(1);
+      J.col(i) = (zu - net.workspace().Z[3].col(0)) / 2e-6;
+    }
+    Eigen::JacobiSVD<Eigen::MatrixXd> svd(J);
+    const auto s = jacobian_singular_values(net, x);
+    for (int k = 0; k < 2; ++k) CHECK(s[static_cast<std::size_t>(k)] == doctest::Approx(svd.singularValues()(k)).epsilon(1e-6));
+  }
+}
+
+TEST_CASE("mean field: Gaussian expectations against 30-digit quadrature, for every activation and variance") {
+  // Reference values: mpmath.quad at 30 digits, split at the kink, from
+  // scripts/reference/meanfield_expectations.py: E[phi(z)^2] and E[phi'(z)^2] for z ~ N(0, q).
+  struct Case {
+    const char* activation;
+    double q, phi2, dphi2;
+  };
+  const Case cases[] = {
+      {"tanh", 0.0001, 0.000099980005664600920848, 0.99980006996868338968},
+      {"tanh", 1.0, 0.39429449039784117442, 0.46440290244826824197},
+      {"tanh", 100.0, 0.92053686343051667121, 0.053106787748115834101},
+      {"tanh", 1.0e+4, 0.9920214824805130433, 0.0053191446440146221396},
+      {"sigmoid", 0.0001, 0.2500062496875221334, 0.062496875273406905126},
+      {"sigmoid", 1.0, 0.29337903585809296274, 0.044836241350194371793},
+      {"sigmoid", 100.0, 0.46074043989063592308, 0.0066066455035341532991},
+      {"sigmoid", 1.0e+4, 0.4960112332031644197, 0.00066486092372651972515},
+      {"softsign", 0.0001, 0.000096895981299417429149, 0.9690537176559344869},
+      {"softsign", 1.0, 0.18301402126654749909, 0.2276713404221824997},
+      {"softsign", 100.0, 0.67741350285385789919, 0.026487841935953767541},
+      {"softsign", 1.0e+4, 0.93327381870097515792, 0.0026594853818651507562},
+      {"elu", 0.0001, 0.000099210786291819939264, 0.99212010046144442596},
+      {"elu", 1.0, 0.64494541749292386306, 0.66810200122317060643},
+      {"elu", 100.0, 50.440884227445555026, 0.51989761564832703159},
+      {"elu", 1.0e+4, 5000.4940166135752481, 0.50199466153796172966},
+      {"selu", 0.0001, 0.00020730490171481849143, 2.0730868423332659368},
+      {"selu", 1.0, 1.0, 1.0715749924557992576},
+      {"selu", 100.0, 56.561363160460662501, 0.61348808710714214456},
+      {"selu", 1.0e+4, 5521.389786666418728, 0.55815160827619228727},
+      {"gelu", 0.0001, 0.000025004773852647996455, 0.25006364924733424494},
+      {"gelu", 1.0, 0.42522148257029867492, 0.45585086564928712211},
+      {"gelu", 100.0, 49.981482730022822178, 0.50539986418341693201},
+      {"gelu", 1.0e+4, 4999.9981245829413409, 0.50056246795620249712},
+  };
+  for (const Case& c : cases) {
+    const std::string name = c.activation;
+    CAPTURE(name);
+    CAPTURE(c.q);
+    const Activation act = Activation::parse(c.activation);
+    CHECK(gaussian_mean_phi2(act, c.q) == doctest::Approx(c.phi2).epsilon(1e-10));
+    CHECK(gaussian_mean_dphi2(act, c.q) == doctest::Approx(c.dphi2).epsilon(1e-10));
+  }
+}
+
+TEST_CASE("mean field: closed forms and the critical lines of relu and tanh") {
+  CHECK(gaussian_mean_phi2(Activation::parse("relu"), 3.0) == 1.5);
+  // relu: chi_1 = sw2 / 2, critical at sw2 = 2 (He init)
+  CHECK(meanfield_chi1(Activation::parse("relu"), 2.0, 0.0) == doctest::Approx(1.0));
+  // tanh, sb2 = 0: q* = 0 for sw2 <= 1 and chi_1 = sw2; chaotic above
+  CHECK(meanfield_chi1(Activation::parse("tanh"), 0.8, 0.0) == doctest::Approx(0.8));
+  CHECK(meanfield_chi1(Activation::parse("tanh"), 2.0, 0.0) > 1.0);
+  CHECK(meanfield_c_star(Activation::parse("tanh"), 2.0, 0.05) < 1.0);
+  CHECK(meanfield_c_star(Activation::parse("tanh"), 1.0, 0.05) == 1.0);
+  // the depth scale diverges at the edge of chaos (Schoenholz et al.: sw2 ~ 1.76 for sb2 = 0.05)
+  const Activation tanh = Activation::parse("tanh");
+  CHECK(meanfield_xi_c(tanh, 1.76, 0.05) > 10 * meanfield_xi_c(tanh, 1.2, 0.05));
+  CHECK(meanfield_xi_c(tanh, 1.76, 0.05) > 10 * meanfield_xi_c(tanh, 3.5, 0.05));
+}
