@@ -60,22 +60,27 @@ Activation Activation::parse(std::string_view text) {
     if (entry.param_name == nullptr) {
       throw std::invalid_argument(fmt::format("activation '{}' takes no parameters", entry.name));
     }
-    if (call.args.size() > 1 || (!call.args[0].first.empty() && call.args[0].first != entry.param_name)) {
-      throw std::invalid_argument(fmt::format("activation '{}' takes one parameter, {}", entry.name, entry.param_name));
+    if (call.args.size() > 1 ||
+        (!call.args[0].first.empty() && call.args[0].first != entry.param_name)) {
+      throw std::invalid_argument(
+          fmt::format("activation '{}' takes one parameter, {}", entry.name, entry.param_name));
     }
     auto value = parse_double(call.args[0].second);
     if (!value || !std::isfinite(*value)) {
-      throw std::invalid_argument(fmt::format("activation '{}': {} must be a finite number, got '{}'", entry.name,
-                                              entry.param_name, call.args[0].second));
+      throw std::invalid_argument(
+          fmt::format("activation '{}': {} must be a finite number, got '{}'", entry.name,
+                      entry.param_name, call.args[0].second));
     }
     if (entry.kind == ActivationKind::kElu && *value <= 0) {
-      throw std::invalid_argument(fmt::format("activation 'elu': alpha must be > 0, got {}", *value));
+      throw std::invalid_argument(
+          fmt::format("activation 'elu': alpha must be > 0, got {}", *value));
     }
     act.param = *value;
     return act;
   }
   throw std::invalid_argument(fmt::format("unknown activation '{}'{}; allowed: {}", call.name,
-                                          did_you_mean(call.name, activation_names()), join(activation_names())));
+                                          did_you_mean(call.name, activation_names()),
+                                          join(activation_names())));
 }
 
 std::string Activation::name() const { return info(kind).name; }
@@ -91,7 +96,8 @@ bool Activation::is_relu_like() const { return kind == ActivationKind::kRelu; }
 double activation_value(const Activation& act, double z) {
   switch (act.kind) {
     case ActivationKind::kIdentity: return z;
-    case ActivationKind::kSigmoid: return z >= 0 ? 1.0 / (1.0 + std::exp(-z)) : std::exp(z) / (1.0 + std::exp(z));
+    case ActivationKind::kSigmoid:
+      return z >= 0 ? 1.0 / (1.0 + std::exp(-z)) : std::exp(z) / (1.0 + std::exp(z));
     case ActivationKind::kTanh: return std::tanh(z);
     case ActivationKind::kRelu: return z > 0 ? z : 0.0;
     case ActivationKind::kLeakyRelu: return z > 0 ? z : act.param * z;
@@ -161,8 +167,8 @@ void activation_forward(const Activation& act, const ConstMatrixRef<T>& z, Matri
 }
 
 template <typename T>
-void activation_backward(const Activation& act, const ConstMatrixRef<T>& z, const ConstMatrixRef<T>& a,
-                         MatrixRef<T> d) {
+void activation_backward(const Activation& act, const ConstMatrixRef<T>& z,
+                         const ConstMatrixRef<T>& a, MatrixRef<T> d) {
   auto Z = z.array();
   auto A = a.array();
   auto D = d.array();
@@ -196,8 +202,10 @@ void activation_backward(const Activation& act, const ConstMatrixRef<T>& z, cons
   }
 }
 
-template void activation_forward<float>(const Activation&, const ConstMatrixRef<float>&, MatrixRef<float>);
-template void activation_forward<double>(const Activation&, const ConstMatrixRef<double>&, MatrixRef<double>);
+template void activation_forward<float>(const Activation&, const ConstMatrixRef<float>&,
+                                        MatrixRef<float>);
+template void activation_forward<double>(const Activation&, const ConstMatrixRef<double>&,
+                                         MatrixRef<double>);
 template void activation_backward<float>(const Activation&, const ConstMatrixRef<float>&,
                                          const ConstMatrixRef<float>&, MatrixRef<float>);
 template void activation_backward<double>(const Activation&, const ConstMatrixRef<double>&,

@@ -14,12 +14,13 @@ MlpConfig ModelConfig::resolve(Index inputs, Index outputs) const {
     config.sizes = layers;
     if (layers.front() != inputs || layers.back() != outputs) {
       throw std::invalid_argument(fmt::format(
-          "model.layers {}..{} does not fit the data: it has {} input features and {} targets", layers.front(),
-          layers.back(), inputs, outputs));
+          "model.layers {}..{} does not fit the data: it has {} input features and {} targets",
+          layers.front(), layers.back(), inputs, outputs));
     }
   } else {
     if (depth < 0 || (depth > 0 && width <= 0)) {
-      throw std::invalid_argument(fmt::format("model: depth {} and width {}: need depth >= 0 and width >= 1", depth, width));
+      throw std::invalid_argument(fmt::format(
+          "model: depth {} and width {}: need depth >= 0 and width >= 1", depth, width));
     }
     config.sizes.push_back(inputs);
     for (Index l = 0; l < depth; ++l) config.sizes.push_back(width);

@@ -25,10 +25,11 @@ double calculate_gain(const Activation& act) {
     case ActivationKind::kLeakyRelu: return std::sqrt(2.0 / (1.0 + act.param * act.param));
     case ActivationKind::kSelu: return 0.75;
     default:
-      throw std::invalid_argument(fmt::format(
-          "no standard gain for '{}' (PyTorch's calculate_gain has gains for identity, sigmoid, tanh, relu, "
-          "leaky_relu, selu); give the gain as a number",
-          act.name()));
+      throw std::invalid_argument(
+          fmt::format("no standard gain for '{}' (PyTorch's calculate_gain has gains for identity, "
+                      "sigmoid, tanh, relu, "
+                      "leaky_relu, selu); give the gain as a number",
+                      act.name()));
   }
 }
 
@@ -59,8 +60,8 @@ Matrix<double> normal(Index rows, Index cols, double mean, double stddev, Rng& r
 
 // N(mean, stddev^2) conditioned on [low, high], by redrawing: the variance is that of the
 // truncated distribution (no correction), as PyTorch's trunc_normal_ and Keras' TruncatedNormal.
-Matrix<double> truncated_normal(Index rows, Index cols, double mean, double stddev, double low, double high,
-                                Rng& rng) {
+Matrix<double> truncated_normal(Index rows, Index cols, double mean, double stddev, double low,
+                                double high, Rng& rng) {
   return fill(rows, cols, [&] {
     for (;;) {
       const double x = rng.normal(mean, stddev);
@@ -85,7 +86,8 @@ double normal_cdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
 // The schemes. Each sampler gets the parsed scheme, the fans, and the layer's generator.
 // ---------------------------------------------------------------------------------------------
 
-using Sampler = Matrix<double> (*)(const Scheme&, Index rows, Index cols, Index fan_in, Index fan_out, Rng&);
+using Sampler = Matrix<double> (*)(const Scheme&, Index rows, Index cols, Index fan_in,
+                                   Index fan_out, Rng&);
 
 struct Entry {
   SchemeInfo info;
@@ -93,13 +95,18 @@ struct Entry {
 };
 
 ParamInfo number(std::string name, std::string default_value, std::string description) {
-  return {std::move(name), ParamType::kNumber, std::move(default_value), {}, std::move(description)};
+  return {
+      std::move(name), ParamType::kNumber, std::move(default_value), {}, std::move(description)};
 }
 ParamInfo integer(std::string name, std::string default_value, std::string description) {
-  return {std::move(name), ParamType::kInteger, std::move(default_value), {}, std::move(description)};
+  return {
+      std::move(name), ParamType::kInteger, std::move(default_value), {}, std::move(description)};
 }
 ParamInfo gain(std::string default_value = "1") {
-  return {"gain", ParamType::kGain, std::move(default_value), {},
+  return {"gain",
+          ParamType::kGain,
+          std::move(default_value),
+          {},
           "multiplies the standard deviation; a number or an activation name (calculate_gain)"};
 }
 ParamInfo mode(std::vector<std::string> choices = {"fan_in", "fan_out"}) {
@@ -112,61 +119,93 @@ const std::vector<Entry>& registry() {
     auto add = [&](SchemeInfo info, Sampler sampler) { e.push_back({std::move(info), sampler}); };
 
     add({"zeros", {}, "0", "the course's symmetric baseline; Keras Zeros, PyTorch zeros_", false},
-        [](const Scheme&, Index r, Index c, Index, Index, Rng&) -> Matrix<double> { return Matrix<double>::Zero(r, c); });
+        [](const Scheme&, Index r, Index c, Index, Index, Rng&) -> Matrix<double> {
+          return Matrix<double>::Zero(r, c);
+        });
     add({"ones", {}, "1", "Keras Ones, PyTorch ones_", false},
-        [](const Scheme&, Index r, Index c, Index, Index, Rng&) -> Matrix<double> { return Matrix<double>::Ones(r, c); });
-    add({"constant", {number("value", "", "every entry")}, "value", "Keras Constant, PyTorch constant_", false},
+        [](const Scheme&, Index r, Index c, Index, Index, Rng&) -> Matrix<double> {
+          return Matrix<double>::Ones(r, c);
+        });
+    add({"constant",
+         {number("value", "", "every entry")},
+         "value",
+         "Keras Constant, PyTorch constant_",
+         false},
         [](const Scheme& s, Index r, Index c, Index, Index, Rng&) -> Matrix<double> {
           return Matrix<double>::Constant(r, c, s.number("value"));
         });
     add({"uniform",
          {number("low", "", "lower bound"), number("high", "", "upper bound")},
-         "U(low, high)", "Keras RandomUniform, PyTorch uniform_"},
+         "U(low, high)",
+         "Keras RandomUniform, PyTorch uniform_"},
         [](const Scheme& s, Index r, Index c, Index, Index, Rng& rng) {
           return uniform(r, c, s.number("low"), s.number("high"), rng);
         });
     add({"normal",
-         {number("mean", "0", "mean"), number("stddev", "", "standard deviation (not the variance)")},
-         "N(mean, stddev^2); the course's small random is normal(stddev=0.01), large random normal(stddev=10)",
+         {number("mean", "0", "mean"),
+          number("stddev", "", "standard deviation (not the variance)")},
+         "N(mean, stddev^2); the course's small random is normal(stddev=0.01), large random "
+         "normal(stddev=10)",
          "Keras RandomNormal, PyTorch normal_, numpy randn * stddev"},
         [](const Scheme& s, Index r, Index c, Index, Index, Rng& rng) {
           return normal(r, c, s.number("mean"), s.number("stddev"), rng);
         });
     add({"truncated_normal",
-         {number("mean", "0", "mean before truncation"), number("stddev", "", "standard deviation before truncation"),
+         {number("mean", "0", "mean before truncation"),
+          number("stddev", "", "standard deviation before truncation"),
           number("low", "auto", "absolute lower bound; default mean - 2 stddev"),
           number("high", "auto", "absolute upper bound; default mean + 2 stddev")},
          "N(mean, stddev^2) redrawn outside [low, high]; no variance correction",
-         "PyTorch trunc_normal_ (absolute bounds), Keras TruncatedNormal (bounds mean +- 2 stddev)"},
+         "PyTorch trunc_normal_ (absolute bounds), Keras TruncatedNormal (bounds mean +- 2 "
+         "stddev)"},
         [](const Scheme& s, Index r, Index c, Index, Index, Rng& rng) {
-          return truncated_normal(r, c, s.number("mean"), s.number("stddev"), s.number("low"), s.number("high"), rng);
+          return truncated_normal(r, c, s.number("mean"), s.number("stddev"), s.number("low"),
+                                  s.number("high"), rng);
         });
-    add({"glorot_uniform", {gain()}, "U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out))",
-         "Glorot & Bengio 2010 (\"normalized\" init); PyTorch xavier_uniform_, Keras GlorotUniform"},
+    add({"glorot_uniform",
+         {gain()},
+         "U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out))",
+         "Glorot & Bengio 2010 (\"normalized\" init); PyTorch xavier_uniform_, Keras "
+         "GlorotUniform"},
         [](const Scheme& s, Index r, Index c, Index fi, Index fo, Rng& rng) {
           const double a = s.number("gain") * std::sqrt(6.0 / static_cast<double>(fi + fo));
           return uniform(r, c, -a, a, rng);
         });
-    add({"glorot_normal", {gain()}, "N(0, s^2), s = gain * sqrt(2 / (fan_in + fan_out)), untruncated",
-         "Glorot & Bengio 2010; PyTorch xavier_normal_ (Keras GlorotNormal truncates: variance_scaling(scale=1, "
+    add({"glorot_normal",
+         {gain()},
+         "N(0, s^2), s = gain * sqrt(2 / (fan_in + fan_out)), untruncated",
+         "Glorot & Bengio 2010; PyTorch xavier_normal_ (Keras GlorotNormal truncates: "
+         "variance_scaling(scale=1, "
          "mode=fan_avg, distribution=truncated_normal))"},
         [](const Scheme& s, Index r, Index c, Index fi, Index fo, Rng& rng) {
-          return normal(r, c, 0.0, s.number("gain") * std::sqrt(2.0 / static_cast<double>(fi + fo)), rng);
+          return normal(r, c, 0.0, s.number("gain") * std::sqrt(2.0 / static_cast<double>(fi + fo)),
+                        rng);
         });
-    add({"lecun_uniform", {}, "U(-a, a), a = sqrt(3 / fan_in)", "LeCun et al. 1998; Keras LecunUniform"},
+    add({"lecun_uniform",
+         {},
+         "U(-a, a), a = sqrt(3 / fan_in)",
+         "LeCun et al. 1998; Keras LecunUniform"},
         [](const Scheme&, Index r, Index c, Index fi, Index, Rng& rng) {
           const double a = std::sqrt(3.0 / static_cast<double>(fi));
           return uniform(r, c, -a, a, rng);
         });
-    add({"lecun_normal", {}, "N(0, s^2), s = sqrt(1 / fan_in), untruncated",
-         "LeCun et al. 1998; the course article's \"Xavier\" code randn * sqrt(1/n_in) (Keras LecunNormal "
+    add({"lecun_normal",
+         {},
+         "N(0, s^2), s = sqrt(1 / fan_in), untruncated",
+         "LeCun et al. 1998; the course article's \"Xavier\" code randn * sqrt(1/n_in) (Keras "
+         "LecunNormal "
          "truncates: variance_scaling(scale=1, mode=fan_in, distribution=truncated_normal))"},
         [](const Scheme&, Index r, Index c, Index fi, Index, Rng& rng) {
           return normal(r, c, 0.0, std::sqrt(1.0 / static_cast<double>(fi)), rng);
         });
-    auto he_gain = ParamInfo{"slope", ParamType::kNumber, "0", {},
+    auto he_gain = ParamInfo{"slope",
+                             ParamType::kNumber,
+                             "0",
+                             {},
                              "negative slope of the leaky ReLU; gain = sqrt(2 / (1 + slope^2))"};
-    add({"he_uniform", {mode(), he_gain}, "U(-a, a), a = gain * sqrt(3 / fan), gain = sqrt(2 / (1 + slope^2))",
+    add({"he_uniform",
+         {mode(), he_gain},
+         "U(-a, a), a = gain * sqrt(3 / fan), gain = sqrt(2 / (1 + slope^2))",
          "He et al. 2015; PyTorch kaiming_uniform_, Keras HeUniform"},
         [](const Scheme& s, Index r, Index c, Index fi, Index fo, Rng& rng) {
           const double slope = s.number("slope");
@@ -174,8 +213,11 @@ const std::vector<Entry>& registry() {
           const double a = g * std::sqrt(3.0 / fan_for_mode(s.choice("mode"), fi, fo));
           return uniform(r, c, -a, a, rng);
         });
-    add({"he_normal", {mode(), he_gain}, "N(0, s^2), s = gain / sqrt(fan), gain = sqrt(2 / (1 + slope^2)), untruncated",
-         "He et al. 2015; PyTorch kaiming_normal_ (Keras HeNormal truncates: variance_scaling(scale=2, "
+    add({"he_normal",
+         {mode(), he_gain},
+         "N(0, s^2), s = gain / sqrt(fan), gain = sqrt(2 / (1 + slope^2)), untruncated",
+         "He et al. 2015; PyTorch kaiming_normal_ (Keras HeNormal truncates: "
+         "variance_scaling(scale=2, "
          "mode=fan_in, distribution=truncated_normal))"},
         [](const Scheme& s, Index r, Index c, Index fi, Index fo, Rng& rng) {
           const double slope = s.number("slope");
@@ -184,11 +226,14 @@ const std::vector<Entry>& registry() {
         });
     add({"variance_scaling",
          {number("scale", "1", "target variance times n"), mode({"fan_in", "fan_out", "fan_avg"}),
-          ParamInfo{"distribution", ParamType::kChoice, "truncated_normal",
+          ParamInfo{"distribution",
+                    ParamType::kChoice,
+                    "truncated_normal",
                     {"truncated_normal", "untruncated_normal", "uniform", "normal"},
                     "normal is Keras' alias of truncated_normal"}},
          "n = fan_in, fan_out or (fan_in + fan_out) / 2; uniform: U(-a, a), a = sqrt(3 scale / n); "
-         "untruncated_normal: N(0, scale / n); truncated_normal: s = sqrt(scale / n) / 0.87962566103423978, "
+         "untruncated_normal: N(0, scale / n); truncated_normal: s = sqrt(scale / n) / "
+         "0.87962566103423978, "
          "redrawn outside +-2s",
          "Keras and JAX VarianceScaling"},
         [](const Scheme& s, Index r, Index c, Index fi, Index fo, Rng& rng) {
@@ -203,34 +248,50 @@ const std::vector<Entry>& registry() {
           const double sd = std::sqrt(scale / n) / kTruncatedStd;
           return truncated_normal(r, c, 0.0, sd, -2.0 * sd, 2.0 * sd, rng);
         });
-    add({"glorot_standard", {}, "U(-a, a), a = 1 / sqrt(fan_in); Var = 1 / (3 fan_in)",
+    add({"glorot_standard",
+         {},
+         "U(-a, a), a = 1 / sqrt(fan_in); Var = 1 / (3 fan_in)",
          "Glorot & Bengio 2010's \"standard\" baseline; PyTorch nn.Linear's default weight init"},
         [](const Scheme&, Index r, Index c, Index fi, Index, Rng& rng) {
           const double a = 1.0 / std::sqrt(static_cast<double>(fi));
           return uniform(r, c, -a, a, rng);
         });
-    add({"torch_default", {}, "weights and bias U(-a, a), a = 1 / sqrt(fan_in)",
+    add({"torch_default",
+         {},
+         "weights and bias U(-a, a), a = 1 / sqrt(fan_in)",
          "PyTorch nn.Linear.reset_parameters (kaiming_uniform_(a=sqrt(5)) and its bias rule)"},
         [](const Scheme&, Index r, Index c, Index fi, Index, Rng& rng) {
           const double a = 1.0 / std::sqrt(static_cast<double>(fi));
           return uniform(r, c, -a, a, rng);
         });
-    add({"orthogonal", {gain()},
-         "gain * Q, Q from the QR of an N(0, 1) matrix (transposed when fan_out < fan_in), Q *= sign(diag R)",
-         "Saxe et al. 2014; PyTorch orthogonal_, Keras Orthogonal", true, false},
+    add({"orthogonal",
+         {gain()},
+         "gain * Q, Q from the QR of an N(0, 1) matrix (transposed when fan_out < fan_in), Q *= "
+         "sign(diag R)",
+         "Saxe et al. 2014; PyTorch orthogonal_, Keras Orthogonal",
+         true,
+         false},
         [](const Scheme& s, Index r, Index c, Index, Index, Rng& rng) -> Matrix<double> {
           return s.number("gain") * random_orthogonal(r, c, rng);
         });
-    add({"identity", {gain()}, "gain * I (square layers only)", "Keras Identity, PyTorch eye_ (Le et al. 2015)",
-         false, false},
+    add({"identity",
+         {gain()},
+         "gain * I (square layers only)",
+         "Keras Identity, PyTorch eye_ (Le et al. 2015)",
+         false,
+         false},
         [](const Scheme& s, Index r, Index c, Index, Index, Rng&) -> Matrix<double> {
           return s.number("gain") * Matrix<double>::Identity(r, c);
         });
     add({"sparse",
-         {integer("nonzero", "15", "nonzero incoming weights per unit (all of them if fan_in is smaller)"),
+         {integer("nonzero", "15",
+                  "nonzero incoming weights per unit (all of them if fan_in is smaller)"),
           number("stddev", "1", "standard deviation of the nonzero weights")},
-         "each unit: min(nonzero, fan_in) incoming weights N(0, stddev^2) at random inputs, the rest 0",
-         "Martens 2010 (sparse initialization, k = 15)", true, false},
+         "each unit: min(nonzero, fan_in) incoming weights N(0, stddev^2) at random inputs, the "
+         "rest 0",
+         "Martens 2010 (sparse initialization, k = 15)",
+         true,
+         false},
         [](const Scheme& s, Index r, Index c, Index, Index, Rng& rng) -> Matrix<double> {
           const auto k = std::min<Index>(static_cast<Index>(s.number("nonzero")), c);
           const double sd = s.number("stddev");
@@ -238,9 +299,12 @@ const std::vector<Entry>& registry() {
           std::vector<Index> inputs(static_cast<std::size_t>(c));
           for (Index i = 0; i < r; ++i) {
             std::iota(inputs.begin(), inputs.end(), Index{0});
-            for (Index t = 0; t < k; ++t) {  // partial Fisher-Yates: the first k of a random permutation
-              const auto pick = t + static_cast<Index>(rng.below(static_cast<std::uint64_t>(c - t)));
-              std::swap(inputs[static_cast<std::size_t>(t)], inputs[static_cast<std::size_t>(pick)]);
+            for (Index t = 0; t < k;
+                 ++t) {  // partial Fisher-Yates: the first k of a random permutation
+              const auto pick =
+                  t + static_cast<Index>(rng.below(static_cast<std::uint64_t>(c - t)));
+              std::swap(inputs[static_cast<std::size_t>(t)],
+                        inputs[static_cast<std::size_t>(pick)]);
               out(i, inputs[static_cast<std::size_t>(t)]) = rng.normal(0.0, sd);
             }
           }
@@ -249,16 +313,21 @@ const std::vector<Entry>& registry() {
     add({"torch_sparse",
          {number("sparsity", "", "fraction of each column set to zero, in [0, 1)"),
           number("stddev", "0.01", "standard deviation of the weights")},
-         "N(0, stddev^2), then ceil(sparsity * fan_out) random entries of each column (input) set to 0",
-         "PyTorch sparse_", true, false},
+         "N(0, stddev^2), then ceil(sparsity * fan_out) random entries of each column (input) set "
+         "to 0",
+         "PyTorch sparse_",
+         true,
+         false},
         [](const Scheme& s, Index r, Index c, Index, Index, Rng& rng) -> Matrix<double> {
           Matrix<double> out = normal(r, c, 0.0, s.number("stddev"), rng);
-          const auto zeros = static_cast<Index>(std::ceil(s.number("sparsity") * static_cast<double>(r)));
+          const auto zeros =
+              static_cast<Index>(std::ceil(s.number("sparsity") * static_cast<double>(r)));
           std::vector<Index> units(static_cast<std::size_t>(r));
           for (Index j = 0; j < c; ++j) {
             std::iota(units.begin(), units.end(), Index{0});
             for (Index t = 0; t < zeros; ++t) {
-              const auto pick = t + static_cast<Index>(rng.below(static_cast<std::uint64_t>(r - t)));
+              const auto pick =
+                  t + static_cast<Index>(rng.below(static_cast<std::uint64_t>(r - t)));
               std::swap(units[static_cast<std::size_t>(t)], units[static_cast<std::size_t>(pick)]);
               out(units[static_cast<std::size_t>(t)], j) = 0.0;
             }
@@ -266,9 +335,14 @@ const std::vector<Entry>& registry() {
           return out;
         });
     add({"lsuv",
-         {number("tol", "0.1", "stop when |Var(z_l) - 1| < tol"), integer("max_iter", "10", "iterations per layer")},
-         "orthogonal pre-init, then per layer in order W_l /= sqrt(Var(z_l on a batch)) until |Var - 1| < tol",
-         "Mishkin & Matas 2016 (layer-sequential unit-variance)", true, false, true},
+         {number("tol", "0.1", "stop when |Var(z_l) - 1| < tol"),
+          integer("max_iter", "10", "iterations per layer")},
+         "orthogonal pre-init, then per layer in order W_l /= sqrt(Var(z_l on a batch)) until |Var "
+         "- 1| < tol",
+         "Mishkin & Matas 2016 (layer-sequential unit-variance)",
+         true,
+         false,
+         true},
         [](const Scheme&, Index r, Index c, Index, Index, Rng& rng) -> Matrix<double> {
           return random_orthogonal(r, c, rng);
         });
@@ -331,7 +405,8 @@ Scheme Scheme::parse(std::string_view text) {
   }
   if (entry == nullptr) {
     throw std::invalid_argument(fmt::format("unknown scheme '{}'{}; allowed: {}", call.name,
-                                            did_you_mean(call.name, scheme_names()), join(scheme_names())));
+                                            did_you_mean(call.name, scheme_names()),
+                                            join(scheme_names())));
   }
   const SchemeInfo& info = entry->info;
   Scheme scheme;
@@ -349,20 +424,23 @@ Scheme Scheme::parse(std::string_view text) {
     std::size_t slot = info.params.size();
     if (key.empty()) {
       if (i >= info.params.size()) {
-        throw std::invalid_argument(fmt::format("{}: too many arguments; {} takes {}", where, info.name,
+        throw std::invalid_argument(fmt::format("{}: too many arguments; {} takes {}", where,
+                                                info.name,
                                                 param_names.empty() ? "none" : join(param_names)));
       }
       slot = i;
     } else {
       auto it = std::find(param_names.begin(), param_names.end(), key);
       if (it == param_names.end()) {
-        throw std::invalid_argument(fmt::format("{}: unknown parameter '{}'{}; {} takes {}", where, key,
-                                                did_you_mean(key, param_names), info.name,
-                                                param_names.empty() ? "no parameters" : join(param_names)));
+        throw std::invalid_argument(fmt::format(
+            "{}: unknown parameter '{}'{}; {} takes {}", where, key, did_you_mean(key, param_names),
+            info.name, param_names.empty() ? "no parameters" : join(param_names)));
       }
       slot = static_cast<std::size_t>(it - param_names.begin());
     }
-    if (set[slot]) throw std::invalid_argument(fmt::format("{}: parameter '{}' given twice", where, param_names[slot]));
+    if (set[slot])
+      throw std::invalid_argument(
+          fmt::format("{}: parameter '{}' given twice", where, param_names[slot]));
     given[slot] = value;
     set[slot] = true;
   }
@@ -370,15 +448,17 @@ Scheme Scheme::parse(std::string_view text) {
     const ParamInfo& p = info.params[i];
     if (!set[i]) {
       if (p.default_value.empty()) {
-        throw std::invalid_argument(fmt::format("{}: missing parameter '{}' ({}); write e.g. {}({}=...)", where,
-                                                p.name, p.description, info.name, p.name));
+        throw std::invalid_argument(
+            fmt::format("{}: missing parameter '{}' ({}); write e.g. {}({}=...)", where, p.name,
+                        p.description, info.name, p.name));
       }
       given[i] = p.default_value;
     }
     const std::string& value = given[i];
     if (p.type == ParamType::kChoice) {
       if (std::find(p.choices.begin(), p.choices.end(), value) == p.choices.end()) {
-        throw std::invalid_argument(fmt::format("{}: {} = '{}' is not allowed{}; allowed: {}", where, p.name, value,
+        throw std::invalid_argument(fmt::format("{}: {} = '{}' is not allowed{}; allowed: {}",
+                                                where, p.name, value,
                                                 did_you_mean(value, p.choices), join(p.choices)));
       }
     } else if (value != "auto") {
@@ -387,28 +467,42 @@ Scheme Scheme::parse(std::string_view text) {
         try {
           x = calculate_gain(Activation::parse(value));
         } catch (const std::invalid_argument& e) {
-          throw std::invalid_argument(fmt::format("{}: gain '{}' is neither a number nor an activation with a "
-                                                  "standard gain: {}",
-                                                  where, value, e.what()));
+          throw std::invalid_argument(
+              fmt::format("{}: gain '{}' is neither a number nor an activation with a "
+                          "standard gain: {}",
+                          where, value, e.what()));
         }
       }
-      if (!x) throw std::invalid_argument(fmt::format("{}: {} = '{}' is not a number", where, p.name, value));
-      if (!std::isfinite(*x)) throw std::invalid_argument(fmt::format("{}: {} must be finite, got {}", where, p.name, value));
+      if (!x)
+        throw std::invalid_argument(
+            fmt::format("{}: {} = '{}' is not a number", where, p.name, value));
+      if (!std::isfinite(*x))
+        throw std::invalid_argument(
+            fmt::format("{}: {} must be finite, got {}", where, p.name, value));
       if (p.type == ParamType::kInteger && (*x != std::floor(*x) || *x < 1)) {
-        throw std::invalid_argument(fmt::format("{}: {} must be a positive integer, got {}", where, p.name, value));
+        throw std::invalid_argument(
+            fmt::format("{}: {} must be a positive integer, got {}", where, p.name, value));
       }
     }
     scheme.values_.emplace_back(p.name, value);
   }
 
   // Resolve derived defaults and check ranges that involve several parameters.
-  auto fail = [&](const std::string& what) { throw std::invalid_argument(fmt::format("{}: {}", where, what)); };
-  auto has = [&](const char* p) { return std::find(param_names.begin(), param_names.end(), p) != param_names.end(); };
-  if (has("stddev") && scheme.number("stddev") < 0) fail(fmt::format("stddev must be >= 0, got {}", scheme.number("stddev")));
-  if (has("gain") && scheme.number("gain") <= 0) fail(fmt::format("gain must be > 0, got {}", scheme.number("gain")));
-  if (has("scale") && scheme.number("scale") <= 0) fail(fmt::format("scale must be > 0, got {}", scheme.number("scale")));
+  auto fail = [&](const std::string& what) {
+    throw std::invalid_argument(fmt::format("{}: {}", where, what));
+  };
+  auto has = [&](const char* p) {
+    return std::find(param_names.begin(), param_names.end(), p) != param_names.end();
+  };
+  if (has("stddev") && scheme.number("stddev") < 0)
+    fail(fmt::format("stddev must be >= 0, got {}", scheme.number("stddev")));
+  if (has("gain") && scheme.number("gain") <= 0)
+    fail(fmt::format("gain must be > 0, got {}", scheme.number("gain")));
+  if (has("scale") && scheme.number("scale") <= 0)
+    fail(fmt::format("scale must be > 0, got {}", scheme.number("scale")));
   if (info.name == "uniform" && !(scheme.number("low") < scheme.number("high"))) {
-    fail(fmt::format("low must be < high, got low = {} and high = {}", scheme.number("low"), scheme.number("high")));
+    fail(fmt::format("low must be < high, got low = {} and high = {}", scheme.number("low"),
+                     scheme.number("high")));
   }
   if (info.name == "truncated_normal") {
     const double mean = scheme.number("mean");
@@ -420,17 +514,19 @@ Scheme Scheme::parse(std::string_view text) {
     }
     const double low = scheme.number("low");
     const double high = scheme.number("high");
-    if (!(low < high)) fail(fmt::format("low must be < high, got low = {} and high = {}", low, high));
+    if (!(low < high))
+      fail(fmt::format("low must be < high, got low = {} and high = {}", low, high));
     // Redrawing must end: require at least 1% of the mass inside the bounds.
     const double mass = normal_cdf((high - mean) / sd) - normal_cdf((low - mean) / sd);
     if (mass < 0.01) {
-      fail(fmt::format("[{}, {}] holds only {:.2g} of N({}, {}^2): redrawing would take too long", low, high, mass,
-                       mean, sd));
+      fail(fmt::format("[{}, {}] holds only {:.2g} of N({}, {}^2): redrawing would take too long",
+                       low, high, mass, mean, sd));
     }
   }
   if (info.name == "torch_sparse") {
     const double sparsity = scheme.number("sparsity");
-    if (sparsity < 0 || sparsity >= 1) fail(fmt::format("sparsity must be in [0, 1), got {}", sparsity));
+    if (sparsity < 0 || sparsity >= 1)
+      fail(fmt::format("sparsity must be in [0, 1), got {}", sparsity));
   }
   if (info.name == "lsuv" && scheme.number("tol") <= 0) fail("tol must be > 0");
   return scheme;
@@ -438,14 +534,16 @@ Scheme Scheme::parse(std::string_view text) {
 
 void Scheme::check_layer(Index fan_in, Index fan_out, bool for_bias) const {
   if (for_bias && !info_->for_bias) {
-    throw std::invalid_argument(fmt::format("scheme '{}' cannot initialise biases; use zeros, constant, uniform, "
-                                            "normal, truncated_normal or a fan-based scheme",
-                                            text_));
+    throw std::invalid_argument(
+        fmt::format("scheme '{}' cannot initialise biases; use zeros, constant, uniform, "
+                    "normal, truncated_normal or a fan-based scheme",
+                    text_));
   }
   if (!for_bias && name() == "identity" && fan_in != fan_out) {
-    throw std::invalid_argument(fmt::format("scheme '{}' needs square layers, but a layer is {} -> {} "
-                                            "(fan_in {}, fan_out {})",
-                                            text_, fan_in, fan_out, fan_in, fan_out));
+    throw std::invalid_argument(
+        fmt::format("scheme '{}' needs square layers, but a layer is {} -> {} "
+                    "(fan_in {}, fan_out {})",
+                    text_, fan_in, fan_out, fan_in, fan_out));
   }
 }
 
@@ -481,7 +579,8 @@ double dot4(const double* x, const double* y, Index n) {
 }  // namespace
 
 Matrix<double> random_orthogonal(Index rows, Index cols, Rng& rng) {
-  Matrix<double> g = normal(rows, cols, 0.0, 1.0, rng);  // drawn row-major, as PyTorch's orthogonal_
+  Matrix<double> g =
+      normal(rows, cols, 0.0, 1.0, rng);  // drawn row-major, as PyTorch's orthogonal_
   const bool wide = rows < cols;
   Matrix<double> q = wide ? Matrix<double>(g.transpose()) : g;  // tall: (m, n), m >= n
   const Index m = q.rows();
@@ -513,7 +612,8 @@ Scheme InitConfig::bias() const {
 }
 
 void InitConfig::check(const MlpConfig& net) const {
-  if (!(std::isfinite(scale) && scale > 0)) throw std::invalid_argument(fmt::format("init scale must be > 0, got {}", scale));
+  if (!(std::isfinite(scale) && scale > 0))
+    throw std::invalid_argument(fmt::format("init scale must be > 0, got {}", scale));
   const Scheme b = bias();
   for (Index l = 1; l <= net.num_layers(); ++l) {
     try {
@@ -532,17 +632,21 @@ void initialize(Mlp<T>& net, const InitConfig& init, std::uint64_t seed, std::ui
   init.check(config);
   const Scheme bias = init.bias();
   if (init.weights.info().data_dependent && lsuv_batch == nullptr) {
-    throw std::invalid_argument(fmt::format("scheme '{}' needs a batch of data", init.weights.text()));
+    throw std::invalid_argument(
+        fmt::format("scheme '{}' needs a batch of data", init.weights.text()));
   }
   for (Index l = 1; l <= config.num_layers(); ++l) {
     const auto ul = static_cast<std::uint64_t>(l);
     Rng weight_rng(seed, run, stream::kWeights + ul);
     Rng bias_rng(seed, run, stream::kBias + ul);
-    net.W(l) = (init.scale * init.weights.sample_weights(config.fan_in(l), config.fan_out(l), weight_rng)).cast<T>();
+    net.W(l) =
+        (init.scale * init.weights.sample_weights(config.fan_in(l), config.fan_out(l), weight_rng))
+            .cast<T>();
     net.b(l) = bias.sample_bias(config.fan_in(l), config.fan_out(l), bias_rng).cast<T>();
   }
   if (init.weights.info().data_dependent) {
-    lsuv(net, *lsuv_batch, init.weights.number("tol"), static_cast<int>(init.weights.number("max_iter")));
+    lsuv(net, *lsuv_batch, init.weights.number("tol"),
+         static_cast<int>(init.weights.number("max_iter")));
   }
 }
 
@@ -552,8 +656,8 @@ std::vector<double> lsuv(Mlp<T>& net, const ConstMatrixRef<T>& batch, double tol
   const Index L = config.num_layers();
   const Index m = batch.cols();
   if (batch.rows() != config.sizes[0] || m < 2) {
-    throw std::invalid_argument(fmt::format("lsuv: batch must be ({}, m >= 2), got ({}, {})", config.sizes[0],
-                                            batch.rows(), m));
+    throw std::invalid_argument(fmt::format("lsuv: batch must be ({}, m >= 2), got ({}, {})",
+                                            config.sizes[0], batch.rows(), m));
   }
   Workspace<T> ws(config, m);
   ws.A[0] = batch;
@@ -569,7 +673,8 @@ std::vector<double> lsuv(Mlp<T>& net, const ConstMatrixRef<T>& batch, double tol
       dense_forward<T>(net.W(l), net.b(l), ws.A[ul - 1], ws.Z[ul]);
       var = variance(ws.Z[ul]);
       if (!(var > 0) || !std::isfinite(var)) {
-        throw std::runtime_error(fmt::format("lsuv: layer {} output variance is {}; cannot normalise", l, var));
+        throw std::runtime_error(
+            fmt::format("lsuv: layer {} output variance is {}; cannot normalise", l, var));
       }
       if (std::abs(var - 1.0) < tol || iter >= max_iter) break;
       net.W(l) /= static_cast<T>(std::sqrt(var));

@@ -15,12 +15,14 @@
 
 namespace initbench {
 
-static_assert(std::endian::native == std::endian::little, "the .npy writer assumes a little-endian machine");
+static_assert(std::endian::native == std::endian::little,
+              "the .npy writer assumes a little-endian machine");
 
 void write_file_atomic(const std::string& path, std::string_view content) {
   const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw std::runtime_error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+  if (fd < 0)
+    throw std::runtime_error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
   auto fail = [&](int err) {
     ::close(fd);
     ::unlink(tmp.c_str());
@@ -65,7 +67,8 @@ template <typename T>
 std::string npy(const T* data, Index rows, Index cols, bool vector) {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
   const char* descr = std::is_same_v<T, float> ? "<f4" : "<f8";
-  const std::string shape = vector ? fmt::format("({},)", rows) : fmt::format("({}, {})", rows, cols);
+  const std::string shape =
+      vector ? fmt::format("({},)", rows) : fmt::format("({}, {})", rows, cols);
   // Eigen stores columns contiguously: that is Fortran order.
   std::string header = fmt::format("{{'descr': '{}', 'fortran_order': {}, 'shape': {}, }}", descr,
                                    vector ? "False" : "True", shape);
@@ -78,7 +81,8 @@ std::string npy(const T* data, Index rows, Index cols, bool vector) {
   out += static_cast<char>(header.size() & 0xff);
   out += static_cast<char>((header.size() >> 8) & 0xff);
   out += header;
-  out.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(rows * cols) * sizeof(T));
+  out.append(reinterpret_cast<const char*>(data),
+             static_cast<std::size_t>(rows * cols) * sizeof(T));
   return out;
 }
 
@@ -101,9 +105,13 @@ template void write_npy<double>(const std::string&, const Vector<double>&);
 
 Matrix<double> read_npy(const std::string& path) {
   const std::string bytes = read_file(path);
-  auto bad = [&](const char* what) { return std::runtime_error(fmt::format("{}: not a readable .npy file: {}", path, what)); };
+  auto bad = [&](const char* what) {
+    return std::runtime_error(fmt::format("{}: not a readable .npy file: {}", path, what));
+  };
   if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0) throw bad("bad magic");
-  const std::size_t header_len = static_cast<unsigned char>(bytes[8]) | (static_cast<std::size_t>(static_cast<unsigned char>(bytes[9])) << 8);
+  const std::size_t header_len =
+      static_cast<unsigned char>(bytes[8]) |
+      (static_cast<std::size_t>(static_cast<unsigned char>(bytes[9])) << 8);
   if (bytes.size() < 10 + header_len) throw bad("truncated header");
   const std::string header = bytes.substr(10, header_len);
   const bool f4 = header.find("'<f4'") != std::string::npos;
@@ -119,7 +127,8 @@ Matrix<double> read_npy(const std::string& path) {
   if (std::sscanf(dims.c_str(), "%ld, %ld", &rows, &cols) < 1) throw bad("bad shape");
   const std::size_t elem = f4 ? 4 : 8;
   const std::size_t offset = 10 + header_len;
-  if (bytes.size() != offset + static_cast<std::size_t>(rows * cols) * elem) throw bad("data size does not match the shape");
+  if (bytes.size() != offset + static_cast<std::size_t>(rows * cols) * elem)
+    throw bad("data size does not match the shape");
   Matrix<double> out(rows, cols);
   for (Index k = 0; k < rows * cols; ++k) {
     double v = 0;

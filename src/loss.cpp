@@ -19,7 +19,8 @@ Output parse_output(std::string_view text) {
   if (text == "sigmoid") return Output::kSigmoid;
   if (text == "softmax") return Output::kSoftmax;
   throw std::invalid_argument(fmt::format("unknown output '{}'{}; allowed: {}", text,
-                                          did_you_mean(text, output_names()), join(output_names())));
+                                          did_you_mean(text, output_names()),
+                                          join(output_names())));
 }
 
 std::string output_name(Output output) {
@@ -79,7 +80,8 @@ double loss_forward(Output output, const ConstMatrixRef<T>& z, const ConstMatrix
 }
 
 template <typename T>
-void loss_backward(Output output, const ConstMatrixRef<T>& z, const ConstMatrixRef<T>& y, MatrixRef<T> dz) {
+void loss_backward(Output output, const ConstMatrixRef<T>& z, const ConstMatrixRef<T>& y,
+                   MatrixRef<T> dz) {
   const Index k = z.rows();
   const Index m = z.cols();
   switch (output) {
@@ -137,12 +139,17 @@ Correct count_correct(Output output, const ConstMatrixRef<T>& z, const ConstMatr
   return c;
 }
 
-template double loss_forward<float>(Output, const ConstMatrixRef<float>&, const ConstMatrixRef<float>&);
-template double loss_forward<double>(Output, const ConstMatrixRef<double>&, const ConstMatrixRef<double>&);
-template void loss_backward<float>(Output, const ConstMatrixRef<float>&, const ConstMatrixRef<float>&, MatrixRef<float>);
-template void loss_backward<double>(Output, const ConstMatrixRef<double>&, const ConstMatrixRef<double>&,
-                                    MatrixRef<double>);
-template Correct count_correct<float>(Output, const ConstMatrixRef<float>&, const ConstMatrixRef<float>&);
-template Correct count_correct<double>(Output, const ConstMatrixRef<double>&, const ConstMatrixRef<double>&);
+template double loss_forward<float>(Output, const ConstMatrixRef<float>&,
+                                    const ConstMatrixRef<float>&);
+template double loss_forward<double>(Output, const ConstMatrixRef<double>&,
+                                     const ConstMatrixRef<double>&);
+template void loss_backward<float>(Output, const ConstMatrixRef<float>&,
+                                   const ConstMatrixRef<float>&, MatrixRef<float>);
+template void loss_backward<double>(Output, const ConstMatrixRef<double>&,
+                                    const ConstMatrixRef<double>&, MatrixRef<double>);
+template Correct count_correct<float>(Output, const ConstMatrixRef<float>&,
+                                      const ConstMatrixRef<float>&);
+template Correct count_correct<double>(Output, const ConstMatrixRef<double>&,
+                                       const ConstMatrixRef<double>&);
 
 }  // namespace initbench

@@ -39,7 +39,9 @@ const Legendre& legendre() {
   return rule;
 }
 
-double gauss_density(double u) { return std::exp(-0.5 * u * u) / std::sqrt(2.0 * std::numbers::pi); }
+double gauss_density(double u) {
+  return std::exp(-0.5 * u * u) / std::sqrt(2.0 * std::numbers::pi);
+}
 
 // E[f(mean + stddev U)] for U ~ N(0, 1). Activations have their kinks and their fastest changes
 // at the origin, on a scale of 1: in U that is the point u0 = -mean / stddev and the scale
@@ -97,7 +99,8 @@ double gaussian_mean_phi2(const Activation& act, double q) {
     case ActivationKind::kIdentity: return q;
     case ActivationKind::kRelu: return q / 2.0;
     case ActivationKind::kLeakyRelu: return (1.0 + act.param * act.param) * q / 2.0;
-    default: return expect(q, [&](double z) {
+    default:
+      return expect(q, [&](double z) {
         const double a = activation_value(act, z);
         return a * a;
       });
@@ -109,7 +112,8 @@ double gaussian_mean_dphi2(const Activation& act, double q) {
     case ActivationKind::kIdentity: return 1.0;
     case ActivationKind::kRelu: return 0.5;
     case ActivationKind::kLeakyRelu: return (1.0 + act.param * act.param) / 2.0;
-    default: return expect(q, [&](double z) {
+    default:
+      return expect(q, [&](double z) {
         const double d = activation_derivative(act, z);
         return d * d;
       });
@@ -142,9 +146,13 @@ double meanfield_c_star(const Activation& act, double sw2, double sb2) {
   // Chaotic phase: c = 1 is unstable; iterate the correlation map from c = 0.5.
   double c = 0.5;
   for (int i = 0; i < 2000; ++i) {
-    const double next = (sw2 * expect2(q, c, [&](double u1, double u2) {
-                           return activation_value(act, u1) * activation_value(act, u2);
-                         }) + sb2) / q;
+    const double next =
+        (sw2 * expect2(q, c,
+                       [&](double u1, double u2) {
+                         return activation_value(act, u1) * activation_value(act, u2);
+                       }) +
+         sb2) /
+        q;
     if (std::abs(next - c) < 1e-12) return next;
     c = std::min(next, 1.0);
   }
@@ -154,10 +162,11 @@ double meanfield_c_star(const Activation& act, double sw2, double sb2) {
 double meanfield_xi_c(const Activation& act, double sw2, double sb2) {
   const double q = meanfield_fixed_point(act, sw2, sb2);
   const double c = meanfield_c_star(act, sw2, sb2);
-  const double chi_c = c >= 1.0 ? meanfield_chi1(act, sw2, sb2)
-                                : sw2 * expect2(q, c, [&](double u1, double u2) {
-                                    return activation_derivative(act, u1) * activation_derivative(act, u2);
-                                  });
+  const double chi_c =
+      c >= 1.0 ? meanfield_chi1(act, sw2, sb2)
+               : sw2 * expect2(q, c, [&](double u1, double u2) {
+                   return activation_derivative(act, u1) * activation_derivative(act, u2);
+                 });
   if (chi_c == 1.0) return std::numeric_limits<double>::infinity();
   return -1.0 / std::log(chi_c);
 }

@@ -19,10 +19,13 @@ Index MlpConfig::num_parameters() const {
 
 void MlpConfig::validate() const {
   if (sizes.size() < 2) {
-    throw std::invalid_argument(fmt::format("a network needs at least an input and an output size, got {} sizes", sizes.size()));
+    throw std::invalid_argument(fmt::format(
+        "a network needs at least an input and an output size, got {} sizes", sizes.size()));
   }
   for (std::size_t i = 0; i < sizes.size(); ++i) {
-    if (sizes[i] <= 0) throw std::invalid_argument(fmt::format("layer size {} is {}: sizes must be positive", i, sizes[i]));
+    if (sizes[i] <= 0)
+      throw std::invalid_argument(
+          fmt::format("layer size {} is {}: sizes must be positive", i, sizes[i]));
   }
 }
 
@@ -56,7 +59,8 @@ bool Params<T>::all_finite() const {
 template <typename T>
 Workspace<T>::Workspace(const MlpConfig& config, Index capacity_) : capacity(capacity_) {
   config.validate();
-  if (capacity <= 0) throw std::invalid_argument(fmt::format("batch capacity must be positive, got {}", capacity));
+  if (capacity <= 0)
+    throw std::invalid_argument(fmt::format("batch capacity must be positive, got {}", capacity));
   const Index L = config.num_layers();
   Z.resize(at(L + 1));
   A.resize(at(L));
@@ -71,14 +75,15 @@ Workspace<T>::Workspace(const MlpConfig& config, Index capacity_) : capacity(cap
 }
 
 template <typename T>
-void dense_forward(const Matrix<T>& W, const Vector<T>& b, const ConstMatrixRef<T>& a, MatrixRef<T> z) {
+void dense_forward(const Matrix<T>& W, const Vector<T>& b, const ConstMatrixRef<T>& a,
+                   MatrixRef<T> z) {
   z.noalias() = W * a;
   z.colwise() += b;
 }
 
 template <typename T>
-void dense_backward(const Matrix<T>& W, const ConstMatrixRef<T>& a, const ConstMatrixRef<T>& dz, Matrix<T>& dW,
-                    Vector<T>& db, MatrixRef<T> da) {
+void dense_backward(const Matrix<T>& W, const ConstMatrixRef<T>& a, const ConstMatrixRef<T>& dz,
+                    Matrix<T>& dW, Vector<T>& db, MatrixRef<T> da) {
   dW.noalias() = dz * a.transpose();
   db.noalias() = dz.rowwise().sum();
   if (da.size() > 0) da.noalias() = W.transpose() * dz;
@@ -86,7 +91,10 @@ void dense_backward(const Matrix<T>& W, const ConstMatrixRef<T>& a, const ConstM
 
 template <typename T>
 Mlp<T>::Mlp(MlpConfig config, Index batch_capacity)
-    : config_(std::move(config)), params_(config_), grads_(config_), workspace_(config_, batch_capacity) {}
+    : config_(std::move(config)),
+      params_(config_),
+      grads_(config_),
+      workspace_(config_, batch_capacity) {}
 
 template <typename T>
 void Mlp<T>::forward(Workspace<T>& ws, Index n) const {
@@ -115,29 +123,34 @@ template <typename T>
 void Mlp<T>::backward(Workspace<T>& ws, Index n, Params<T>& grads) const {
   assert(n > 0 && n <= ws.capacity);
   const Index L = num_layers();
-  loss_backward<T>(config_.output, ws.Z[at(L)].leftCols(n), ws.Y.leftCols(n), ws.D[at(L)].leftCols(n));
+  loss_backward<T>(config_.output, ws.Z[at(L)].leftCols(n), ws.Y.leftCols(n),
+                   ws.D[at(L)].leftCols(n));
   for (Index l = L; l >= 1; --l) {
     const auto dz = ws.D[at(l)].leftCols(n);
     if (l > 1) {
-      auto da = ws.D[at(l - 1)].leftCols(n);  // holds dL/dA[l-1] until the activation turns it into dL/dZ
+      auto da =
+          ws.D[at(l - 1)].leftCols(n);  // holds dL/dA[l-1] until the activation turns it into dL/dZ
       dense_backward<T>(W(l), ws.A[at(l - 1)].leftCols(n), dz, grads.W[at(l)], grads.b[at(l)], da);
-      activation_backward<T>(config_.hidden, ws.Z[at(l - 1)].leftCols(n), ws.A[at(l - 1)].leftCols(n), da);
+      activation_backward<T>(config_.hidden, ws.Z[at(l - 1)].leftCols(n),
+                             ws.A[at(l - 1)].leftCols(n), da);
     } else {
       // dL/dA[0] (the input gradient) is not needed: pass an empty block
-      dense_backward<T>(W(l), ws.A[0].leftCols(n), dz, grads.W[at(l)], grads.b[at(l)], ws.D[0].leftCols(0));
+      dense_backward<T>(W(l), ws.A[0].leftCols(n), dz, grads.W[at(l)], grads.b[at(l)],
+                        ws.D[0].leftCols(0));
     }
   }
 }
 
-template void dense_forward<float>(const Matrix<float>&, const Vector<float>&, const ConstMatrixRef<float>&,
-                                   MatrixRef<float>);
-template void dense_forward<double>(const Matrix<double>&, const Vector<double>&, const ConstMatrixRef<double>&,
-                                    MatrixRef<double>);
-template void dense_backward<float>(const Matrix<float>&, const ConstMatrixRef<float>&, const ConstMatrixRef<float>&,
-                                    Matrix<float>&, Vector<float>&, MatrixRef<float>);
+template void dense_forward<float>(const Matrix<float>&, const Vector<float>&,
+                                   const ConstMatrixRef<float>&, MatrixRef<float>);
+template void dense_forward<double>(const Matrix<double>&, const Vector<double>&,
+                                    const ConstMatrixRef<double>&, MatrixRef<double>);
+template void dense_backward<float>(const Matrix<float>&, const ConstMatrixRef<float>&,
+                                    const ConstMatrixRef<float>&, Matrix<float>&, Vector<float>&,
+                                    MatrixRef<float>);
 template void dense_backward<double>(const Matrix<double>&, const ConstMatrixRef<double>&,
-                                     const ConstMatrixRef<double>&, Matrix<double>&, Vector<double>&,
-                                     MatrixRef<double>);
+                                     const ConstMatrixRef<double>&, Matrix<double>&,
+                                     Vector<double>&, MatrixRef<double>);
 
 template class Mlp<float>;
 template class Mlp<double>;

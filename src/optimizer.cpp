@@ -20,14 +20,19 @@ OptimizerKind parse_optimizer(std::string_view text) {
   if (text == "nesterov") return OptimizerKind::kNesterov;
   if (text == "adam") return OptimizerKind::kAdam;
   throw std::invalid_argument(fmt::format("unknown optimizer '{}'{}; allowed: {}", text,
-                                          did_you_mean(text, optimizer_names()), join(optimizer_names())));
+                                          did_you_mean(text, optimizer_names()),
+                                          join(optimizer_names())));
 }
 
-std::string optimizer_name(OptimizerKind kind) { return optimizer_names()[static_cast<std::size_t>(kind)]; }
+std::string optimizer_name(OptimizerKind kind) {
+  return optimizer_names()[static_cast<std::size_t>(kind)];
+}
 
 void OptimizerConfig::validate() const {
   auto require = [](bool ok, const char* what, double value, const char* allowed) {
-    if (!ok) throw std::invalid_argument(fmt::format("optimizer {} = {} is out of range: must be {}", what, value, allowed));
+    if (!ok)
+      throw std::invalid_argument(
+          fmt::format("optimizer {} = {} is out of range: must be {}", what, value, allowed));
   };
   require(std::isfinite(lr) && lr > 0, "lr", lr, "> 0");
   require(momentum >= 0 && momentum < 1, "momentum", momentum, "in [0, 1)");
@@ -99,8 +104,10 @@ void Optimizer<T>::step(Params<T>& params, const Params<T>& grads) {
   const bool has_m = !m_.W.empty();
   const bool has_v = !v_.W.empty();
   for (std::size_t l = 1; l < params.W.size(); ++l) {
-    update<T>(config_, t_, params.W[l], grads.W[l], has_m ? &m_.W[l] : nullptr, has_v ? &v_.W[l] : nullptr, decay);
-    update<T>(config_, t_, params.b[l], grads.b[l], has_m ? &m_.b[l] : nullptr, has_v ? &v_.b[l] : nullptr, T(0));
+    update<T>(config_, t_, params.W[l], grads.W[l], has_m ? &m_.W[l] : nullptr,
+              has_v ? &v_.W[l] : nullptr, decay);
+    update<T>(config_, t_, params.b[l], grads.b[l], has_m ? &m_.b[l] : nullptr,
+              has_v ? &v_.b[l] : nullptr, T(0));
   }
 }
 

@@ -43,10 +43,12 @@ double saturated_fraction(const Activation& act, const Eigen::MatrixBase<Derived
   using T = typename Derived::Scalar;
   const auto total = static_cast<double>(a.size());
   switch (act.kind) {
-    case ActivationKind::kTanh: return static_cast<double>((a.array().abs() > T(0.99)).count()) / total;
+    case ActivationKind::kTanh:
+      return static_cast<double>((a.array().abs() > T(0.99)).count()) / total;
     case ActivationKind::kSigmoid:
       return static_cast<double>(((a.array() < T(0.01)) || (a.array() > T(0.99))).count()) / total;
-    case ActivationKind::kSoftsign: return static_cast<double>((a.array().abs() > T(0.9)).count()) / total;
+    case ActivationKind::kSoftsign:
+      return static_cast<double>((a.array().abs() > T(0.9)).count()) / total;
     default: return kNan;
   }
 }
@@ -69,7 +71,8 @@ std::vector<double> meanfield_prediction(const Mlp<T>& net, const Workspace<T>& 
   const Index L = config.num_layers();
   std::vector<double> q(at(L + 1), kNan);
   // q_1 = Var(W_1) * sum_i E[x_i^2] + Var(b_1): E over the n samples.
-  const double input_sq = ws.A[0].leftCols(n).template cast<double>().squaredNorm() / static_cast<double>(n);
+  const double input_sq =
+      ws.A[0].leftCols(n).template cast<double>().squaredNorm() / static_cast<double>(n);
   q[1] = variance(net.W(1)) * input_sq + variance(net.b(1));
   for (Index l = 2; l <= L; ++l) {
     const double sw2 = static_cast<double>(config.fan_in(l)) * variance(net.W(l));
@@ -79,7 +82,8 @@ std::vector<double> meanfield_prediction(const Mlp<T>& net, const Workspace<T>& 
 }
 
 template <typename T>
-std::vector<LayerRow> layer_statistics(const Mlp<T>& net, const Workspace<T>& ws, Index n, const Params<T>& grads,
+std::vector<LayerRow> layer_statistics(const Mlp<T>& net, const Workspace<T>& ws, Index n,
+                                       const Params<T>& grads,
                                        const std::vector<double>& update_ratios) {
   const MlpConfig& config = net.config();
   const Index L = config.num_layers();
@@ -149,15 +153,16 @@ template <typename T>
 std::vector<Bins> delta_bins(const Mlp<T>& net, const Workspace<T>& ws, Index n, Index count) {
   const Index L = net.num_layers();
   std::vector<Bins> bins(at(L + 1));
-  for (Index l = 1; l <= L; ++l) bins[at(l)] = symmetric_bins(max_abs(ws.D[at(l)].leftCols(n)), count);
+  for (Index l = 1; l <= L; ++l)
+    bins[at(l)] = symmetric_bins(max_abs(ws.D[at(l)].leftCols(n)), count);
   return bins;
 }
 
 namespace {
 
 template <typename Derived>
-void histogram_rows(const Eigen::MatrixBase<Derived>& x, const Bins& bins, long layer, const char* quantity,
-                    std::vector<HistogramRow>& out) {
+void histogram_rows(const Eigen::MatrixBase<Derived>& x, const Bins& bins, long layer,
+                    const char* quantity, std::vector<HistogramRow>& out) {
   std::vector<long> counts(static_cast<std::size_t>(bins.count) + 2, 0);  // [under, bins..., over]
   const double width = (bins.hi - bins.lo) / static_cast<double>(bins.count);
   for (Index j = 0; j < x.cols(); ++j) {
@@ -199,7 +204,8 @@ void histogram_rows(const Eigen::MatrixBase<Derived>& x, const Bins& bins, long 
 
 template <typename T>
 std::vector<HistogramRow> histograms(const Mlp<T>& net, const Workspace<T>& ws, Index n,
-                                     const std::vector<Bins>& act_bins, const std::vector<Bins>& d_bins) {
+                                     const std::vector<Bins>& act_bins,
+                                     const std::vector<Bins>& d_bins) {
   std::vector<HistogramRow> rows;
   for (Index l = 1; l <= net.num_layers(); ++l) {
     histogram_rows(ws.activation(l).leftCols(n), act_bins[at(l)], l, "activation", rows);
@@ -247,7 +253,8 @@ struct Groups {
 }  // namespace
 
 template <typename T>
-std::vector<SymmetryRow> symmetry_statistics(const Mlp<T>& net, const Workspace<T>& ws, Index n, double tolerance) {
+std::vector<SymmetryRow> symmetry_statistics(const Mlp<T>& net, const Workspace<T>& ws, Index n,
+                                             double tolerance) {
   std::vector<SymmetryRow> rows;
   for (Index l = 1; l < net.num_layers(); ++l) {
     const Eigen::MatrixXd W = net.W(l).template cast<double>();
@@ -280,10 +287,12 @@ std::vector<SymmetryRow> symmetry_statistics(const Mlp<T>& net, const Workspace<
 
     // Singular values of the activations (units, n) from the smaller Gram matrix's eigenvalues.
     const Eigen::MatrixXd A = ws.A[at(l)].leftCols(n).template cast<double>();
-    Eigen::MatrixXd small = A.rows() <= A.cols() ? Eigen::MatrixXd(A * A.transpose()) : Eigen::MatrixXd(A.transpose() * A);
+    Eigen::MatrixXd small = A.rows() <= A.cols() ? Eigen::MatrixXd(A * A.transpose())
+                                                 : Eigen::MatrixXd(A.transpose() * A);
     Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(small, Eigen::EigenvaluesOnly);
     std::vector<double> singular;
-    for (Index k = 0; k < eig.eigenvalues().size(); ++k) singular.push_back(std::sqrt(std::max(0.0, eig.eigenvalues()(k))));
+    for (Index k = 0; k < eig.eigenvalues().size(); ++k)
+      singular.push_back(std::sqrt(std::max(0.0, eig.eigenvalues()(k))));
 
     SymmetryRow row;
     row.layer = l;
@@ -309,8 +318,10 @@ std::vector<double> jacobian_singular_values(const Mlp<T>& net, const Vector<T>&
   Eigen::VectorXd a = x.template cast<double>();
   Eigen::MatrixXd J = net.W(1).template cast<double>();
   for (Index l = 1; l < L; ++l) {
-    const Eigen::VectorXd z = net.W(l).template cast<double>() * a + net.b(l).template cast<double>();
-    const Eigen::VectorXd slope = z.unaryExpr([&](double v) { return activation_derivative(config.hidden, v); });
+    const Eigen::VectorXd z =
+        net.W(l).template cast<double>() * a + net.b(l).template cast<double>();
+    const Eigen::VectorXd slope =
+        z.unaryExpr([&](double v) { return activation_derivative(config.hidden, v); });
     a = z.unaryExpr([&](double v) { return activation_value(config.hidden, v); });
     J = slope.asDiagonal() * J;
     J = net.W(l + 1).template cast<double>() * J;
@@ -320,15 +331,17 @@ std::vector<double> jacobian_singular_values(const Mlp<T>& net, const Vector<T>&
   return std::vector<double>(s.data(), s.data() + s.size());
 }
 
-#define INITBENCH_PROBES(T)                                                                                         \
-  template std::vector<LayerRow> layer_statistics<T>(const Mlp<T>&, const Workspace<T>&, Index, const Params<T>&, \
-                                                     const std::vector<double>&);                                   \
-  template std::vector<double> meanfield_prediction<T>(const Mlp<T>&, const Workspace<T>&, Index);                \
-  template std::vector<Bins> activation_bins<T>(const Mlp<T>&, const Workspace<T>&, Index, Index);                \
-  template std::vector<Bins> delta_bins<T>(const Mlp<T>&, const Workspace<T>&, Index, Index);                     \
-  template std::vector<HistogramRow> histograms<T>(const Mlp<T>&, const Workspace<T>&, Index,                      \
-                                                   const std::vector<Bins>&, const std::vector<Bins>&);            \
-  template std::vector<SymmetryRow> symmetry_statistics<T>(const Mlp<T>&, const Workspace<T>&, Index, double);     \
+#define INITBENCH_PROBES(T)                                                                        \
+  template std::vector<LayerRow> layer_statistics<T>(                                              \
+      const Mlp<T>&, const Workspace<T>&, Index, const Params<T>&, const std::vector<double>&);    \
+  template std::vector<double> meanfield_prediction<T>(const Mlp<T>&, const Workspace<T>&, Index); \
+  template std::vector<Bins> activation_bins<T>(const Mlp<T>&, const Workspace<T>&, Index, Index); \
+  template std::vector<Bins> delta_bins<T>(const Mlp<T>&, const Workspace<T>&, Index, Index);      \
+  template std::vector<HistogramRow> histograms<T>(const Mlp<T>&, const Workspace<T>&, Index,      \
+                                                   const std::vector<Bins>&,                       \
+                                                   const std::vector<Bins>&);                      \
+  template std::vector<SymmetryRow> symmetry_statistics<T>(const Mlp<T>&, const Workspace<T>&,     \
+                                                           Index, double);                         \
   template std::vector<double> jacobian_singular_values<T>(const Mlp<T>&, const Vector<T>&);
 INITBENCH_PROBES(float)
 INITBENCH_PROBES(double)

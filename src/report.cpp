@@ -75,12 +75,14 @@ std::string table(const std::vector<RunRecord>& records, Get get) {
 std::string runs_csv(const std::vector<RunRecord>& records) {
   std::string out;
   header(RunRow{}, out);
-  const auto& axes = records.empty() ? std::vector<std::pair<std::string, std::string>>{} : records.front().run.axes;
+  const auto& axes = records.empty() ? std::vector<std::pair<std::string, std::string>>{}
+                                     : records.front().run.axes;
   for (const auto& [name, value] : axes) out += ',' + csv_escape(name);
   out += '\n';
   for (const RunRecord& r : records) {
     line(r.run, out);
-    if (r.run.axes.size() != axes.size()) throw std::logic_error("runs with different grid axes in one table");
+    if (r.run.axes.size() != axes.size())
+      throw std::logic_error("runs with different grid axes in one table");
     for (const auto& [name, value] : r.run.axes) out += ',' + csv_escape(value);
     out += '\n';
   }
@@ -88,22 +90,28 @@ std::string runs_csv(const std::vector<RunRecord>& records) {
 }
 
 std::string curves_csv(const std::vector<RunRecord>& records) {
-  return table<CurveRow>(records, [](const RunRecord& r) -> const auto& { return r.curves; });
+  return table<CurveRow>(
+      records, [](const RunRecord& r) -> const auto& { return r.curves; });
 }
 std::string layers_csv(const std::vector<RunRecord>& records) {
-  return table<LayerRow>(records, [](const RunRecord& r) -> const auto& { return r.layers; });
+  return table<LayerRow>(
+      records, [](const RunRecord& r) -> const auto& { return r.layers; });
 }
 std::string symmetry_csv(const std::vector<RunRecord>& records) {
-  return table<SymmetryRow>(records, [](const RunRecord& r) -> const auto& { return r.symmetry; });
+  return table<SymmetryRow>(
+      records, [](const RunRecord& r) -> const auto& { return r.symmetry; });
 }
 std::string histograms_csv(const std::vector<RunRecord>& records) {
-  return table<HistogramRow>(records, [](const RunRecord& r) -> const auto& { return r.histograms; });
+  return table<HistogramRow>(
+      records, [](const RunRecord& r) -> const auto& { return r.histograms; });
 }
 std::string jacobian_csv(const std::vector<RunRecord>& records) {
-  return table<JacobianRow>(records, [](const RunRecord& r) -> const auto& { return r.jacobian; });
+  return table<JacobianRow>(
+      records, [](const RunRecord& r) -> const auto& { return r.jacobian; });
 }
 std::string timings_csv(const std::vector<RunRecord>& records) {
-  return table<TimingRow>(records, [](const RunRecord& r) { return std::vector<TimingRow>{r.timing}; });
+  return table<TimingRow>(records,
+                          [](const RunRecord& r) { return std::vector<TimingRow>{r.timing}; });
 }
 
 void write_reports(const std::string& dir, const std::vector<RunRecord>& records) {
@@ -121,7 +129,8 @@ std::size_t CsvTable::column(std::string_view name) const {
   for (std::size_t i = 0; i < columns.size(); ++i) {
     if (columns[i] == name) return i;
   }
-  throw std::runtime_error(fmt::format("{}: no column '{}'{}", source, name, did_you_mean(name, columns)));
+  throw std::runtime_error(
+      fmt::format("{}: no column '{}'{}", source, name, did_you_mean(name, columns)));
 }
 
 CsvTable parse_csv(std::string_view text, const std::string& source) {
@@ -139,8 +148,8 @@ CsvTable parse_csv(std::string_view text, const std::string& source) {
     if (table.columns.empty()) {
       table.columns = std::move(fields);
     } else if (fields.size() != table.columns.size()) {
-      throw std::runtime_error(fmt::format("{}:{}: {} fields, but the header has {}", source, record_line,
-                                           fields.size(), table.columns.size()));
+      throw std::runtime_error(fmt::format("{}:{}: {} fields, but the header has {}", source,
+                                           record_line, fields.size(), table.columns.size()));
     } else {
       table.rows.push_back(std::move(fields));
     }
@@ -167,7 +176,8 @@ CsvTable parse_csv(std::string_view text, const std::string& source) {
     switch (c) {
       case '"':
         if (field_started || !current.empty()) {
-          throw std::runtime_error(fmt::format("{}:{}: a quote in the middle of a field", source, line));
+          throw std::runtime_error(
+              fmt::format("{}:{}: a quote in the middle of a field", source, line));
         }
         quoted = true;
         field_started = true;
@@ -185,9 +195,11 @@ CsvTable parse_csv(std::string_view text, const std::string& source) {
       default: current += c; field_started = true;
     }
   }
-  if (quoted) throw std::runtime_error(fmt::format("{}:{}: unterminated quoted field", source, record_line));
+  if (quoted)
+    throw std::runtime_error(fmt::format("{}:{}: unterminated quoted field", source, record_line));
   if (!current.empty() || !fields.empty() || field_started) end_record();
-  if (table.columns.empty()) throw std::runtime_error(fmt::format("{}: empty file: no header row", source));
+  if (table.columns.empty())
+    throw std::runtime_error(fmt::format("{}: empty file: no header row", source));
   return table;
 }
 

@@ -28,7 +28,8 @@ Call parse_call(std::string_view text) {
     });
   };
   if (!valid_name(call.name)) {
-    throw std::invalid_argument(fmt::format("'{}': expected a name like he_normal or he_normal(mode=fan_out)", whole));
+    throw std::invalid_argument(
+        fmt::format("'{}': expected a name like he_normal or he_normal(mode=fan_out)", whole));
   }
   if (open == std::string::npos) return call;
   if (whole.back() != ')') {
@@ -49,7 +50,8 @@ Call parse_call(std::string_view text) {
       std::string key = trim(std::string_view(item).substr(0, eq));
       std::string value = trim(std::string_view(item).substr(eq + 1));
       if (!valid_name(key) || value.empty()) {
-        throw std::invalid_argument(fmt::format("'{}': argument '{}' is not key=value", whole, item));
+        throw std::invalid_argument(
+            fmt::format("'{}': argument '{}' is not key=value", whole, item));
       }
       call.args.emplace_back(std::move(key), std::move(value));
     }
@@ -79,7 +81,8 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 }
 }  // namespace
 
-std::optional<std::string> closest_match(std::string_view word, const std::vector<std::string>& candidates) {
+std::optional<std::string> closest_match(std::string_view word,
+                                         const std::vector<std::string>& candidates) {
   std::optional<std::string> best;
   std::size_t best_distance = std::max<std::size_t>(2, word.size() / 3) + 1;
   for (const auto& candidate : candidates) {

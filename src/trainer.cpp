@@ -53,9 +53,7 @@ double accuracy(const Correct& c) {
   return c.total > 0 ? static_cast<double>(c.correct) / static_cast<double>(c.total) : kNan;
 }
 
-std::string sizes_text(const MlpConfig& c) {
-  return fmt::format("{}", fmt::join(c.sizes, "-"));
-}
+std::string sizes_text(const MlpConfig& c) { return fmt::format("{}", fmt::join(c.sizes, "-")); }
 
 template <typename T>
 class Run {
@@ -75,7 +73,8 @@ class Run {
         shuffle_(config.seed, 0, stream::kShuffle),
         order_(at(m_)) {
     if (m_ == 0) throw std::invalid_argument("the training set is empty");
-    if (total_ < 0) throw std::invalid_argument(fmt::format("train.steps must be >= 0, got {}", total_));
+    if (total_ < 0)
+      throw std::invalid_argument(fmt::format("train.steps must be >= 0, got {}", total_));
     std::iota(order_.begin(), order_.end(), Index{0});
     const ProbeConfig& p = config.probes;
     probe_n_ = p.batch == 0 ? 0 : std::min<Index>(p.batch, m_);
@@ -92,10 +91,19 @@ class Run {
     if (p.any()) W_prev_ = Params<T>(net_config_);
     update_ratios_.assign(at(net_config_.num_layers() + 1), kNan);
     layer_steps_ = schedule(p.every, p.log_schedule, total_);
-    hist_steps_ = p.histograms ? (p.histogram_every > 0 ? schedule(p.histogram_every, false, total_) : layer_steps_) : std::set<long>{};
-    sym_steps_ = p.symmetry ? (p.symmetry_every > 0 ? schedule(p.symmetry_every, false, total_) : layer_steps_) : std::set<long>{};
-    jac_steps_ = p.jacobian ? schedule(p.jacobian_every > 0 ? p.jacobian_every : std::max<long>(total_, 1), false, total_) : std::set<long>{};
-    eval_steps_ = schedule(config.train.eval_every > 0 ? config.train.eval_every : std::max<long>(total_, 1), false, total_);
+    hist_steps_ = p.histograms ? (p.histogram_every > 0 ? schedule(p.histogram_every, false, total_)
+                                                        : layer_steps_)
+                               : std::set<long>{};
+    sym_steps_ = p.symmetry ? (p.symmetry_every > 0 ? schedule(p.symmetry_every, false, total_)
+                                                    : layer_steps_)
+                            : std::set<long>{};
+    jac_steps_ = p.jacobian
+                     ? schedule(p.jacobian_every > 0 ? p.jacobian_every : std::max<long>(total_, 1),
+                                false, total_)
+                     : std::set<long>{};
+    eval_steps_ =
+        schedule(config.train.eval_every > 0 ? config.train.eval_every : std::max<long>(total_, 1),
+                 false, total_);
     dump_steps_ = std::set<long>(p.dump_weights.begin(), p.dump_weights.end());
   }
 
@@ -128,7 +136,8 @@ class Run {
       if (eval_now) {
         if (!full_batch) train_now = evaluate(X_, Y_);
         const Eval test = Xtest_.cols() > 0 ? evaluate(Xtest_, Ytest_) : Eval{};
-        record_.curves.push_back({config_.run_index, t, train_now.loss, train_now.accuracy, test.loss, test.accuracy});
+        record_.curves.push_back(
+            {config_.run_index, t, train_now.loss, train_now.accuracy, test.loss, test.accuracy});
         check_stall(t, train_now.loss);
       }
       if (full_batch || eval_now) check_target(t, train_now);
@@ -147,7 +156,8 @@ class Run {
       if (ratio_next) {
         for (Index l = 1; l <= L; ++l) {
           const double before = static_cast<double>(W_prev_.W[at(l)].norm());
-          update_ratios_[at(l)] = static_cast<double>((net_.W(l) - W_prev_.W[at(l)]).norm()) / before;
+          update_ratios_[at(l)] =
+              static_cast<double>((net_.W(l) - W_prev_.W[at(l)]).norm()) / before;
         }
       }
       if (!net_.params().all_finite()) {
@@ -155,21 +165,25 @@ class Run {
         row.steps_run = t + 1;
         const Eval train_bad = evaluate(X_, Y_);
         const Eval test_bad = Xtest_.cols() > 0 ? evaluate(Xtest_, Ytest_) : Eval{};
-        record_.curves.push_back({config_.run_index, t + 1, train_bad.loss, train_bad.accuracy, test_bad.loss, test_bad.accuracy});
+        record_.curves.push_back({config_.run_index, t + 1, train_bad.loss, train_bad.accuracy,
+                                  test_bad.loss, test_bad.accuracy});
         status_ = kStatusDiverged;
         break;
       }
     }
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
-    if (status_.empty()) status_ = row.steps_to_target >= 0 ? kStatusConverged : kStatusNotConverged;
+    if (status_.empty())
+      status_ = row.steps_to_target >= 0 ? kStatusConverged : kStatusNotConverged;
     row.status = status_;
     const CurveRow& final_row = record_.curves.back();
     row.final_train_loss = final_row.train_loss;
     row.final_train_acc = final_row.train_acc;
     row.final_test_loss = final_row.test_loss;
     row.final_test_acc = final_row.test_acc;
-    record_.timing = {config_.run_index, seconds, seconds > 0 ? static_cast<double>(row.steps_run) / seconds : kNan};
+    record_.timing = {config_.run_index, seconds,
+                      seconds > 0 ? static_cast<double>(row.steps_run) / seconds : kNan};
     return std::move(record_);
   }
 
@@ -180,7 +194,8 @@ class Run {
     row.scheme = config_.scheme;
     row.activation = config_.model.activation.str();
     row.depth = net_config_.num_layers() - 1;
-    for (Index l = 1; l < net_config_.num_layers(); ++l) row.width = std::max<long>(row.width, net_config_.fan_out(l));
+    for (Index l = 1; l < net_config_.num_layers(); ++l)
+      row.width = std::max<long>(row.width, net_config_.fan_out(l));
     row.layers = sizes_text(net_config_);
     row.seed = static_cast<long>(config_.seed);
     row.lr = config_.train.optimizer.lr;
@@ -257,10 +272,12 @@ class Run {
   double init_grad_ratio(Index L) {
     if (!probes_on_step_ && probe_ws_.capacity == 0) {
       // Probes are off: measure on the training batch of step 0.
-      return static_cast<double>(net_.grads().W[1].norm()) / static_cast<double>(net_.grads().W[at(L)].norm());
+      return static_cast<double>(net_.grads().W[1].norm()) /
+             static_cast<double>(net_.grads().W[at(L)].norm());
     }
     const ProbeView v = probe_view();
-    return static_cast<double>(v.grads->W[1].norm()) / static_cast<double>(v.grads->W[at(L)].norm());
+    return static_cast<double>(v.grads->W[1].norm()) /
+           static_cast<double>(v.grads->W[at(L)].norm());
   }
 
   void probe(long t) {
@@ -291,7 +308,8 @@ class Run {
       }
     }
     if (sym) {
-      for (SymmetryRow& r : symmetry_statistics(net_, *v.ws, v.n, config_.probes.symmetry_tolerance)) {
+      for (SymmetryRow& r :
+           symmetry_statistics(net_, *v.ws, v.n, config_.probes.symmetry_tolerance)) {
         r.run_id = id;
         r.step = t;
         record_.symmetry.push_back(r);
@@ -303,7 +321,8 @@ class Run {
         const Vector<T> x = v.ws->A[0].col(s);
         const std::vector<double> values = jacobian_singular_values(net_, x);
         for (std::size_t k = 0; k < values.size(); ++k) {
-          record_.jacobian.push_back({id, t, static_cast<long>(s), static_cast<long>(k + 1), values[k]});
+          record_.jacobian.push_back(
+              {id, t, static_cast<long>(s), static_cast<long>(k + 1), values[k]});
         }
       }
     }

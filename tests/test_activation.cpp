@@ -1,22 +1,23 @@
-#include "initbench/activation.hpp"
-
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <stdexcept>
 
+#include "initbench/activation.hpp"
+
 using namespace initbench;
 
 namespace {
-const char* kAll[] = {"identity", "sigmoid", "tanh", "relu", "leaky_relu(slope=0.2)", "elu(alpha=0.7)", "selu",
-                      "softsign", "gelu"};
+const char* kAll[] = {"identity",       "sigmoid", "tanh",     "relu", "leaky_relu(slope=0.2)",
+                      "elu(alpha=0.7)", "selu",    "softsign", "gelu"};
 
 template <typename T>
 Matrix<T> grid() {
   // Points from -30 to 30, including both tails and 0.
   Matrix<T> z(7, 13);
   for (Index j = 0; j < z.cols(); ++j) {
-    for (Index i = 0; i < z.rows(); ++i) z(i, j) = static_cast<T>(-30.0 + 60.0 * static_cast<double>(i * 13 + j) / 90.0);
+    for (Index i = 0; i < z.rows(); ++i)
+      z(i, j) = static_cast<T>(-30.0 + 60.0 * static_cast<double>(i * 13 + j) / 90.0);
   }
   z(0, 0) = T(0);
   return z;
@@ -38,7 +39,8 @@ TEST_CASE_TEMPLATE("activation_forward and backward match the scalar formulas", 
       const double expected = activation_value(act, zk);
       CAPTURE(zk);
       REQUIRE(std::isfinite(static_cast<double>(a(k))));
-      CHECK(std::abs(static_cast<double>(a(k)) - expected) <= tol * std::max(1.0, std::abs(expected)));
+      CHECK(std::abs(static_cast<double>(a(k)) - expected) <=
+            tol * std::max(1.0, std::abs(expected)));
       const double slope = activation_derivative(act, zk);
       CHECK(std::abs(static_cast<double>(d(k)) - slope) <= tol * std::max(1.0, std::abs(slope)));
     }
@@ -51,7 +53,8 @@ TEST_CASE("scalar derivatives agree with central differences away from kinks") {
     const Activation act = Activation::parse(name);
     for (double z = -6.05; z < 6; z += 0.37) {
       const double h = 1e-6;
-      const double numeric = (activation_value(act, z + h) - activation_value(act, z - h)) / (2 * h);
+      const double numeric =
+          (activation_value(act, z + h) - activation_value(act, z - h)) / (2 * h);
       CAPTURE(z);
       CHECK(activation_derivative(act, z) == doctest::Approx(numeric).epsilon(1e-7));
     }
@@ -78,7 +81,8 @@ TEST_CASE("parse: names, parameters, errors") {
   CHECK(Activation::parse("leaky_relu(slope=0.3)").str() == "leaky_relu(slope=0.3)");
   CHECK(Activation::parse("leaky_relu(slope=0.01)").str() == "leaky_relu");
   CHECK(Activation::parse("elu").param == 1.0);
-  CHECK_THROWS_WITH_AS(Activation::parse("rellu"), doctest::Contains("did you mean 'relu'"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(Activation::parse("rellu"), doctest::Contains("did you mean 'relu'"),
+                       std::invalid_argument);
   CHECK_THROWS_AS(Activation::parse("tanh(2)"), std::invalid_argument);
   CHECK_THROWS_AS(Activation::parse("elu(alpha=-1)"), std::invalid_argument);
   CHECK_THROWS_AS(Activation::parse("leaky_relu(gain=2)"), std::invalid_argument);

@@ -1,5 +1,3 @@
-#include "initbench/init.hpp"
-
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -14,6 +12,7 @@
 #include <vector>
 
 #include "initbench/activation.hpp"
+#include "initbench/init.hpp"
 #include "initbench/loss.hpp"
 #include "initbench/mlp.hpp"
 #include "initbench/rng.hpp"
@@ -35,13 +34,13 @@ double std_cdf(double x) { return 0.5 * std::erfc(-x / std::numbers::sqrt2); }
 struct Dist {
   double mean = 0.0;
   double var = 0.0;
-  double mu4 = 0.0;                     // central fourth moment: Var(sample variance) ~ (mu4 - var^2) / n
-  double lo = -kInf;                    // support
+  double mu4 = 0.0;   // central fourth moment: Var(sample variance) ~ (mu4 - var^2) / n
+  double lo = -kInf;  // support
   double hi = kInf;
-  bool hi_open = false;                 // support [lo, hi) (uniform) rather than [lo, hi]
-  double density_lo = 0.0;              // density at the ends: the sample must come this close to them
-  double density_hi = 0.0;              // (0: do not check)
-  bool constant = false;                // every entry equals mean exactly
+  bool hi_open = false;     // support [lo, hi) (uniform) rather than [lo, hi]
+  double density_lo = 0.0;  // density at the ends: the sample must come this close to them
+  double density_hi = 0.0;  // (0: do not check)
+  bool constant = false;    // every entry equals mean exactly
 };
 
 Dist uniform_dist(double lo, double hi) {
@@ -121,7 +120,9 @@ Dist constant_dist(double value) {
 constexpr double kKerasTruncStd = 0.87962566103423978;
 
 // The variance of N(0, 1) truncated to [-2, 2], from its closed form.
-double truncated_unit_variance() { return 1.0 - 2.0 * std_pdf(2.0) * 2.0 / (std_cdf(2.0) - std_cdf(-2.0)); }
+double truncated_unit_variance() {
+  return 1.0 - 2.0 * std_pdf(2.0) * 2.0 / (std_cdf(2.0) - std_cdf(-2.0));
+}
 
 // Checks a sample against a distribution: mean and variance within 5 standard errors, the
 // support, and (for bounded densities) that both ends are reached.
@@ -195,14 +196,16 @@ struct Case {
   const std::vector<Shape>* shapes = &kShapes;
 };
 
-Dist var_scaling(double scale, const std::string& mode, const std::string& dist, double fi, double fo) {
+Dist var_scaling(double scale, const std::string& mode, const std::string& dist, double fi,
+                 double fo) {
   const double n = mode == "fan_in" ? fi : mode == "fan_out" ? fo : 0.5 * (fi + fo);
   if (dist == "uniform") {
     const double a = std::sqrt(3.0 * scale / n);
     return uniform_dist(-a, a);
   }
   if (dist == "untruncated_normal") return normal_dist(0.0, std::sqrt(scale / n));
-  const double s = std::sqrt(scale / n) / kKerasTruncStd;  // "truncated_normal" and its alias "normal"
+  const double s =
+      std::sqrt(scale / n) / kKerasTruncStd;  // "truncated_normal" and its alias "normal"
   return truncated_dist(0.0, s, -2.0 * s, 2.0 * s);
 }
 
@@ -300,7 +303,8 @@ Extra torch_sparse_columns(Index tenths, double sd) {
 
 // W^T W = gain^2 I (fan_out >= fan_in) or W W^T = gain^2 I (fan_out < fan_in), to 1e-12.
 void check_orthogonal(const Matrix<double>& w, double gain) {
-  const Matrix<double> gram = w.rows() >= w.cols() ? Matrix<double>(w.transpose() * w) : Matrix<double>(w * w.transpose());
+  const Matrix<double> gram =
+      w.rows() >= w.cols() ? Matrix<double>(w.transpose() * w) : Matrix<double>(w * w.transpose());
   const Matrix<double> target = gain * gain * Matrix<double>::Identity(gram.rows(), gram.cols());
   const double err = (gram - target).cwiseAbs().maxCoeff();
   CAPTURE(w.rows());
@@ -323,8 +327,10 @@ std::vector<Case> cases() {
   c.push_back({"uniform(low=-1, high=3)", [](double, double) { return uniform_dist(-1.0, 3.0); }});
   c.push_back({"normal(mean=1, stddev=2)", [](double, double) { return normal_dist(1.0, 2.0); }});
   c.push_back({"normal(stddev=0.01)", [](double, double) { return normal_dist(0.0, 0.01); }});
-  c.push_back({"truncated_normal(stddev=1)", [](double, double) { return truncated_dist(0.0, 1.0, -2.0, 2.0); }});
-  c.push_back({"truncated_normal(mean=1, stddev=2)", [](double, double) { return truncated_dist(1.0, 2.0, -3.0, 5.0); }});
+  c.push_back({"truncated_normal(stddev=1)",
+               [](double, double) { return truncated_dist(0.0, 1.0, -2.0, 2.0); }});
+  c.push_back({"truncated_normal(mean=1, stddev=2)",
+               [](double, double) { return truncated_dist(1.0, 2.0, -3.0, 5.0); }});
   c.push_back({"truncated_normal(mean=0.5, stddev=1, low=-1, high=3)",
                [](double, double) { return truncated_dist(0.5, 1.0, -1.0, 3.0); }});
   // Fan-based schemes.
@@ -336,14 +342,17 @@ std::vector<Case> cases() {
                  const double a = tanh_gain * std::sqrt(6.0 / (fi + fo));
                  return uniform_dist(-a, a);
                }});
-  c.push_back({"glorot_normal", [](double fi, double fo) { return normal_dist(0.0, std::sqrt(2.0 / (fi + fo))); }});
-  c.push_back({"glorot_normal(gain=2.5)",
-               [](double fi, double fo) { return normal_dist(0.0, 2.5 * std::sqrt(2.0 / (fi + fo))); }});
+  c.push_back({"glorot_normal",
+               [](double fi, double fo) { return normal_dist(0.0, std::sqrt(2.0 / (fi + fo))); }});
+  c.push_back({"glorot_normal(gain=2.5)", [](double fi, double fo) {
+                 return normal_dist(0.0, 2.5 * std::sqrt(2.0 / (fi + fo)));
+               }});
   c.push_back({"lecun_uniform", [](double fi, double) {
                  const double a = std::sqrt(3.0 / fi);
                  return uniform_dist(-a, a);
                }});
-  c.push_back({"lecun_normal", [](double fi, double) { return normal_dist(0.0, std::sqrt(1.0 / fi)); }});
+  c.push_back(
+      {"lecun_normal", [](double fi, double) { return normal_dist(0.0, std::sqrt(1.0 / fi)); }});
   c.push_back({"he_uniform", [](double fi, double) {
                  const double a = std::sqrt(6.0 / fi);
                  return uniform_dist(-a, a);
@@ -356,8 +365,10 @@ std::vector<Case> cases() {
                  const double a = leaky02 * std::sqrt(3.0 / fi);
                  return uniform_dist(-a, a);
                }});
-  c.push_back({"he_normal", [=](double fi, double) { return normal_dist(0.0, sqrt2 / std::sqrt(fi)); }});
-  c.push_back({"he_normal(mode=fan_out)", [=](double, double fo) { return normal_dist(0.0, sqrt2 / std::sqrt(fo)); }});
+  c.push_back(
+      {"he_normal", [=](double fi, double) { return normal_dist(0.0, sqrt2 / std::sqrt(fi)); }});
+  c.push_back({"he_normal(mode=fan_out)",
+               [=](double, double fo) { return normal_dist(0.0, sqrt2 / std::sqrt(fo)); }});
   c.push_back({"he_normal(mode=fan_out, slope=0.2)",
                [=](double, double fo) { return normal_dist(0.0, leaky02 / std::sqrt(fo)); }});
   c.push_back({"glorot_standard", [](double fi, double) {
@@ -368,30 +379,38 @@ std::vector<Case> cases() {
                  const double a = 1.0 / std::sqrt(fi);
                  return uniform_dist(-a, a);
                }});
-  c.push_back({"variance_scaling", [](double fi, double fo) { return var_scaling(1.0, "fan_in", "truncated_normal", fi, fo); },
-               truncation_bound(1.0, "fan_in")});
+  c.push_back(
+      {"variance_scaling",
+       [](double fi, double fo) { return var_scaling(1.0, "fan_in", "truncated_normal", fi, fo); },
+       truncation_bound(1.0, "fan_in")});
   for (const std::string dist : {"truncated_normal", "normal", "untruncated_normal", "uniform"}) {
     for (const std::string mode : {"fan_in", "fan_out", "fan_avg"}) {
       const double scale = mode == "fan_out" ? 0.5 : 2.0;
-      const std::string text =
-          "variance_scaling(scale=" + std::string(scale == 2.0 ? "2" : "0.5") + ", mode=" + mode + ", distribution=" + dist + ")";
+      const std::string text = "variance_scaling(scale=" + std::string(scale == 2.0 ? "2" : "0.5") +
+                               ", mode=" + mode + ", distribution=" + dist + ")";
       Extra extra = nullptr;
       if (dist == "truncated_normal" || dist == "normal") extra = truncation_bound(scale, mode);
-      c.push_back({text, [=](double fi, double fo) { return var_scaling(scale, mode, dist, fi, fo); }, extra,
-                   &kRectShapes});
+      c.push_back({text,
+                   [=](double fi, double fo) { return var_scaling(scale, mode, dist, fi, fo); },
+                   extra, &kRectShapes});
     }
   }
   // Orthogonal and its relatives. lsuv's sample_weights is its orthogonal pre-initialisation.
   auto orthonormal = [](double gain) {
     return [gain](const Matrix<double>& w, Index, Index) { check_orthogonal(w, gain); };
   };
-  c.push_back({"orthogonal", [](double fi, double fo) { return haar_dist(1.0, fi, fo); }, orthonormal(1.0), &kHaarShapes});
-  c.push_back({"orthogonal(gain=2)", [](double fi, double fo) { return haar_dist(2.0, fi, fo); }, orthonormal(2.0),
-               &kHaarShapes});
-  c.push_back({"lsuv", [](double fi, double fo) { return haar_dist(1.0, fi, fo); }, orthonormal(1.0), &kHaarShapes});
+  c.push_back({"orthogonal", [](double fi, double fo) { return haar_dist(1.0, fi, fo); },
+               orthonormal(1.0), &kHaarShapes});
+  c.push_back({"orthogonal(gain=2)", [](double fi, double fo) { return haar_dist(2.0, fi, fo); },
+               orthonormal(2.0), &kHaarShapes});
+  c.push_back({"lsuv", [](double fi, double fo) { return haar_dist(1.0, fi, fo); },
+               orthonormal(1.0), &kHaarShapes});
   // Sparse schemes.
-  c.push_back({"sparse", [](double fi, double) { return sparse_dist(std::min(15.0, fi) / fi, 1.0); }, sparse_rows(15, 1.0)});
-  c.push_back({"sparse(nonzero=40, stddev=2)", [](double fi, double) { return sparse_dist(std::min(40.0, fi) / fi, 2.0); },
+  c.push_back({"sparse",
+               [](double fi, double) { return sparse_dist(std::min(15.0, fi) / fi, 1.0); },
+               sparse_rows(15, 1.0)});
+  c.push_back({"sparse(nonzero=40, stddev=2)",
+               [](double fi, double) { return sparse_dist(std::min(40.0, fi) / fi, 2.0); },
                sparse_rows(40, 2.0)});
   c.push_back({"torch_sparse(sparsity=0.3)",
                [](double, double fo) {
@@ -455,11 +474,13 @@ TEST_CASE("sample_weights: mean, variance, support and structure of every scheme
       CAPTURE(c.text);
       CAPTURE(shape.fan_in);
       CAPTURE(shape.fan_out);
-      Rng rng(20240611, static_cast<std::uint64_t>(shape.fan_in), static_cast<std::uint64_t>(shape.fan_out));
+      Rng rng(20240611, static_cast<std::uint64_t>(shape.fan_in),
+              static_cast<std::uint64_t>(shape.fan_out));
       const Matrix<double> w = scheme.sample_weights(shape.fan_in, shape.fan_out, rng);
       REQUIRE(w.rows() == shape.fan_out);
       REQUIRE(w.cols() == shape.fan_in);
-      check_sample(w, c.expect(static_cast<double>(shape.fan_in), static_cast<double>(shape.fan_out)));
+      check_sample(w,
+                   c.expect(static_cast<double>(shape.fan_in), static_cast<double>(shape.fan_out)));
       if (c.extra) c.extra(w, shape.fan_in, shape.fan_out);
     }
   }
@@ -512,7 +533,8 @@ TEST_CASE("biases: torch_default's rule, zeros by default, other schemes when as
       // the documented stream and order: b_l(i) = U(-a, a) from Rng(seed, run, kBias + l)
       Rng rng(5, 2, stream::kBias + static_cast<std::uint64_t>(l));
       bool order_ok = true;
-      for (Index i = 0; i < net.b(l).size(); ++i) order_ok = order_ok && net.b(l)(i) == -a + 2.0 * a * rng.uniform();
+      for (Index i = 0; i < net.b(l).size(); ++i)
+        order_ok = order_ok && net.b(l)(i) == -a + 2.0 * a * rng.uniform();
       CHECK(order_ok);
     }
   }
@@ -538,7 +560,8 @@ TEST_CASE("biases: torch_default's rule, zeros by default, other schemes when as
   }
   SUBCASE("schemes that cannot initialise a bias are rejected") {
     MlpConfig config{{30, 40, 5}, Activation::parse("tanh"), Output::kSoftmax};
-    for (const char* bias_text : {"orthogonal", "identity", "sparse", "torch_sparse(sparsity=0.1)", "lsuv"}) {
+    for (const char* bias_text :
+         {"orthogonal", "identity", "sparse", "torch_sparse(sparsity=0.1)", "lsuv"}) {
       CAPTURE(bias_text);
       CHECK_THROWS_WITH_AS(InitConfig({Scheme::parse("he_normal"), bias_text}).check(config),
                            doctest::Contains("cannot initialise biases"), std::invalid_argument);
@@ -570,7 +593,8 @@ TEST_CASE("orthogonal: orthonormal columns (square, tall) or rows (wide), times 
       {"orthogonal", 1.0}, {"orthogonal(gain=2)", 2.0}, {"orthogonal(gain=relu)", std::sqrt(2.0)}};
   for (const auto& [text, gain] : gains) {
     const Scheme scheme = Scheme::parse(text);
-    for (const Shape shape : std::vector<Shape>{{200, 200}, {100, 300}, {300, 100}, {1, 50}, {50, 1}, {7, 8}}) {
+    for (const Shape shape :
+         std::vector<Shape>{{200, 200}, {100, 300}, {300, 100}, {1, 50}, {50, 1}, {7, 8}}) {
       CAPTURE(text);
       CAPTURE(shape.fan_in);
       CAPTURE(shape.fan_out);
@@ -605,7 +629,8 @@ TEST_CASE("orthogonal: Haar distributed, so signs are random (not fixed by the Q
   // mean of 4 traces: sd 1/sqrt(8); E tr^2 = 1
   CHECK(std::abs(trace_sum / reps) < 5.0 / std::sqrt(static_cast<double>(reps)));
   CHECK(trace_sq / reps < 5.0);
-  // Small matrices: the first entry of a Haar 2x2 Q is cos(theta), theta uniform: mean 0, E x^2 = 1/2.
+  // Small matrices: the first entry of a Haar 2x2 Q is cos(theta), theta uniform: mean 0, E x^2 =
+  // 1/2.
   double s = 0.0;
   double s2 = 0.0;
   const int m = 20000;
@@ -622,12 +647,14 @@ TEST_CASE("orthogonal: Haar distributed, so signs are random (not fixed by the Q
 TEST_CASE("identity(gain=3) on a square layer; identity on a non-square layer is rejected") {
   const Scheme scheme = Scheme::parse("identity(gain=3)");
   Rng rng(1);
-  CHECK(same<double>(scheme.sample_weights(6, 6, rng), Matrix<double>(3.0 * Matrix<double>::Identity(6, 6))));
+  CHECK(same<double>(scheme.sample_weights(6, 6, rng),
+                     Matrix<double>(3.0 * Matrix<double>::Identity(6, 6))));
 
   MlpConfig square{{8, 8, 8}, Activation::parse("relu"), Output::kLinear};
   Mlp<double> net(square, 1);
   initialize(net, InitConfig{scheme, ""}, 1, 0);
-  for (Index l = 1; l <= 2; ++l) CHECK(same<double>(net.W(l), Matrix<double>(3.0 * Matrix<double>::Identity(8, 8))));
+  for (Index l = 1; l <= 2; ++l)
+    CHECK(same<double>(net.W(l), Matrix<double>(3.0 * Matrix<double>::Identity(8, 8))));
 
   MlpConfig not_square{{8, 8, 4}, Activation::parse("relu"), Output::kLinear};
   const InitConfig init{Scheme::parse("identity"), ""};
@@ -661,7 +688,8 @@ std::vector<double> layer_variances(const Mlp<T>& net, const Matrix<T>& x) {
   ws.input(m) = x;
   net.forward(ws, m);
   std::vector<double> v(static_cast<std::size_t>(net.num_layers() + 1), 0.0);
-  for (Index l = 1; l <= net.num_layers(); ++l) v[static_cast<std::size_t>(l)] = variance_of<T>(ws.Z[static_cast<std::size_t>(l)].leftCols(m));
+  for (Index l = 1; l <= net.num_layers(); ++l)
+    v[static_cast<std::size_t>(l)] = variance_of<T>(ws.Z[static_cast<std::size_t>(l)].leftCols(m));
   return v;
 }
 
@@ -714,13 +742,16 @@ void check_lsuv(const MlpConfig& config, const std::string& bias_text, double re
 
 TEST_CASE("lsuv: every layer's pre-activation variance on the batch is 1 within tol") {
   SUBCASE("tanh, linear output, double") {
-    check_lsuv<double>({{20, 64, 64, 64, 64, 10}, Activation::parse("tanh"), Output::kLinear}, "", 1e-12);
+    check_lsuv<double>({{20, 64, 64, 64, 64, 10}, Activation::parse("tanh"), Output::kLinear}, "",
+                       1e-12);
   }
   SUBCASE("relu, softmax output, float") {
-    check_lsuv<float>({{20, 64, 64, 64, 64, 10}, Activation::parse("relu"), Output::kSoftmax}, "", 1e-5);
+    check_lsuv<float>({{20, 64, 64, 64, 64, 10}, Activation::parse("relu"), Output::kSoftmax}, "",
+                      1e-5);
   }
   SUBCASE("relu with a random bias: the iteration (not one exact rescale) has to converge") {
-    check_lsuv<double>({{20, 64, 64, 64, 64, 10}, Activation::parse("relu"), Output::kSoftmax}, "normal(stddev=0.3)", 1e-12);
+    check_lsuv<double>({{20, 64, 64, 64, 64, 10}, Activation::parse("relu"), Output::kSoftmax},
+                       "normal(stddev=0.3)", 1e-12);
   }
 }
 
@@ -728,7 +759,8 @@ TEST_CASE("lsuv: needs a batch of the right shape") {
   MlpConfig config{{20, 64, 10}, Activation::parse("tanh"), Output::kLinear};
   Mlp<double> net(config, 1);
   const InitConfig init{Scheme::parse("lsuv"), ""};
-  CHECK_THROWS_WITH_AS(initialize(net, init, 1, 0), doctest::Contains("batch"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(initialize(net, init, 1, 0), doctest::Contains("batch"),
+                       std::invalid_argument);
   const Matrix<double> wrong = normal_batch<double>(19, 32, 1);
   const ConstMatrixRef<double> wrong_ref(wrong);
   CHECK_THROWS_AS(initialize(net, init, 1, 0, &wrong_ref), std::invalid_argument);
@@ -743,8 +775,9 @@ TEST_CASE("lsuv: needs a batch of the right shape") {
 
 TEST_CASE("initialize: same (seed, run) same weights; another seed, run or layer gives others") {
   MlpConfig config{{40, 40, 40, 40, 3}, Activation::parse("tanh"), Output::kSoftmax};
-  for (const char* text : {"he_normal", "glorot_uniform", "orthogonal", "sparse", "torch_sparse(sparsity=0.5)",
-                           "variance_scaling(distribution=truncated_normal)"}) {
+  for (const char* text :
+       {"he_normal", "glorot_uniform", "orthogonal", "sparse", "torch_sparse(sparsity=0.5)",
+        "variance_scaling(distribution=truncated_normal)"}) {
     CAPTURE(text);
     const InitConfig init{Scheme::parse(text), "normal(stddev=0.1)"};
     Mlp<double> a(config, 1);
@@ -774,8 +807,8 @@ TEST_CASE("initialize: same (seed, run) same weights; another seed, run or layer
 
 TEST_CASE("initialize: a float network gets the double network's weights rounded to float") {
   MlpConfig config{{30, 50, 20, 4}, Activation::parse("relu"), Output::kSoftmax};
-  for (const char* text : {"he_normal", "glorot_uniform(gain=tanh)", "orthogonal(gain=2)", "truncated_normal(stddev=0.3)",
-                           "torch_default"}) {
+  for (const char* text : {"he_normal", "glorot_uniform(gain=tanh)", "orthogonal(gain=2)",
+                           "truncated_normal(stddev=0.3)", "torch_default"}) {
     for (const double scale : {1.0, 0.3}) {
       CAPTURE(text);
       CAPTURE(scale);
@@ -802,9 +835,10 @@ TEST_CASE("pinned bits: he_normal, torch_default and orthogonal on a 3x4 layer, 
   Mlp<double> net(config, 1);
 
   initialize(net, InitConfig{Scheme::parse("he_normal"), ""}, 1, 0);
-  const double he[3][4] = {{0x1.0cda96f38b3dbp+0, -0x1.67e21a016b28fp-5, -0x1.7c0a6e1c05d7dp-3, -0x1.1e34e568d7f5ep+0},
-                           {0x1.b6abc33a12cb4p-1, -0x1.5885d5be379ebp-8, 0x1.0a0216ed9a2bep-2, -0x1.1c539d181796cp-1},
-                           {-0x1.862ff15a7cfb5p-5, -0x1.ab597e8a672a9p-2, -0x1.dedd33d8961aep-2, -0x1.34ad8b382a978p-2}};
+  const double he[3][4] = {
+      {0x1.0cda96f38b3dbp+0, -0x1.67e21a016b28fp-5, -0x1.7c0a6e1c05d7dp-3, -0x1.1e34e568d7f5ep+0},
+      {0x1.b6abc33a12cb4p-1, -0x1.5885d5be379ebp-8, 0x1.0a0216ed9a2bep-2, -0x1.1c539d181796cp-1},
+      {-0x1.862ff15a7cfb5p-5, -0x1.ab597e8a672a9p-2, -0x1.dedd33d8961aep-2, -0x1.34ad8b382a978p-2}};
   // The documented recipe: W(i, j) = sqrt(2 / fan_in) * z, z the next N(0, 1) of
   // Rng(seed, run, kWeights + l), row by row.
   Rng rng(1, 0, stream::kWeights + 1);
@@ -819,9 +853,10 @@ TEST_CASE("pinned bits: he_normal, torch_default and orthogonal on a 3x4 layer, 
   CHECK(net.b(1).isZero(0.0));
 
   initialize(net, InitConfig{Scheme::parse("torch_default"), ""}, 1, 0);
-  const double td_w[3][4] = {{0x1.d44cf2d7d7d2p-2, 0x1.1bafb99f62984p-2, 0x1.266c10d4c45a4p-2, -0x1.8a1bc3b578f8p-7},
-                             {-0x1.60e12d5cf028p-5, -0x1.09c07062e989p-2, 0x1.62b1c6e2f5c76p-2, -0x1.1691c6b0fd7p-9},
-                             {-0x1.c6432602f3d22p-2, -0x1.1cfc9b7964e42p-2, 0x1.678c8ab0747e4p-3, -0x1.804f1ed1d299cp-2}};
+  const double td_w[3][4] = {
+      {0x1.d44cf2d7d7d2p-2, 0x1.1bafb99f62984p-2, 0x1.266c10d4c45a4p-2, -0x1.8a1bc3b578f8p-7},
+      {-0x1.60e12d5cf028p-5, -0x1.09c07062e989p-2, 0x1.62b1c6e2f5c76p-2, -0x1.1691c6b0fd7p-9},
+      {-0x1.c6432602f3d22p-2, -0x1.1cfc9b7964e42p-2, 0x1.678c8ab0747e4p-3, -0x1.804f1ed1d299cp-2}};
   const double td_b[3] = {0x1.15a265858b2c4p-3, 0x1.daaf4a50b5becp-3, 0x1.48a61da18a78cp-3};
   for (Index i = 0; i < 3; ++i) {
     CAPTURE(i);
@@ -833,9 +868,10 @@ TEST_CASE("pinned bits: he_normal, torch_default and orthogonal on a 3x4 layer, 
   }
 
   initialize(net, InitConfig{Scheme::parse("orthogonal"), ""}, 1, 0);
-  const double orth[3][4] = {{0x1.5bdefe729ba28p-1, -0x1.d1a77fd216a24p-6, -0x1.ebbc77f607a4ep-4, -0x1.7252e964548a5p-1},
-                             {0x1.dcebbc157dac1p-2, 0x1.8d81b3062b077p-5, 0x1.a9fbb9493ac2cp-1, 0x1.30a4407559b28p-2},
-                             {0x1.e1579ab3a5126p-5, -0x1.fcbc8a6e0badep-1, -0x1.2cf31a17c165cp-7, 0x1.883f63a80d42ep-4}};
+  const double orth[3][4] = {
+      {0x1.5bdefe729ba28p-1, -0x1.d1a77fd216a24p-6, -0x1.ebbc77f607a4ep-4, -0x1.7252e964548a5p-1},
+      {0x1.dcebbc157dac1p-2, 0x1.8d81b3062b077p-5, 0x1.a9fbb9493ac2cp-1, 0x1.30a4407559b28p-2},
+      {0x1.e1579ab3a5126p-5, -0x1.fcbc8a6e0badep-1, -0x1.2cf31a17c165cp-7, 0x1.883f63a80d42ep-4}};
   for (Index i = 0; i < 3; ++i) {
     for (Index j = 0; j < 4; ++j) {
       CAPTURE(i);
@@ -853,17 +889,22 @@ TEST_CASE("calculate_gain: PyTorch's table") {
   CHECK(calculate_gain(Activation::parse("identity")) == 1.0);
   CHECK(calculate_gain(Activation::parse("sigmoid")) == 1.0);
   CHECK(calculate_gain(Activation::parse("tanh")) == doctest::Approx(5.0 / 3.0).epsilon(1e-15));
-  CHECK(calculate_gain(Activation::parse("relu")) == doctest::Approx(1.4142135623730951).epsilon(1e-15));
-  CHECK(calculate_gain(Activation::parse("leaky_relu(slope=0.2)")) == doctest::Approx(std::sqrt(2.0 / 1.04)).epsilon(1e-15));
+  CHECK(calculate_gain(Activation::parse("relu")) ==
+        doctest::Approx(1.4142135623730951).epsilon(1e-15));
+  CHECK(calculate_gain(Activation::parse("leaky_relu(slope=0.2)")) ==
+        doctest::Approx(std::sqrt(2.0 / 1.04)).epsilon(1e-15));
   // PyTorch's default negative slope is 0.01, as is ours.
-  CHECK(calculate_gain(Activation::parse("leaky_relu")) == doctest::Approx(std::sqrt(2.0 / 1.0001)).epsilon(1e-15));
+  CHECK(calculate_gain(Activation::parse("leaky_relu")) ==
+        doctest::Approx(std::sqrt(2.0 / 1.0001)).epsilon(1e-15));
   CHECK(calculate_gain(Activation::parse("selu")) == 0.75);
   for (const char* name : {"gelu", "elu", "softsign"}) {
     CAPTURE(name);
-    CHECK_THROWS_WITH_AS(calculate_gain(Activation::parse(name)), doctest::Contains(name), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(calculate_gain(Activation::parse(name)), doctest::Contains(name),
+                         std::invalid_argument);
   }
   // A gain given by name resolves to the same number.
-  CHECK(Scheme::parse("orthogonal(gain=tanh)").number("gain") == doctest::Approx(5.0 / 3.0).epsilon(1e-15));
+  CHECK(Scheme::parse("orthogonal(gain=tanh)").number("gain") ==
+        doctest::Approx(5.0 / 3.0).epsilon(1e-15));
   CHECK(Scheme::parse("glorot_uniform(gain=leaky_relu(slope=0.2))").number("gain") ==
         doctest::Approx(std::sqrt(2.0 / 1.04)).epsilon(1e-15));
 }

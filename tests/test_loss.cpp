@@ -1,9 +1,9 @@
-#include "initbench/loss.hpp"
-
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <stdexcept>
+
+#include "initbench/loss.hpp"
 
 using namespace initbench;
 
@@ -32,7 +32,8 @@ TEST_CASE("MSE, BCE and CE against hand-computed values") {
   CHECK(dz.sum() == doctest::Approx(0.0).epsilon(1e-15));
 }
 
-TEST_CASE_TEMPLATE("saturated logits: the course's 'inf' cost is finite, and gradients are exact", T, float, double) {
+TEST_CASE_TEMPLATE("saturated logits: the course's 'inf' cost is finite, and gradients are exact",
+                   T, float, double) {
   // sigmoid(1000) rounds to 1, and the course's -log(1 - a) is then inf. From the logits the
   // loss is 1000 and the gradient is exactly sigmoid(z) - y = 1 (over m = 2 samples).
   Matrix<T> z(1, 2);
@@ -75,7 +76,8 @@ TEST_CASE("gradients of the mean loss match central differences") {
       Matrix<double> zm = z;
       zp(k) += 1e-6;
       zm(k) -= 1e-6;
-      const double numeric = (loss_forward<double>(out, zp, y) - loss_forward<double>(out, zm, y)) / 2e-6;
+      const double numeric =
+          (loss_forward<double>(out, zp, y) - loss_forward<double>(out, zm, y)) / 2e-6;
       CHECK(dz(k) == doctest::Approx(numeric).epsilon(1e-7));
     }
   }
@@ -102,5 +104,6 @@ TEST_CASE("count_correct") {
 
 TEST_CASE("parse_output") {
   CHECK(parse_output("softmax") == Output::kSoftmax);
-  CHECK_THROWS_WITH_AS(parse_output("sigmod"), doctest::Contains("did you mean 'sigmoid'"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(parse_output("sigmod"), doctest::Contains("did you mean 'sigmoid'"),
+                       std::invalid_argument);
 }

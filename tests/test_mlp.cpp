@@ -1,10 +1,9 @@
-#include "initbench/mlp.hpp"
-
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <stdexcept>
 
+#include "initbench/mlp.hpp"
 #include "initbench/rng.hpp"
 
 using namespace initbench;
@@ -34,7 +33,9 @@ void fill_batch(Mlp<double>& net, Index n, std::uint64_t seed) {
       case Output::kSigmoid:
         for (Index i = 0; i < classes; ++i) ws.Y(i, j) = static_cast<double>(rng.below(2));
         break;
-      case Output::kSoftmax: ws.Y(static_cast<Index>(rng.below(static_cast<std::uint64_t>(classes))), j) = 1.0; break;
+      case Output::kSoftmax:
+        ws.Y(static_cast<Index>(rng.below(static_cast<std::uint64_t>(classes))), j) = 1.0;
+        break;
     }
   }
 }
@@ -43,7 +44,8 @@ void fill_batch(Mlp<double>& net, Index n, std::uint64_t seed) {
 double closest_to_kink(const Mlp<double>& net, Index n) {
   double closest = HUGE_VAL;
   for (Index l = 1; l < net.num_layers(); ++l) {
-    closest = std::min(closest, net.workspace().Z[static_cast<std::size_t>(l)].leftCols(n).cwiseAbs().minCoeff());
+    closest = std::min(
+        closest, net.workspace().Z[static_cast<std::size_t>(l)].leftCols(n).cwiseAbs().minCoeff());
   }
   return closest;
 }
@@ -51,8 +53,8 @@ double closest_to_kink(const Mlp<double>& net, Index n) {
 }  // namespace
 
 TEST_CASE("gradient check: every activation and every loss, relative error <= 1e-6") {
-  const char* activations[] = {"identity", "sigmoid", "tanh", "relu", "leaky_relu(slope=0.1)", "elu", "selu",
-                               "softsign", "gelu"};
+  const char* activations[] = {"identity", "sigmoid", "tanh",     "relu", "leaky_relu(slope=0.1)",
+                               "elu",      "selu",    "softsign", "gelu"};
   const Output outputs[] = {Output::kLinear, Output::kSigmoid, Output::kSoftmax};
   const Index n = 5;
   const double h = 1e-5;
@@ -90,10 +92,13 @@ TEST_CASE("gradient check: every activation and every loss, relative error <= 1e
           diff2 += (grad - numeric) * (grad - numeric);
           norm2 += std::max(grad * grad, numeric * numeric);
           // per entry: relative error, with an absolute floor for entries that are ~0
-          worst = std::max(worst, std::abs(grad - numeric) / std::max(std::max(std::abs(grad), std::abs(numeric)), 1e-4));
+          worst = std::max(worst, std::abs(grad - numeric) /
+                                      std::max(std::max(std::abs(grad), std::abs(numeric)), 1e-4));
         };
-        for (Index k = 0; k < net.W(l).size(); ++k) check(net.W(l)(k), analytic.W[static_cast<std::size_t>(l)](k));
-        for (Index k = 0; k < net.b(l).size(); ++k) check(net.b(l)(k), analytic.b[static_cast<std::size_t>(l)](k));
+        for (Index k = 0; k < net.W(l).size(); ++k)
+          check(net.W(l)(k), analytic.W[static_cast<std::size_t>(l)](k));
+        for (Index k = 0; k < net.b(l).size(); ++k)
+          check(net.b(l)(k), analytic.b[static_cast<std::size_t>(l)](k));
       }
       const double relative = std::sqrt(diff2 / norm2);
       CAPTURE(relative);

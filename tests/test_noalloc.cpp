@@ -37,7 +37,8 @@ void check_no_allocation(const char* activation, Output output, OptimizerKind ki
   CAPTURE(act);
   CAPTURE(out);
   CAPTURE(opt_name);
-  MlpConfig config{{12, 32, 16, 16, output == Output::kSoftmax ? 4 : 1}, Activation::parse(activation), output};
+  MlpConfig config{
+      {12, 32, 16, 16, output == Output::kSoftmax ? 4 : 1}, Activation::parse(activation), output};
   const Index capacity = 40;
   Mlp<T> net(config, capacity);
   initialize(net, InitConfig{Scheme::parse("glorot_uniform"), "normal(stddev=0.1)", 1.0}, 1, 0);
@@ -45,7 +46,8 @@ void check_no_allocation(const char* activation, Output output, OptimizerKind ki
   oc.weight_decay = 1e-4;
   Optimizer<T> opt(oc, config);
   Rng rng(2);
-  for (Index k = 0; k < net.workspace().A[0].size(); ++k) net.workspace().A[0](k) = static_cast<T>(rng.normal());
+  for (Index k = 0; k < net.workspace().A[0].size(); ++k)
+    net.workspace().A[0](k) = static_cast<T>(rng.normal());
   net.workspace().Y.setZero();
   net.workspace().Y.row(0).setOnes();
   Workspace<T> probe(config, 7);
@@ -70,13 +72,15 @@ void check_no_allocation(const char* activation, Output output, OptimizerKind ki
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("a training step allocates nothing: every activation, output and optimizer", T, float, double) {
-  for (const char* act : {"identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "softsign", "gelu"}) {
+TEST_CASE_TEMPLATE("a training step allocates nothing: every activation, output and optimizer", T,
+                   float, double) {
+  for (const char* act :
+       {"identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "softsign", "gelu"}) {
     check_no_allocation<T>(act, Output::kSoftmax, OptimizerKind::kSgd);
   }
   for (Output out : {Output::kLinear, Output::kSigmoid, Output::kSoftmax}) {
-    for (OptimizerKind kind : {OptimizerKind::kSgd, OptimizerKind::kMomentum, OptimizerKind::kNesterov,
-                               OptimizerKind::kAdam}) {
+    for (OptimizerKind kind : {OptimizerKind::kSgd, OptimizerKind::kMomentum,
+                               OptimizerKind::kNesterov, OptimizerKind::kAdam}) {
       check_no_allocation<T>("relu", out, kind);
     }
   }

@@ -1,9 +1,9 @@
-#include "initbench/optimizer.hpp"
-
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <stdexcept>
+
+#include "initbench/optimizer.hpp"
 
 using namespace initbench;
 
@@ -86,5 +86,6 @@ TEST_CASE("bad optimizer settings are rejected with the value and the allowed ra
   c.lr = 0.1;
   c.momentum = 1.0;
   CHECK_THROWS_AS(c.validate(), std::invalid_argument);
-  CHECK_THROWS_WITH_AS(parse_optimizer("adma"), doctest::Contains("did you mean 'adam'"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(parse_optimizer("adma"), doctest::Contains("did you mean 'adam'"),
+                       std::invalid_argument);
 }

@@ -1,5 +1,3 @@
-#include "initbench/probes.hpp"
-
 #include <doctest/doctest.h>
 
 #include <Eigen/SVD>
@@ -7,6 +5,7 @@
 #include <numbers>
 
 #include "initbench/meanfield.hpp"
+#include "initbench/probes.hpp"
 #include "initbench/rng.hpp"
 
 using namespace initbench;
@@ -21,8 +20,8 @@ namespace {
 //   z2 = (5.5, 2.5);  L = ((5.5 - 1)^2 + (2.5 - 0)^2) / 2 = 13.25
 // Backward (mean over 2 samples): dz2 = 2 (z2 - y) / 2 = (4.5, 2.5)
 //   dW2 = 4.5 (0, 2.5, 0) + 2.5 (1, 0.5, 0) = (2.5, 12.5, 0)
-//   da1 = W2^T dz2 = (4.5, 9, -4.5), (2.5, 5, -2.5);  dz1 = da1 * relu'(z1) = (0, 9, 0), (2.5, 5, 0)
-//   dW1 = dz1 X^T = [[0, -2.5], [9, 13], [0, 0]]
+//   da1 = W2^T dz2 = (4.5, 9, -4.5), (2.5, 5, -2.5);  dz1 = da1 * relu'(z1) = (0, 9, 0), (2.5, 5,
+//   0) dW1 = dz1 X^T = [[0, -2.5], [9, 13], [0, 0]]
 Mlp<double> hand_network() {
   MlpConfig config{{2, 3, 1}, Activation::parse("relu"), Output::kLinear};
   Mlp<double> net(config, 2);
@@ -55,7 +54,7 @@ TEST_CASE("layer_statistics: every column against hand-computed values") {
   // a1 entries 0, 2.5, 0, 1, 0.5, 0: mean 2/3, mean square 7.5 / 6 = 1.25
   CHECK(l1.act_mean == doctest::Approx(2.0 / 3.0));
   CHECK(l1.act_std == doctest::Approx(std::sqrt(1.25 - 4.0 / 9.0)));
-  CHECK(std::isnan(l1.saturated_frac));  // relu does not saturate
+  CHECK(std::isnan(l1.saturated_frac));               // relu does not saturate
   CHECK(l1.dead_frac == doctest::Approx(1.0 / 3.0));  // unit 3 outputs 0 on both samples
   CHECK(l1.delta_norm == doctest::Approx(std::sqrt(81 + 6.25 + 25)));
   CHECK(l1.grad_w_norm == doctest::Approx(std::sqrt(6.25 + 81 + 169)));
@@ -68,7 +67,7 @@ TEST_CASE("layer_statistics: every column against hand-computed values") {
   const LayerRow& l2 = rows[1];
   CHECK(l2.preact_mean == doctest::Approx(4.0));  // logits 5.5, 2.5
   CHECK(l2.preact_std == doctest::Approx(1.5));
-  CHECK(l2.act_mean == doctest::Approx(4.0));     // the output layer's activation is its logits
+  CHECK(l2.act_mean == doctest::Approx(4.0));  // the output layer's activation is its logits
   CHECK(l2.act_std == doctest::Approx(1.5));
   CHECK(std::isnan(l2.saturated_frac));
   CHECK(std::isnan(l2.dead_frac));
@@ -168,11 +167,14 @@ TEST_CASE("symmetry: identical neurons are grouped, cosines and effective rank")
 TEST_CASE("effective_rank") {
   CHECK(effective_rank({1.0, 1.0}) == doctest::Approx(2.0));
   CHECK(effective_rank({5.0, 0.0, 0.0}) == doctest::Approx(1.0));
-  CHECK(effective_rank({3.0, 1.0}) == doctest::Approx(std::exp(-(0.75 * std::log(0.75) + 0.25 * std::log(0.25)))));
+  CHECK(effective_rank({3.0, 1.0}) ==
+        doctest::Approx(std::exp(-(0.75 * std::log(0.75) + 0.25 * std::log(0.25)))));
   CHECK(effective_rank({0.0, 0.0}) == 0.0);
 }
 
-TEST_CASE("jacobian: a linear network's singular values are those of W2 W1; tanh matches finite differences") {
+TEST_CASE(
+    "jacobian: a linear network's singular values are those of W2 W1; tanh matches finite "
+    "differences") {
   Rng rng(3);
   SUBCASE("linear") {
     MlpConfig config{{4, 6, 3}, Activation::parse("identity"), Output::kLinear};
@@ -184,7 +186,8 @@ TEST_CASE("jacobian: a linear network's singular values are those of W2 W1; tanh
     const auto s = jacobian_singular_values(net, x);
     Eigen::JacobiSVD<Eigen::MatrixXd> svd(net.W(2) * net.W(1));
     REQUIRE(s.size() == 3);
-    for (int k = 0; k < 3; ++k) CHECK(s[static_cast<std::size_t>(k)] == doctest::Approx(svd.singularValues()(k)));
+    for (int k = 0; k < 3; ++k)
+      CHECK(s[static_cast<std::size_t>(k)] == doctest::Approx(svd.singularValues()(k)));
   }
   SUBCASE("tanh") {
     MlpConfig config{{3, 5, 5, 2}, Activation::parse("tanh"), Output::kLinear};
@@ -209,11 +212,15 @@ TEST_CASE("jacobian: a linear network's singular values are those of W2 W1; tanh
     }
     Eigen::JacobiSVD<Eigen::MatrixXd> svd(J);
     const auto s = jacobian_singular_values(net, x);
-    for (int k = 0; k < 2; ++k) CHECK(s[static_cast<std::size_t>(k)] == doctest::Approx(svd.singularValues()(k)).epsilon(1e-6));
+    for (int k = 0; k < 2; ++k)
+      CHECK(s[static_cast<std::size_t>(k)] ==
+            doctest::Approx(svd.singularValues()(k)).epsilon(1e-6));
   }
 }
 
-TEST_CASE("mean field: Gaussian expectations against 30-digit quadrature, for every activation and variance") {
+TEST_CASE(
+    "mean field: Gaussian expectations against 30-digit quadrature, for every activation and "
+    "variance") {
   // Reference values: mpmath.quad at 30 digits, split at the kink, from
   // scripts/reference/meanfield_expectations.py: E[phi(z)^2] and E[phi'(z)^2] for z ~ N(0, q).
   struct Case {

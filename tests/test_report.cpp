@@ -1,5 +1,3 @@
-#include "initbench/report.hpp"
-
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -8,6 +6,7 @@
 
 #include "initbench/data.hpp"
 #include "initbench/io.hpp"
+#include "initbench/report.hpp"
 #include "initbench/text.hpp"
 #include "initbench/trainer.hpp"
 
@@ -79,7 +78,8 @@ TEST_CASE("every CSV file reads back to the same values, bit for bit") {
   REQUIRE(!record.jacobian.empty());
   const fs::path dir = temp_dir("round_trip");
   write_reports(dir.string(), {record});
-  for (const char* name : {kRunsCsv, kCurvesCsv, kLayersCsv, kSymmetryCsv, kHistogramsCsv, kJacobianCsv, kTimingsCsv}) {
+  for (const char* name : {kRunsCsv, kCurvesCsv, kLayersCsv, kSymmetryCsv, kHistogramsCsv,
+                           kJacobianCsv, kTimingsCsv}) {
     CHECK(fs::exists(dir / name));
   }
   check_round_trip(std::vector<RunRow>{record.run}, read_csv((dir / kRunsCsv).string()));
@@ -116,8 +116,10 @@ TEST_CASE("CSV text: quoting, nan and inf as pandas reads them") {
 }
 
 TEST_CASE("parse_csv rejects ragged rows and bad quoting with the line") {
-  CHECK_THROWS_WITH_AS(parse_csv("a,b\n1,2\n3\n", "x.csv"), doctest::Contains("x.csv:3"), std::runtime_error);
-  CHECK_THROWS_WITH_AS(parse_csv("a,b\n\"1,2\n", "x.csv"), doctest::Contains("unterminated"), std::runtime_error);
+  CHECK_THROWS_WITH_AS(parse_csv("a,b\n1,2\n3\n", "x.csv"), doctest::Contains("x.csv:3"),
+                       std::runtime_error);
+  CHECK_THROWS_WITH_AS(parse_csv("a,b\n\"1,2\n", "x.csv"), doctest::Contains("unterminated"),
+                       std::runtime_error);
   CHECK_THROWS_AS(parse_csv("", "x.csv"), std::runtime_error);
   const CsvTable t = parse_csv("a,b\r\n\"x\n\"\"y\",2\r\n", "x.csv");
   CHECK(t.rows[0][0] == "x\n\"y");
@@ -145,8 +147,8 @@ TEST_CASE(".npy files: numpy's format, read back exactly") {
 }
 
 TEST_CASE("write_file_atomic: an unwritable place is a clear error and leaves nothing") {
-  CHECK_THROWS_WITH_AS(write_file_atomic("/nonexistent-dir/x.csv", "a"), doctest::Contains("/nonexistent-dir/x.csv"),
-                       std::runtime_error);
+  CHECK_THROWS_WITH_AS(write_file_atomic("/nonexistent-dir/x.csv", "a"),
+                       doctest::Contains("/nonexistent-dir/x.csv"), std::runtime_error);
   const fs::path dir = temp_dir("atomic");
   write_file_atomic((dir / "f.txt").string(), "first");
   write_file_atomic((dir / "f.txt").string(), "second");

@@ -1,9 +1,9 @@
-#include "initbench/rng.hpp"
-
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <vector>
+
+#include "initbench/rng.hpp"
 
 using namespace initbench;
 

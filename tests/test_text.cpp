@@ -1,11 +1,10 @@
-#include "initbench/text.hpp"
-
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <stdexcept>
 
 #include "initbench/rng.hpp"
+#include "initbench/text.hpp"
 
 using namespace initbench;
 

@@ -1,14 +1,12 @@
-#include "initbench/trainer.hpp"
-
-#include "initbench/data.hpp"
-
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <map>
 
+#include "initbench/data.hpp"
 #include "initbench/report.hpp"
 #include "initbench/rng.hpp"
+#include "initbench/trainer.hpp"
 
 using namespace initbench;
 
@@ -41,7 +39,8 @@ Dataset gaussian_data(Index features, Index samples, Index classes) {
   d.X_train.resize(features, samples);
   for (Index k = 0; k < d.X_train.size(); ++k) d.X_train(k) = rng.normal();
   d.Y_train = Matrix<double>::Zero(classes, samples);
-  for (Index j = 0; j < samples; ++j) d.Y_train(static_cast<Index>(rng.below(static_cast<std::uint64_t>(classes))), j) = 1;
+  for (Index j = 0; j < samples; ++j)
+    d.Y_train(static_cast<Index>(rng.below(static_cast<std::uint64_t>(classes))), j) = 1;
   d.X_test = d.X_train.leftCols(10);
   d.Y_test = d.Y_train.leftCols(10);
   return d;
@@ -58,8 +57,9 @@ std::vector<double> deltas_at_init(const RunRecord& r) {
 
 }  // namespace
 
-TEST_CASE("glorot 2010: at step 0, tanh deltas shrink toward the lower layers under glorot_standard, "
-          "but stay about flat under glorot_uniform") {
+TEST_CASE(
+    "glorot 2010: at step 0, tanh deltas shrink toward the lower layers under glorot_standard, "
+    "but stay about flat under glorot_uniform") {
   const Dataset data = gaussian_data(256, 200, 10);
   std::map<std::string, std::vector<double>> deltas;
   for (const std::string scheme : {"glorot_standard", "glorot_uniform"}) {
@@ -90,8 +90,9 @@ TEST_CASE("glorot 2010: at step 0, tanh deltas shrink toward the lower layers un
   CHECK(normalized[1] / normalized[5] > 0.4);
 }
 
-TEST_CASE("symmetry: zeros and constant init keep every hidden layer at one distinct neuron, "
-          "for tanh and sigmoid, at every probed step; random schemes give width distinct neurons") {
+TEST_CASE(
+    "symmetry: zeros and constant init keep every hidden layer at one distinct neuron, "
+    "for tanh and sigmoid, at every probed step; random schemes give width distinct neurons") {
   const Dataset data = make_circles(200, 50, 0.05, 1);
   for (const std::string act : {"tanh", "sigmoid"}) {
     for (const std::string scheme : {"zeros", "constant(value=0.5)", "glorot_uniform"}) {
@@ -170,7 +171,8 @@ TEST_CASE("update_ratio after the first SGD step is lr * ||dW|| / ||W|| of step 
   }
 }
 
-TEST_CASE("steps_to_target is the first full-batch step whose loss reaches the target; stop_at_target") {
+TEST_CASE(
+    "steps_to_target is the first full-batch step whose loss reaches the target; stop_at_target") {
   const Dataset data = make_circles(200, 50, 0.05, 1);
   RunConfig c = circles_run("he_normal", "relu", 2000);
   c.train.eval_every = 1;
@@ -230,7 +232,8 @@ TEST_CASE("a model that does not fit the data is rejected before training") {
   const Dataset data = make_circles(50, 10, 0.05, 1);
   RunConfig c = circles_run("he_normal", "relu", 1);
   c.model.layers = {3, 8, 1};
-  CHECK_THROWS_WITH_AS(train(c, data), doctest::Contains("2 input features"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(train(c, data), doctest::Contains("2 input features"),
+                       std::invalid_argument);
 }
 
 TEST_CASE("cancellation stops a run") {

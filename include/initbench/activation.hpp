@@ -21,7 +21,17 @@
 
 namespace initbench {
 
-enum class ActivationKind { kIdentity, kSigmoid, kTanh, kRelu, kLeakyRelu, kElu, kSelu, kSoftsign, kGelu };
+enum class ActivationKind {
+  kIdentity,
+  kSigmoid,
+  kTanh,
+  kRelu,
+  kLeakyRelu,
+  kElu,
+  kSelu,
+  kSoftsign,
+  kGelu
+};
 
 struct Activation {
   ActivationKind kind = ActivationKind::kRelu;
@@ -29,8 +39,8 @@ struct Activation {
 
   // "relu", "leaky_relu", "leaky_relu(slope=0.2)", "elu(alpha=0.5)", ...
   static Activation parse(std::string_view text);
-  std::string name() const;  // canonical name without parameters: "leaky_relu"
-  std::string str() const;   // with a non-default parameter: "leaky_relu(slope=0.2)"
+  std::string name() const;   // canonical name without parameters: "leaky_relu"
+  std::string str() const;    // with a non-default parameter: "leaky_relu(slope=0.2)"
   bool is_relu_like() const;  // units that can be exactly 0 (dead): relu
   friend bool operator==(const Activation&, const Activation&) = default;
 };

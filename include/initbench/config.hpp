@@ -37,10 +37,10 @@ struct ModelConfig {
 
 struct TrainConfig {
   OptimizerConfig optimizer;
-  Index batch = 0;           // samples per step; 0 = the whole training set (full batch)
-  long steps = 0;            // updates to perform; if 0, epochs are used
-  long epochs = 0;           // passes over the training set (steps = epochs * ceil(m / batch))
-  long eval_every = 0;       // evaluate train and test sets every K steps; 0 = at the start and end only
+  Index batch = 0;      // samples per step; 0 = the whole training set (full batch)
+  long steps = 0;       // updates to perform; if 0, epochs are used
+  long epochs = 0;      // passes over the training set (steps = epochs * ceil(m / batch))
+  long eval_every = 0;  // evaluate train and test sets every K steps; 0 = at the start and end only
   double target_loss = kUnset;      // first step whose train loss <= target_loss
   double target_accuracy = kUnset;  // first step whose train accuracy >= target_accuracy
   bool stop_at_target = false;      // end the run at the first crossing (status converged)
@@ -49,21 +49,23 @@ struct TrainConfig {
   bool stop_on_stall = false;       // end a stalled run early (status stalled)
 
   long total_steps(Index train_samples) const;
-  Index batch_size(Index train_samples) const { return batch <= 0 || batch > train_samples ? train_samples : batch; }
+  Index batch_size(Index train_samples) const {
+    return batch <= 0 || batch > train_samples ? train_samples : batch;
+  }
 };
 
 struct ProbeConfig {
-  long every = 0;            // per-layer statistics every K steps (and at step 0); 0 = off
-  bool log_schedule = false; // log-spaced steps instead (about 10 per decade), plus 0 and the last
-  Index batch = 1024;        // the first min(batch, m) training samples; 0 = the current training batch
+  long every = 0;             // per-layer statistics every K steps (and at step 0); 0 = off
+  bool log_schedule = false;  // log-spaced steps instead (about 10 per decade), plus 0 and the last
+  Index batch = 1024;  // the first min(batch, m) training samples; 0 = the current training batch
   bool histograms = false;
   Index histogram_bins = 40;
   long histogram_every = 0;  // 0 = with the per-layer statistics
   bool symmetry = false;
-  long symmetry_every = 0;   // 0 = with the per-layer statistics
+  long symmetry_every = 0;           // 0 = with the per-layer statistics
   double symmetry_tolerance = 1e-6;  // neurons within this relative distance count as one
   bool jacobian = false;
-  long jacobian_every = 0;   // 0 = at step 0 and the last step only
+  long jacobian_every = 0;  // 0 = at step 0 and the last step only
   Index jacobian_samples = 3;
   std::vector<long> dump_weights;  // steps at which W and b are written as .npy
 
@@ -72,7 +74,7 @@ struct ProbeConfig {
 
 struct RunConfig {
   std::string experiment;
-  long run_index = 0;                 // position in the grid; the run_id column
+  long run_index = 0;  // position in the grid; the run_id column
   std::uint64_t seed = 1;
   DataSpec data;
   ModelConfig model;
@@ -83,7 +85,8 @@ struct RunConfig {
   // The grid axes and this run's value on each ("init.scheme" -> "he_normal"); runs.csv gets a
   // column per axis beyond its fixed ones.
   std::vector<std::pair<std::string, std::string>> axes;
-  std::string weights_dir;  // where dump_weights writes (<experiment folder>/weights/<run_id>); "" = none
+  std::string
+      weights_dir;  // where dump_weights writes (<experiment folder>/weights/<run_id>); "" = none
 };
 
 }  // namespace initbench

@@ -35,8 +35,8 @@ enum class ParamType { kNumber, kInteger, kChoice, kGain };
 struct ParamInfo {
   std::string name;
   ParamType type = ParamType::kNumber;
-  std::string default_value;          // "" means required; "auto" means derived (see formula)
-  std::vector<std::string> choices;   // kChoice
+  std::string default_value;         // "" means required; "auto" means derived (see formula)
+  std::vector<std::string> choices;  // kChoice
   std::string description;
 };
 
@@ -49,8 +49,8 @@ struct SchemeInfo {
   std::string formula;  // one line, in the README's notation
   std::string source;   // paper or library
   bool random = true;
-  bool for_bias = true;        // can initialise a bias vector
-  bool data_dependent = false; // lsuv
+  bool for_bias = true;         // can initialise a bias vector
+  bool data_dependent = false;  // lsuv
 };
 
 // Every scheme, in the order `initbench schemes` lists them.
@@ -68,7 +68,7 @@ class Scheme {
   const SchemeInfo& info() const { return *info_; }
   const std::string& name() const { return info_->name; }
   const std::string& text() const { return text_; }  // as written
-  double number(std::string_view param) const;      // numeric (or gain) parameter
+  double number(std::string_view param) const;       // numeric (or gain) parameter
   const std::string& choice(std::string_view param) const;
 
   // Throws std::invalid_argument if the scheme cannot initialise a (fan_out, fan_in) weight

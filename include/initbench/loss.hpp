@@ -32,7 +32,8 @@ double loss_forward(Output output, const ConstMatrixRef<T>& z, const ConstMatrix
 
 // dz = dL/dz of the mean loss. dz has z's shape and may not alias it.
 template <typename T>
-void loss_backward(Output output, const ConstMatrixRef<T>& z, const ConstMatrixRef<T>& y, MatrixRef<T> dz);
+void loss_backward(Output output, const ConstMatrixRef<T>& z, const ConstMatrixRef<T>& y,
+                   MatrixRef<T> dz);
 
 // Number of correct predictions, and of predictions made: sigmoid outputs count each entry
 // (z > 0 means class 1), softmax outputs count each sample (argmax). Linear outputs make no

@@ -19,8 +19,8 @@ namespace initbench {
 // E[f(z)] for z ~ N(0, q): closed forms for identity, relu and leaky_relu, else composite
 // Gauss-Legendre quadrature graded around the origin (relative error below 1e-10 for every
 // activation and 1e-4 <= q <= 1e4; see tests/test_probes.cpp).
-double gaussian_mean_phi2(const Activation& act, double q);      // E[phi(z)^2]
-double gaussian_mean_dphi2(const Activation& act, double q);     // E[phi'(z)^2]
+double gaussian_mean_phi2(const Activation& act, double q);   // E[phi(z)^2]
+double gaussian_mean_dphi2(const Activation& act, double q);  // E[phi'(z)^2]
 
 double meanfield_next_q(const Activation& act, double q_prev, double sw2, double sb2);
 // The fixed point q* of the variance map, iterated from q = 1 (at most 10000 steps).

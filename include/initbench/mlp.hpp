@@ -62,7 +62,9 @@ struct Workspace {
   auto input(Index n) { return A[0].leftCols(n); }
   auto target(Index n) { return Y.leftCols(n); }
   // Layer l's output after its nonlinearity: A[l] for hidden layers, the logits Z[L] for l = L.
-  const Matrix<T>& activation(Index l) const { return l == num_layers() ? Z[static_cast<std::size_t>(l)] : A[static_cast<std::size_t>(l)]; }
+  const Matrix<T>& activation(Index l) const {
+    return l == num_layers() ? Z[static_cast<std::size_t>(l)] : A[static_cast<std::size_t>(l)];
+  }
 };
 
 template <typename T>
@@ -92,9 +94,9 @@ class Mlp {
 
   // On any workspace built for this configuration (probes use their own).
   void forward(Workspace<T>& ws, Index n) const;
-  double loss(const Workspace<T>& ws, Index n) const;                     // after forward
-  void backward(Workspace<T>& ws, Index n, Params<T>& grads) const;      // after forward
-  Correct count_correct(const Workspace<T>& ws, Index n) const;          // after forward
+  double loss(const Workspace<T>& ws, Index n) const;                // after forward
+  void backward(Workspace<T>& ws, Index n, Params<T>& grads) const;  // after forward
+  Correct count_correct(const Workspace<T>& ws, Index n) const;      // after forward
 
  private:
   MlpConfig config_;
@@ -106,11 +108,12 @@ class Mlp {
 // The two halves of a dense layer, as free functions so one grep finds both.
 // z = W a + b (z: (n_out, n), a: (n_in, n)).
 template <typename T>
-void dense_forward(const Matrix<T>& W, const Vector<T>& b, const ConstMatrixRef<T>& a, MatrixRef<T> z);
+void dense_forward(const Matrix<T>& W, const Vector<T>& b, const ConstMatrixRef<T>& a,
+                   MatrixRef<T> z);
 // dW = dz a^T, db = row sums of dz; if da is non-empty, da = W^T dz.
 template <typename T>
-void dense_backward(const Matrix<T>& W, const ConstMatrixRef<T>& a, const ConstMatrixRef<T>& dz, Matrix<T>& dW,
-                    Vector<T>& db, MatrixRef<T> da);
+void dense_backward(const Matrix<T>& W, const ConstMatrixRef<T>& a, const ConstMatrixRef<T>& dz,
+                    Matrix<T>& dW, Vector<T>& db, MatrixRef<T> da);
 
 extern template class Mlp<float>;
 extern template class Mlp<double>;

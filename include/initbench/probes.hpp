@@ -17,7 +17,8 @@ namespace initbench {
 // Per-layer statistics for l = 1..L (LayerRow without run_id and step).
 // update_norms[l]: ||W_l after - W_l before|| / ||W_l before|| of the last update, or nan.
 template <typename T>
-std::vector<LayerRow> layer_statistics(const Mlp<T>& net, const Workspace<T>& ws, Index n, const Params<T>& grads,
+std::vector<LayerRow> layer_statistics(const Mlp<T>& net, const Workspace<T>& ws, Index n,
+                                       const Params<T>& grads,
                                        const std::vector<double>& update_ratios);
 
 // The mean-field prediction of every layer's pre-activation variance (index l = 1..L), from the
@@ -44,7 +45,8 @@ std::vector<Bins> delta_bins(const Mlp<T>& net, const Workspace<T>& ws, Index n,
 // quantity is "activation" or "delta". Rows for l = 1..L.
 template <typename T>
 std::vector<HistogramRow> histograms(const Mlp<T>& net, const Workspace<T>& ws, Index n,
-                                     const std::vector<Bins>& act_bins, const std::vector<Bins>& delta_bins);
+                                     const std::vector<Bins>& act_bins,
+                                     const std::vector<Bins>& delta_bins);
 
 // Neuron identity for each hidden layer l = 1..L-1: groups of neurons whose incoming weights and
 // bias (rows of [W_l b_l]) are within `tolerance` of each other relative to their norms; max
@@ -52,7 +54,8 @@ std::vector<HistogramRow> histograms(const Mlp<T>& net, const Workspace<T>& ws, 
 // parallel, a zero and a nonzero vector as orthogonal); effective rank (Roy & Vetterli 2007) of
 // the layer's activations on the n samples.
 template <typename T>
-std::vector<SymmetryRow> symmetry_statistics(const Mlp<T>& net, const Workspace<T>& ws, Index n, double tolerance);
+std::vector<SymmetryRow> symmetry_statistics(const Mlp<T>& net, const Workspace<T>& ws, Index n,
+                                             double tolerance);
 
 // Singular values (decreasing) of the input-output Jacobian d z_L / d x at one input x (n_0),
 // computed in double.

@@ -47,10 +47,10 @@ class Rng {
   // A generator for a raw 64-bit seed (tests, tools).
   explicit Rng(std::uint64_t seed);
 
-  std::uint64_t next();           // 64 random bits
-  double uniform();               // [0, 1)
+  std::uint64_t next();                     // 64 random bits
+  double uniform();                         // [0, 1)
   double uniform(double low, double high);  // [low, high)
-  double normal();                // N(0, 1)
+  double normal();                          // N(0, 1)
   double normal(double mean, double stddev);
   std::uint64_t below(std::uint64_t n);  // [0, n), n > 0
 

@@ -17,8 +17,8 @@ struct RunRow {
   std::string experiment;
   std::string scheme;
   std::string activation;
-  long depth = 0;   // hidden layers
-  long width = 0;   // the widest hidden layer
+  long depth = 0;      // hidden layers
+  long width = 0;      // the widest hidden layer
   std::string layers;  // all sizes, "2-10-5-1"
   long seed = 0;
   double lr = 0;
@@ -30,7 +30,7 @@ struct RunRow {
   double final_train_acc = 0;
   double final_test_loss = 0;
   double final_test_acc = 0;
-  double init_grad_ratio = 0;  // ||dL/dW_1|| / ||dL/dW_L|| at step 0
+  double init_grad_ratio = 0;                             // ||dL/dW_1|| / ||dL/dW_L|| at step 0
   std::vector<std::pair<std::string, std::string>> axes;  // one extra column per grid axis
 
   template <typename F>

@@ -20,7 +20,8 @@ struct Call {
 Call parse_call(std::string_view text);
 
 // The candidate closest to `word` by edit distance, if it is close enough to be a likely typo.
-std::optional<std::string> closest_match(std::string_view word, const std::vector<std::string>& candidates);
+std::optional<std::string> closest_match(std::string_view word,
+                                         const std::vector<std::string>& candidates);
 
 // " (did you mean 'x'?)" or "".
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);

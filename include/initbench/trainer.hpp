@@ -29,7 +29,8 @@ struct Cancelled : std::runtime_error {
 
 // Runs one configuration on a dataset. Throws std::invalid_argument if the model does not fit
 // the data, Cancelled if *cancel becomes true.
-RunRecord train(const RunConfig& config, const Dataset& data, const std::atomic<bool>* cancel = nullptr);
+RunRecord train(const RunConfig& config, const Dataset& data,
+                const std::atomic<bool>* cancel = nullptr);
 
 // The steps (sorted, unique, within [0, total]) at which per-layer probes run.
 std::vector<long> probe_steps(const ProbeConfig& probes, long total);
