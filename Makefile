@@ -93,10 +93,12 @@ test-asan: configure-asan
 	ctest --test-dir $(ASAN_DIR) --output-on-failure -j$(CTEST_JOBS)
 
 format:
-	$(CLANG_FORMAT) -i $(SOURCES)
+	@echo "$(CLANG_FORMAT) -i <$(words $(SOURCES)) files under $(SOURCE_DIRS)>"
+	@$(CLANG_FORMAT) -i $(SOURCES)
 
 format-check:
-	$(CLANG_FORMAT) --dry-run -Werror $(SOURCES)
+	@echo "$(CLANG_FORMAT) --dry-run -Werror <$(words $(SOURCES)) files under $(SOURCE_DIRS)>"
+	@$(CLANG_FORMAT) --dry-run -Werror $(SOURCES)
 
 # clang-tidy reads build/compile_commands.json (GCC's flags: hide the GCC-only warning options).
 tidy: configure
