@@ -2,7 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <stdexcept>
 #include <type_traits>
 
@@ -10,6 +14,10 @@
 #include "initbench/text.hpp"
 
 namespace initbench {
+
+namespace {
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+}
 
 std::string csv_escape(std::string_view field) {
   if (field.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(field);
@@ -204,5 +212,149 @@ CsvTable parse_csv(std::string_view text, const std::string& source) {
 }
 
 CsvTable read_csv(const std::string& path) { return parse_csv(read_file(path), path); }
+
+// ---------------------------------------------------------------------------------------------
+// Summary
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+struct Stats {
+  double mean = kNaN;
+  double std = kNaN;
+  double min = kNaN;
+  double max = kNaN;
+};
+
+Stats stats(const std::vector<double>& values) {
+  std::vector<double> finite;
+  for (double v : values) {
+    if (std::isfinite(v)) finite.push_back(v);
+  }
+  Stats s;
+  if (finite.empty()) return s;
+  const auto n = static_cast<double>(finite.size());
+  double sum = 0.0;
+  s.min = finite.front();
+  s.max = finite.front();
+  for (double v : finite) {
+    sum += v;
+    s.min = std::min(s.min, v);
+    s.max = std::max(s.max, v);
+  }
+  s.mean = sum / n;
+  if (finite.size() > 1) {
+    double sq = 0.0;
+    for (double v : finite) sq += (v - s.mean) * (v - s.mean);
+    s.std = std::sqrt(sq / (n - 1.0));
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string summary_csv(const CsvTable& runs, const std::vector<std::string>& axes) {
+  std::vector<std::string> group_columns;
+  for (const auto& axis : axes) {
+    if (axis != "seed") group_columns.push_back(axis);
+  }
+  const char* statuses[] = {"converged", "not_converged", "diverged", "stalled"};
+  const char* metrics[] = {"final_train_loss", "final_train_acc", "final_test_loss", "final_test_acc",
+                           "steps_to_target", "init_grad_ratio"};
+  std::string out;
+  for (const auto& c : group_columns) out += csv_escape(c) + ",";
+  out += "runs";
+  for (const char* s : statuses) out += fmt::format(",{}", s);
+  for (const char* m : metrics) out += fmt::format(",{0}_mean,{0}_std,{0}_min,{0}_max", m);
+  out += '\n';
+
+  // Groups in order of first appearance (grid order).
+  std::vector<std::vector<std::string>> keys;
+  std::vector<std::vector<std::size_t>> members;
+  std::vector<std::size_t> key_columns;
+  for (const auto& c : group_columns) key_columns.push_back(runs.column(c));
+  for (std::size_t r = 0; r < runs.rows.size(); ++r) {
+    std::vector<std::string> key;
+    for (std::size_t c : key_columns) key.push_back(runs.rows[r][c]);
+    auto it = std::find(keys.begin(), keys.end(), key);
+    if (it == keys.end()) {
+      keys.push_back(key);
+      members.emplace_back();
+      it = keys.end() - 1;
+    }
+    members[static_cast<std::size_t>(it - keys.begin())].push_back(r);
+  }
+  const std::size_t status_column = runs.column("status");
+  for (std::size_t g = 0; g < keys.size(); ++g) {
+    for (const auto& v : keys[g]) out += csv_escape(v) + ",";
+    out += std::to_string(members[g].size());
+    for (const char* s : statuses) {
+      long count = 0;
+      for (std::size_t r : members[g]) count += runs.rows[r][status_column] == s ? 1 : 0;
+      out += fmt::format(",{}", count);
+    }
+    for (const char* m : metrics) {
+      const std::size_t column = runs.column(m);
+      std::vector<double> values;
+      for (std::size_t r : members[g]) {
+        double v = parse_double(runs.rows[r][column]).value_or(kNaN);
+        if (std::string_view(m) == "steps_to_target" && v < 0) v = kNaN;  // not reached
+        values.push_back(v);
+      }
+      const Stats s = stats(values);
+      out += fmt::format(",{},{},{},{}", format_number(s.mean), format_number(s.std), format_number(s.min),
+                         format_number(s.max));
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bundles
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+constexpr std::string_view kBundleMagic = "initbench-bundle 1\n";
+}
+
+std::string make_bundle(const RunRecord& record) {
+  const std::vector<RunRecord> one{record};
+  const std::pair<const char*, std::string> sections[] = {
+      {kRunsCsv, runs_csv(one)},           {kCurvesCsv, curves_csv(one)},
+      {kLayersCsv, layers_csv(one)},       {kSymmetryCsv, symmetry_csv(one)},
+      {kHistogramsCsv, histograms_csv(one)}, {kJacobianCsv, jacobian_csv(one)},
+      {kTimingsCsv, timings_csv(one)}};
+  std::string out(kBundleMagic);
+  for (const auto& [name, text] : sections) {
+    out += fmt::format("section {} {}\n", name, text.size());
+    out += text;
+  }
+  out += "end\n";
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> parse_bundle(std::string_view text, const std::string& source) {
+  auto bad = [&](const std::string& what) {
+    return std::runtime_error(fmt::format("{}: corrupt run bundle ({}); delete it to rerun that run", source, what));
+  };
+  if (text.substr(0, kBundleMagic.size()) != kBundleMagic) throw bad("bad header");
+  std::size_t pos = kBundleMagic.size();
+  std::vector<std::pair<std::string, std::string>> sections;
+  while (true) {
+    const std::size_t eol = text.find('\n', pos);
+    if (eol == std::string_view::npos) throw bad("truncated");
+    const std::string line(text.substr(pos, eol - pos));
+    pos = eol + 1;
+    if (line == "end") break;
+    char name[64] = {};
+    std::size_t size = 0;
+    if (std::sscanf(line.c_str(), "section %63s %zu", name, &size) != 2) throw bad("bad section line");
+    if (pos + size > text.size()) throw bad("truncated section");
+    sections.emplace_back(name, std::string(text.substr(pos, size)));
+    pos += size;
+  }
+  return sections;
+}
 
 }  // namespace initbench

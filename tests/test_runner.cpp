@@ -1,1 +1,196 @@
+#include "initbench/runner.hpp"
+
 #include <doctest/doctest.h>
+
+#include <filesystem>
+#include <map>
+
+#include "initbench/io.hpp"
+#include "initbench/report.hpp"
+
+using namespace initbench;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path temp_dir(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("initbench_test_runner_" + name);
+  fs::remove_all(dir);
+  return dir;
+}
+
+// A small grid by hand (the spec parser has its own tests): schemes x seeds on circles.
+Experiment grid() {
+  Experiment e;
+  e.name = "grid";
+  e.path = "test-grid.toml";
+  e.resolved = "name = \"grid\"\n";
+  e.axes = {"init.scheme", "seed"};
+  long index = 0;
+  for (const std::string scheme : {"zeros", "glorot_uniform", "he_normal", "lsuv"}) {
+    for (std::uint64_t seed : {1, 2, 3}) {
+      RunConfig c;
+      c.experiment = e.name;
+      c.run_index = index++;
+      c.seed = seed;
+      c.data.kind = "circles";
+      c.data.train = 200;
+      c.data.test = 50;
+      c.model.layers = {2, 16, 16, 1};
+      c.model.activation = Activation::parse("tanh");
+      c.scheme = scheme;
+      c.init.weights = Scheme::parse(scheme);
+      c.train.optimizer.lr = 0.2;
+      c.train.batch = 32;
+      c.train.steps = 150;
+      c.train.eval_every = 50;
+      c.probes.every = 50;
+      c.probes.symmetry = true;
+      c.probes.histograms = true;
+      c.probes.dump_weights = {0};
+      c.axes = {{"init.scheme", scheme}, {"seed", std::to_string(seed)}};
+      e.runs.push_back(c);
+    }
+  }
+  return e;
+}
+
+// Every file of a folder but timings.csv and meta.json (clock readings), by name.
+std::map<std::string, std::string> deterministic_files(const fs::path& folder) {
+  std::map<std::string, std::string> files;
+  for (const auto& entry : fs::recursive_directory_iterator(folder)) {
+    if (!entry.is_regular_file()) continue;
+    const std::string name = fs::relative(entry.path(), folder).string();
+    // clock readings; .runs/ holds the runner's checkpoints, which carry the timings too
+    if (name == "timings.csv" || name == "meta.json" || name.rfind(".runs/", 0) == 0) continue;
+    files[name] = read_file(entry.path().string());
+  }
+  return files;
+}
+
+}  // namespace
+
+TEST_CASE("runner: outputs are byte-identical for 1 and 2 threads") {
+  const Experiment e = grid();
+  const fs::path one = temp_dir("threads1");
+  const fs::path two = temp_dir("threads2");
+  RunnerOptions options;
+  options.out_dir = one.string();
+  options.threads = 1;
+  const RunnerResult a = run_experiment(e, options);
+  options.out_dir = two.string();
+  options.threads = 2;
+  const RunnerResult b = run_experiment(e, options);
+  CHECK(a.completed == 12);
+  CHECK(b.completed == 12);
+  const auto fa = deterministic_files(one / "grid");
+  const auto fb = deterministic_files(two / "grid");
+  CHECK(fa.size() == 8 + 12 * 6);  // 7 CSV files and spec.toml; W and b of 3 layers for 12 runs
+  CHECK(fa == fb);
+  // the files parse, and hold every run in grid order
+  const CsvTable runs = read_csv((one / "grid" / "runs.csv").string());
+  REQUIRE(runs.rows.size() == 12);
+  for (std::size_t i = 0; i < 12; ++i) CHECK(runs.rows[i][runs.column("run_id")] == std::to_string(i));
+  CHECK(runs.rows[4][runs.column("init.scheme")] == "glorot_uniform");
+  const CsvTable summary = read_csv((one / "grid" / "summary.csv").string());
+  REQUIRE(summary.rows.size() == 4);  // one per scheme, over 3 seeds
+  CHECK(summary.rows[0][summary.column("runs")] == "3");
+  CHECK(read_csv((one / "grid" / "timings.csv").string()).rows.size() == 12);
+  // weight dumps: numpy-readable, W of shape (fan_out, fan_in)
+  const Matrix<double> W2 = read_npy((one / "grid" / "weights" / "5" / "step0" / "W2.npy").string());
+  CHECK(W2.rows() == 16);
+  CHECK(W2.cols() == 16);
+  CHECK(read_npy((one / "grid" / "weights" / "5" / "step0" / "b3.npy").string()).rows() == 1);
+  fs::remove_all(one);
+  fs::remove_all(two);
+}
+
+TEST_CASE("runner: an interrupted experiment keeps complete files; --resume ends identical to an "
+          "uninterrupted run") {
+  const Experiment e = grid();
+  const fs::path full = temp_dir("full");
+  const fs::path part = temp_dir("part");
+  RunnerOptions options;
+  options.threads = 2;
+  options.out_dir = full.string();
+  run_experiment(e, options);
+
+  std::atomic<bool> cancel{false};
+  options.out_dir = part.string();
+  options.cancel = &cancel;
+  options.on_run_done = [&](long done, long, const RunConfig&, const RunRecord&) {
+    if (done >= 5) cancel.store(true);  // as SIGINT would
+  };
+  const RunnerResult interrupted = run_experiment(e, options);
+  CHECK(interrupted.interrupted);
+  CHECK(interrupted.completed >= 5);
+  CHECK(interrupted.completed < 12);
+  // what is there parses completely and holds exactly the completed runs
+  const CsvTable runs = read_csv((part / "grid" / "runs.csv").string());
+  CHECK(static_cast<long>(runs.rows.size()) == interrupted.completed);
+  for (const char* f : {"curves.csv", "layers.csv", "symmetry.csv", "histograms.csv", "summary.csv"}) {
+    CHECK_NOTHROW(read_csv((part / "grid" / f).string()));
+  }
+  for (const auto& entry : fs::recursive_directory_iterator(part)) {
+    CHECK(entry.path().string().find(".tmp.") == std::string::npos);
+  }
+
+  cancel.store(false);
+  options.on_run_done = nullptr;
+  options.resume = true;
+  long started_skipped = -1;
+  options.on_start = [&](long, long skipped) { started_skipped = skipped; };
+  const RunnerResult resumed = run_experiment(e, options);
+  CHECK(started_skipped == interrupted.completed);
+  CHECK(resumed.completed == 12);
+  CHECK(deterministic_files(part / "grid") == deterministic_files(full / "grid"));
+
+  // a different spec in the same folder is refused on --resume
+  Experiment other = e;
+  other.resolved = "name = \"grid\"\nseed = 9\n";
+  CHECK_THROWS_WITH_AS(run_experiment(other, options), doctest::Contains("different spec"), std::runtime_error);
+  fs::remove_all(full);
+  fs::remove_all(part);
+}
+
+TEST_CASE("runner: a model that does not fit its data fails before any run, writing nothing") {
+  Experiment e = grid();
+  e.runs[7].model.layers = {3, 16, 1};
+  const fs::path dir = temp_dir("misfit");
+  RunnerOptions options;
+  options.out_dir = dir.string();
+  CHECK_THROWS_WITH_AS(run_experiment(e, options), doctest::Contains("run 7"), SpecError);
+  CHECK_FALSE(fs::exists(dir));
+}
+
+TEST_CASE("runner: softmax on binary circles data is refused with the fix") {
+  Experiment e = grid();
+  e.runs[0].model.output = Output::kSoftmax;
+  RunnerOptions options;
+  options.out_dir = "";
+  CHECK_THROWS_WITH_AS(run_experiment(e, options), doctest::Contains("softmax"), SpecError);
+}
+
+TEST_CASE("runner: in-memory mode and shards") {
+  const Experiment e = grid();
+  RunnerOptions options;
+  options.out_dir = "";
+  options.shard = Shard::parse("2/3");
+  const RunnerResult r = run_experiment(e, options);
+  CHECK(r.total == 4);
+  REQUIRE(r.records.size() == 4);
+  CHECK(r.records[0].run.run_id == 1);
+  CHECK(r.records[3].run.run_id == 10);
+  CHECK_THROWS_AS(Shard::parse("0/3"), std::invalid_argument);
+  CHECK_THROWS_AS(Shard::parse("4/3"), std::invalid_argument);
+  CHECK_THROWS_AS(Shard::parse("1/0"), std::invalid_argument);
+  CHECK_THROWS_AS(Shard::parse("a/b"), std::invalid_argument);
+  CHECK_THROWS_AS(Shard::parse("1/2x"), std::invalid_argument);
+}
+
+TEST_CASE("runner: an unwritable output folder is a clear error") {
+  Experiment e = grid();
+  RunnerOptions options;
+  options.out_dir = "/proc/initbench-cannot-write-here";
+  CHECK_THROWS_WITH_AS(run_experiment(e, options), doctest::Contains("output folder"), std::runtime_error);
+}

@@ -50,6 +50,18 @@ struct CsvTable {
 CsvTable parse_csv(std::string_view text, const std::string& source);
 CsvTable read_csv(const std::string& path);
 
+// summary.csv: one row per setting (every grid axis but the seed), over the runs (seeds) with that
+// setting: status counts, then mean, std (n - 1), min and max of each final metric, of
+// steps_to_target (over the runs that reached it) and of init_grad_ratio, each over the runs
+// where the value is finite. Computed from runs.csv, so it serves merged folders too.
+inline constexpr const char* kSummaryCsv = "summary.csv";
+std::string summary_csv(const CsvTable& runs, const std::vector<std::string>& axes);
+
+// A run's rows for every file, as one text that is written atomically when the run completes
+// (the runner's .runs/<run_id>.bundle); parse_bundle returns (file name, CSV text with header).
+std::string make_bundle(const RunRecord& record);
+std::vector<std::pair<std::string, std::string>> parse_bundle(std::string_view text, const std::string& source);
+
 // Quotes a field if it holds a comma, a quote or a line break.
 std::string csv_escape(std::string_view field);
 
