@@ -1,0 +1,85 @@
+// workloads.hpp: the networks the benchmarks and bench/compare.py train, built the same way.
+//
+// A workload is a layer list, a hidden activation, an output and a batch; the network is
+// Mlp<float> (the trainer's default precision) with He normal (relu) or Glorot normal (tanh)
+// weights and zero biases, plain SGD (lr 0.01), and one fixed batch of N(0, 1) inputs with
+// random targets (one-hot for softmax, 0/1 for sigmoid), as compare.py's NumPy and PyTorch sides.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "initbench/init.hpp"
+#include "initbench/mlp.hpp"
+#include "initbench/optimizer.hpp"
+#include "initbench/rng.hpp"
+
+namespace initbench::bench {
+
+struct Workload {
+  std::string name;
+  std::vector<Index> sizes;  // n_0, ..., n_L
+  const char* activation;
+  Output output;
+  Index batch;
+};
+
+// The four workloads of issue 7 (compare.py's WORKLOADS).
+inline std::vector<Workload> workloads() {
+  std::vector<Index> deep{64};
+  for (int l = 0; l < 30; ++l) deep.push_back(64);
+  deep.push_back(10);
+  return {
+      {"course", {2, 10, 5, 1}, "relu", Output::kSigmoid, 300},
+      {"deep", deep, "relu", Output::kSoftmax, 64},
+      {"glorot", {784, 1000, 1000, 1000, 1000, 1000, 10}, "tanh", Output::kSoftmax, 128},
+      {"wide", {784, 2048, 2048, 10}, "relu", Output::kSoftmax, 256},
+  };
+}
+
+// Floating-point operations of one training step: forward W a, dW = dz a^T and da = W^T dz for
+// every layer but the first (whose input gradient is not computed), 2 per multiply-add.
+inline double step_flops(const std::vector<Index>& sizes, Index batch) {
+  double total = 0;
+  for (std::size_t l = 1; l < sizes.size(); ++l) {
+    const double products = l > 1 ? 3 : 2;
+    total += products * 2.0 * static_cast<double>(sizes[l] * sizes[l - 1] * batch);
+  }
+  return total;
+}
+
+// A network ready to train: parameters initialised, the batch loaded into its workspace.
+template <typename T>
+struct Trainee {
+  Mlp<T> net;
+  Optimizer<T> opt;
+  Index batch;
+
+  Trainee(const MlpConfig& config, Index batch_, const char* scheme = nullptr,
+          OptimizerConfig oc = {OptimizerKind::kSgd, 0.01})
+      : net(config, batch_), opt(oc, config), batch(batch_) {
+    const char* chosen = scheme != nullptr ? scheme
+                         : config.hidden.kind == ActivationKind::kRelu ? "he_normal"
+                                                                       : "glorot_normal";
+    initialize(net, InitConfig{Scheme::parse(chosen), "", 1.0}, 1, 0);
+    Rng rng(2);
+    auto& ws = net.workspace();
+    for (Index k = 0; k < ws.A[0].size(); ++k) ws.A[0](k) = static_cast<T>(rng.normal());
+    ws.Y.setZero();
+    const Index classes = ws.Y.rows();
+    for (Index j = 0; j < batch; ++j) {
+      if (config.output == Output::kSoftmax) {
+        ws.Y(static_cast<Index>(rng.below(static_cast<std::uint64_t>(classes))), j) = T(1);
+      } else {
+        for (Index i = 0; i < classes; ++i) ws.Y(i, j) = static_cast<T>(rng.below(2));
+      }
+    }
+  }
+  double step() { return train_step(net, opt, batch); }
+};
+
+inline MlpConfig mlp_config(const Workload& w) {
+  return MlpConfig{w.sizes, Activation::parse(w.activation), w.output};
+}
+
+}  // namespace initbench::bench
