@@ -4,8 +4,9 @@
 // given as a list instead: the runs are the Cartesian product of all lists, the first list in
 // the file varying slowest. Keys that are lists by nature (model.layers, probes.dump_weights,
 // data.targets) become axes when given as a list of lists. Everything is checked before anything
-// runs; errors are SpecError with "file:line: message" naming the key, the value and what is
-// allowed. The full key reference is in docs/spec.md.
+// runs, including each run's network against the schemes and the synthetic data; errors are
+// SpecError, one line, "file:line: message" naming the key, the value and what is allowed (for an
+// override, "--set key=value: message"). The full key reference is in docs/spec.md.
 #pragma once
 
 #include <stdexcept>
@@ -29,7 +30,9 @@ struct Experiment {
   std::string name;         // the output folder's name
   std::string description;  // one line
   std::string path;         // the spec file
-  std::string resolved;     // the spec after [quick] and --set, as TOML text (written as spec.toml)
+  // The spec after [quick] and --set, without [quick], as TOML text (written as spec.toml): it
+  // parses back to the same grid, in the same order.
+  std::string resolved;
   std::vector<std::string>
       axes;                     // dotted keys given as lists ("init.scheme", "seed"), in file order
   std::vector<RunConfig> runs;  // the grid; runs[i].run_index == i; runs[i].axes names every axis
