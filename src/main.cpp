@@ -1,80 +1,445 @@
-// initbench: the command-line tool. For now it runs the course demonstration (the
-// deeplearning.ai initialization exercise) and prints one row per scheme.
+// initbench: the command-line tool. Commands only parse arguments and print; the work is done by
+// the library (spec.hpp -> runner.hpp -> trainer.hpp -> report.hpp).
 #include <fmt/format.h>
+#include <unistd.h>
 
-#include <cmath>
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
+#include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
-#include "initbench/data.hpp"
 #include "initbench/init.hpp"
-#include "initbench/mlp.hpp"
-#include "initbench/optimizer.hpp"
+#include "initbench/io.hpp"
+#include "initbench/report.hpp"
+#include "initbench/runner.hpp"
+#include "initbench/spec.hpp"
 #include "initbench/text.hpp"
+#include "initbench/trainer.hpp"
+
+#ifndef INITBENCH_SOURCE_DIR
+#define INITBENCH_SOURCE_DIR "."
+#endif
 
 namespace {
 
-using initbench::Index;
+using namespace initbench;
+namespace fs = std::filesystem;
 
-struct Eval {
-  double loss;
-  double accuracy;
-};
+// The default job: the deeplearning.ai initialization exercise on built-in circles data, under
+// the schemes the course and its article compare; probes record symmetry and gradient ratios.
+constexpr const char* kDemoSpec = R"spec(name = "course_demo"
+description = "The course's circles network under zeros, large random, LeCun, Glorot and He init"
+seed = 1
 
-template <typename T>
-Eval evaluate(const initbench::Mlp<T>& net, initbench::Workspace<T>& ws,
-              const initbench::Matrix<double>& X, const initbench::Matrix<double>& Y) {
-  const Index n = X.cols();
-  ws.input(n) = X.cast<T>();
-  ws.target(n) = Y.cast<T>();
-  net.forward(ws, n);
-  const auto correct = net.count_correct(ws, n);
-  return {net.loss(ws, n),
-          static_cast<double>(correct.correct) / static_cast<double>(correct.total)};
+[data]
+kind = "circles"
+train = 300
+test = 100
+noise = 0.05
+
+[model]
+layers = [2, 10, 5, 1]
+activation = "relu"
+output = "sigmoid"
+precision = "double"
+
+[init]
+scheme = ["zeros", "normal(stddev=10)", "lecun_normal", "glorot_normal", "he_normal"]
+
+[train]
+optimizer = "sgd"
+lr = 0.01
+steps = 15000
+eval_every = 1000
+
+[probes]
+every = 15000
+symmetry = true
+)spec";
+
+std::atomic<bool> g_cancel{false};
+
+extern "C" void on_signal(int signal) {
+  g_cancel.store(true);
+  std::signal(signal,
+              SIG_DFL);  // a second Ctrl-C ends the process at once (finished runs are saved)
 }
 
-int course_demo() {
-  const auto data = initbench::make_circles(300, 100, 0.05, 1);
-  initbench::MlpConfig config{
-      {2, 10, 5, 1}, initbench::Activation::parse("relu"), initbench::Output::kSigmoid};
-  const std::vector<std::string> schemes{"zeros", "normal(stddev=10)", "lecun_normal",
-                                         "glorot_normal", "he_normal"};
-  const int steps = 15000;
-  fmt::print(
-      "Course network [2, 10, 5, 1], relu/sigmoid, circles 300/100, full-batch GD lr 0.01, {} "
-      "steps\n\n",
-      steps);
-  fmt::print("{:<20} {:>12} {:>12} {:>10} {:>10}\n", "scheme", "initial cost", "final cost",
-             "train acc", "test acc");
-  for (const auto& text : schemes) {
-    initbench::Mlp<double> net(config, 300);
-    initbench::InitConfig init{initbench::Scheme::parse(text), "zeros", 1.0};
-    initbench::initialize(net, init, 1, 0);
-    initbench::Optimizer<double> opt({initbench::OptimizerKind::kSgd, 0.01}, config);
-    initbench::Workspace<double> eval_ws(config, 300);
-    const double initial = evaluate(net, eval_ws, data.X_train, data.Y_train).loss;
-    net.workspace().input(300) = data.X_train;
-    net.workspace().target(300) = data.Y_train;
-    for (int step = 0; step < steps; ++step) {
-      net.forward(300);
-      net.backward(300);
-      opt.step(net.params(), net.grads());
-    }
-    const Eval train = evaluate(net, eval_ws, data.X_train, data.Y_train);
-    const Eval test = evaluate(net, eval_ws, data.X_test, data.Y_test);
-    fmt::print("{:<20} {:>12.4f} {:>12.4f} {:>10.3f} {:>10.3f}\n", text, initial, train.loss,
-               train.accuracy, test.accuracy);
+bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
+
+std::string clock_text(double seconds) {
+  const auto s = static_cast<long>(seconds + 0.5);
+  return s >= 3600 ? fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+                   : fmt::format("{}:{:02}", s / 60, s % 60);
+}
+
+std::string axes_text(const RunConfig& run) {
+  std::vector<std::string> parts;
+  for (const auto& [key, value] : run.axes) parts.push_back(key + "=" + value);
+  return join(parts);
+}
+
+// Progress on stderr: a bar redrawn in place on a terminal, a line per run otherwise.
+struct Progress {
+  bool terminal = stderr_is_terminal();
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  long skipped = 0;
+
+  void started(long total, long already) {
+    skipped = already;
+    if (already > 0)
+      std::fprintf(stderr, "initbench: resuming: %ld of %ld runs already complete\n", already,
+                   total);
   }
+  void run_done(long done, long total, const RunConfig& run, const RunRecord& record) {
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const long fresh = done - skipped;
+    const double eta =
+        fresh > 0 ? elapsed / static_cast<double>(fresh) * static_cast<double>(total - done) : 0.0;
+    if (terminal) {
+      const int width = 30;
+      const auto filled = static_cast<int>(width * done / std::max<long>(total, 1));
+      std::fprintf(stderr, "\r\033[K[%s%s] %ld/%ld  ETA %s  run %ld: %s",
+                   std::string(static_cast<std::size_t>(filled), '#').c_str(),
+                   std::string(static_cast<std::size_t>(width - filled), '.').c_str(), done, total,
+                   clock_text(eta).c_str(), run.run_index, axes_text(run).c_str());
+      if (done == total) std::fprintf(stderr, "\n");
+    } else {
+      std::fprintf(stderr, "initbench: %ld/%ld runs done: run %ld (%s): %s in %.2f s\n", done,
+                   total, run.run_index, axes_text(run).c_str(), record.run.status.c_str(),
+                   record.timing.wall_seconds);
+    }
+    std::fflush(stderr);
+  }
+};
+
+// The summary table: one row per setting (axes but the seed), mean over seeds.
+void print_summary(const CsvTable& summary) {
+  std::vector<std::size_t> group;
+  const std::size_t runs_col = summary.column("runs");
+  for (std::size_t c = 0; c < runs_col; ++c) group.push_back(c);
+  const std::pair<const char*, const char*> shown[] = {
+      {"final_train_loss_mean", "train loss"},
+      {"final_train_acc_mean", "train acc"},
+      {"final_test_acc_mean", "test acc"},
+      {"steps_to_target_mean", "steps to target"},
+      {"init_grad_ratio_mean", "grad ratio W1/WL"}};
+  std::vector<std::string> header;
+  for (std::size_t c : group) header.push_back(summary.columns[c]);
+  header.insert(header.end(), {"runs", "converged", "diverged"});
+  for (const auto& [col, label] : shown) header.emplace_back(label);
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& r : summary.rows) {
+    std::vector<std::string> row;
+    for (std::size_t c : group) row.push_back(r[c]);
+    row.push_back(r[runs_col]);
+    row.push_back(r[summary.column("converged")]);
+    row.push_back(r[summary.column("diverged")]);
+    for (const auto& [col, label] : shown) {
+      const double v = parse_double(r[summary.column(col)]).value_or(std::nan(""));
+      row.push_back(std::isnan(v) ? "-" : fmt::format("{:.4g}", v));
+    }
+    rows.push_back(row);
+  }
+  std::vector<std::size_t> widths(header.size());
+  for (std::size_t c = 0; c < header.size(); ++c) {
+    widths[c] = header[c].size();
+    for (const auto& row : rows) widths[c] = std::max(widths[c], row[c].size());
+  }
+  auto print_row = [&](const std::vector<std::string>& row) {
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      if (c < group.size()) {
+        fmt::print("{:<{}}  ", row[c], widths[c]);
+      } else {
+        fmt::print("{:>{}}  ", row[c], widths[c]);
+      }
+    }
+    fmt::print("\n");
+  };
+  print_row(header);
+  for (const auto& row : rows) print_row(row);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands
+// ---------------------------------------------------------------------------------------------
+
+struct RunArgs {
+  std::vector<std::string> specs;
+  std::string out = "results";
+  int threads = 0;
+  bool quick = false;
+  bool resume = false;
+  std::vector<std::string> sets;
+  std::string shard;
+};
+
+int run_specs(const RunArgs& args) {
+  SpecOptions spec_options{args.sets, args.quick};
+  // Check every spec completely before running any.
+  std::vector<Experiment> experiments;
+  for (const auto& path : args.specs) experiments.push_back(load_experiment(path, spec_options));
+  RunnerOptions options;
+  options.out_dir = args.out;
+  options.threads = args.threads;
+  options.resume = args.resume;
+  options.cancel = &g_cancel;
+  if (!args.shard.empty()) options.shard = Shard::parse(args.shard);
+  for (const Experiment& experiment : experiments) {
+    Progress progress;
+    options.on_start = [&](long total, long skipped) { progress.started(total, skipped); };
+    options.on_run_done = [&](long done, long total, const RunConfig& run,
+                              const RunRecord& record) {
+      progress.run_done(done, total, run, record);
+    };
+    fmt::print("{}: {} ({} runs) -> {}/{}\n", experiment.name, experiment.description,
+               experiment.runs.size(), args.out, experiment.name);
+    std::fflush(stdout);
+    const RunnerResult result = run_experiment(experiment, options);
+    if (result.interrupted) {
+      std::fprintf(stderr,
+                   "\ninitbench: interrupted: %ld of %ld runs complete and saved in %s; run again "
+                   "with --resume to "
+                   "finish\n",
+                   result.completed, result.total, result.folder.c_str());
+      return 130;
+    }
+    print_summary(read_csv(result.folder + "/" + kSummaryCsv));
+    fmt::print("\n");
+  }
+  return 0;
+}
+
+int run_demo() {
+  const Experiment experiment = parse_experiment(kDemoSpec, "built-in course demo");
+  RunnerOptions options;
+  options.out_dir = "";  // keep in memory: the demo writes no files
+  options.cancel = &g_cancel;
+  fmt::print(
+      "{}\n[2, 10, 5, 1] relu/sigmoid on circles (300 train, 100 test), full-batch gradient "
+      "descent, "
+      "lr 0.01, 15000 steps\n\n",
+      experiment.description);
+  const auto start = std::chrono::steady_clock::now();
+  const RunnerResult result = run_experiment(experiment, options);
+  if (result.interrupted) return 130;
+  fmt::print("{:<20} {:>12} {:>11} {:>10} {:>9} {:>16} {:>17}\n", "scheme", "initial cost",
+             "final cost", "train acc", "test acc", "distinct neurons", "grad ratio W1/W3");
+  for (const RunRecord& r : result.records) {
+    long distinct = -1;
+    for (const auto& s : r.symmetry) {
+      if (s.layer == 1) distinct = s.distinct_neurons;  // the last probe: the end of training
+    }
+    const double ratio = r.run.init_grad_ratio;
+    fmt::print("{:<20} {:>12.4g} {:>11.4f} {:>10.3f} {:>9.3f} {:>13}/10 {:>17}\n", r.run.scheme,
+               r.curves.front().train_loss, r.run.final_train_loss, r.run.final_train_acc,
+               r.run.final_test_acc, distinct,
+               std::isnan(ratio) ? std::string("0/0") : fmt::format("{:.3g}", ratio));
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  fmt::print(
+      "\n{} runs in {:.2f} s. Zeros keep all 10 first-layer neurons identical (symmetry is never "
+      "broken);\n"
+      "normal(stddev=10) starts with a huge cost. Reproduce with CSV reports and figures:\n"
+      "  initbench run experiments/course_init.toml\n",
+      result.records.size(), seconds);
+  return 0;
+}
+
+int list_experiments() {
+  std::vector<fs::path> dirs{fs::path("experiments"),
+                             fs::path(INITBENCH_SOURCE_DIR) / "experiments"};
+  for (const auto& dir : dirs) {
+    if (!fs::is_directory(dir)) continue;
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator(dir)) {
+      if (entry.path().extension() == ".toml") files.push_back(entry.path());
+    }
+    std::sort(files.begin(), files.end());
+    fmt::print("Experiments in {}:\n", dir.string());
+    for (const auto& file : files) {
+      try {
+        const Experiment e = load_experiment(file.string());
+        fmt::print("  {:<22} {:>5} runs  {}\n", file.filename().string(), e.runs.size(),
+                   e.description);
+      } catch (const std::exception& e) {
+        fmt::print("  {:<22} error: {}\n", file.filename().string(), e.what());
+      }
+    }
+    return 0;
+  }
+  fmt::print("no experiments folder found (looked in ./experiments and {}/experiments)\n",
+             INITBENCH_SOURCE_DIR);
+  return 1;
+}
+
+std::string scheme_signature(const SchemeInfo& s) {
+  std::vector<std::string> params;
+  for (const ParamInfo& p : s.params) {
+    params.push_back(p.default_value.empty() ? p.name
+                                             : fmt::format("{}={}", p.name, p.default_value));
+  }
+  return fmt::format("{}{}", s.name, params.empty() ? "" : fmt::format("({})", join(params)));
+}
+
+// The README's scheme table, generated so that it cannot drift from the registry.
+int schemes_markdown() {
+  fmt::print("| scheme | formula | source |\n|---|---|---|\n");
+  auto cell = [](std::string text) {  // a '|' would end the cell
+    for (std::size_t i = text.find('|'); i != std::string::npos; i = text.find('|', i + 2))
+      text.replace(i, 1, "\\|");
+    return text;
+  };
+  for (const SchemeInfo& s : schemes()) {
+    fmt::print("| `{}` | {} | {} |\n", scheme_signature(s), cell(s.formula), cell(s.source));
+  }
+  return 0;
+}
+
+int list_schemes() {
+  for (const SchemeInfo& s : schemes()) {
+    fmt::print("{}\n    {}\n    {}\n", scheme_signature(s), s.formula, s.source);
+  }
+  fmt::print(
+      "\nA gain may be a number or an activation name (PyTorch's calculate_gain): gain=tanh is "
+      "5/3.\n"
+      "Biases: bias = \"default\" (zeros; torch_default's own rule) or any scheme that can fill a "
+      "vector.\n");
+  return 0;
+}
+
+int describe(const std::string& path, const SpecOptions& spec_options, int threads) {
+  const Experiment e = load_experiment(path, spec_options);
+  fmt::print("{}: {}\n{} runs", e.name, e.description, e.runs.size());
+  if (!e.axes.empty()) fmt::print(" over {}", join(e.axes, " x "));
+  fmt::print("\n");
+  for (const auto& axis : e.axes) {
+    std::vector<std::string> values;
+    for (const auto& run : e.runs) {
+      for (const auto& [key, value] : run.axes) {
+        if (key == axis && std::find(values.begin(), values.end(), value) == values.end())
+          values.push_back(value);
+      }
+    }
+    fmt::print("  {} = [{}]\n", axis, join(values));
+  }
+  const std::size_t shown = std::min<std::size_t>(e.runs.size(), 5);
+  for (std::size_t i = 0; i < shown; ++i)
+    fmt::print("  run {}: {}\n", e.runs[i].run_index, axes_text(e.runs[i]));
+  if (shown < e.runs.size()) fmt::print("  ...\n");
+
+  // Cost: multiply-adds of forward and backward (3 GEMMs per layer) times steps, calibrated by
+  // timing a few steps of the first run.
+  double total_flop = 0.0;
+  std::vector<double> flops;
+  const Dataset data = load_dataset(e.runs.front().data, e.runs.front().seed);
+  for (const RunConfig& run : e.runs) {
+    const Dataset& d = data;  // sizes only: every run of a spec reads data of the same shape
+    const MlpConfig net = run.model.resolve(d.num_features(), d.num_targets());
+    const Index m = d.X_train.cols();
+    const double params = static_cast<double>(net.num_parameters());
+    const double steps = static_cast<double>(run.train.total_steps(m));
+    const double batch = static_cast<double>(run.train.batch_size(m));
+    flops.push_back(6.0 * params * batch * steps);
+    total_flop += flops.back();
+  }
+  RunConfig probe = e.runs.front();
+  const long calibration_steps = std::min<long>(probe.train.total_steps(data.X_train.cols()), 50);
+  probe.train.steps = calibration_steps;
+  probe.train.epochs = 0;
+  probe.probes = ProbeConfig{};
+  const auto start = std::chrono::steady_clock::now();
+  train(probe, data);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double per_flop =
+      seconds / std::max(1.0, flops.front() * static_cast<double>(calibration_steps) /
+                                  static_cast<double>(std::max<long>(
+                                      1, e.runs.front().train.total_steps(data.X_train.cols()))));
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const double workers = static_cast<double>(std::min<std::size_t>(
+      threads > 0 ? static_cast<std::size_t>(threads) : cores, e.runs.size()));
+  fmt::print(
+      "estimated cost: {:.3g} GFLOP of training, about {} on {} thread(s) (calibrated on {} steps "
+      "of run 0; "
+      "evaluation and probes extra)\n",
+      total_flop / 1e9, clock_text(total_flop * per_flop / workers), workers, calibration_steps);
   return 0;
 }
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  CLI::App app{
+      "initbench: measures why weight initialization matters.\n"
+      "Without a command, runs the course demonstration (symmetry, vanishing and exploding) and "
+      "prints "
+      "a table."};
+  app.set_version_flag("--version", std::string("initbench ") + INITBENCH_VERSION);
+  app.require_subcommand(0, 1);
+
+  RunArgs run_args;
+  auto* run = app.add_subcommand("run", "Run experiment specs (TOML) and write CSV reports");
+  run->add_option("spec", run_args.specs, "Experiment spec files (experiments/*.toml)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  run->add_option("--out", run_args.out, "Output folder; each experiment writes OUT/<name>/")
+      ->capture_default_str();
+  run->add_option("--threads", run_args.threads, "Worker threads (0: every core)")
+      ->check(CLI::Range(0, 1024));
+  run->add_flag("--quick", run_args.quick,
+                "Apply each spec's [quick] profile (small sizes, for tests)");
+  run->add_option("--set", run_args.sets,
+                  "Override a key: --set model.depth=30 --set init.scheme=[a,b]")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  run->add_flag("--resume", run_args.resume, "Skip runs already complete in the output folder");
+  run->add_option("--shard", run_args.shard, "Run only shard I of N (1-based): --shard 2/8");
+
+  app.add_subcommand("list", "List the shipped experiments with their descriptions");
+  bool markdown = false;
+  auto* schemes_cmd =
+      app.add_subcommand("schemes", "List every initialization scheme with its formula and source");
+  schemes_cmd->add_flag("--markdown", markdown, "As a Markdown table (the README's)");
+  std::string describe_path;
+  int describe_threads = 0;
+  auto* desc = app.add_subcommand(
+      "describe", "Show a spec's grid: run count, axes, a few runs, estimated cost");
+  desc->add_option("spec", describe_path, "Experiment spec file")
+      ->required()
+      ->check(CLI::ExistingFile);
+  desc->add_flag("--quick", run_args.quick, "Apply the spec's [quick] profile");
+  desc->add_option("--set", run_args.sets, "Override a key (as for run)")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  desc->add_option("--threads", describe_threads,
+                   "Threads to estimate the time for (0: every core)");
+
   try {
-    return course_demo();
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  try {
+    if (*run) return run_specs(run_args);
+    if (app.got_subcommand("list")) return list_experiments();
+    if (*schemes_cmd) return markdown ? schemes_markdown() : list_schemes();
+    if (*desc)
+      return describe(describe_path, SpecOptions{run_args.sets, run_args.quick}, describe_threads);
+    return run_demo();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "initbench: error: %s\n", e.what());
     return 1;

@@ -110,7 +110,8 @@ double Rng::normal(double mean, double stddev) { return mean + stddev * normal()
 std::uint64_t Rng::below(std::uint64_t n) {
   assert(n > 0);
   // Lemire 2019, "Fast random integer generation in an interval".
-  __extension__ typedef unsigned __int128 u128;
+  __extension__ typedef unsigned __int128
+      u128;  // NOLINT(modernize-use-using,readability-identifier-naming)
   u128 m = static_cast<u128>(next()) * n;
   auto low = static_cast<std::uint64_t>(m);
   if (low < n) {

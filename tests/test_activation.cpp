@@ -8,8 +8,9 @@
 using namespace initbench;
 
 namespace {
-const char* kAll[] = {"identity",       "sigmoid", "tanh",     "relu", "leaky_relu(slope=0.2)",
-                      "elu(alpha=0.7)", "selu",    "softsign", "gelu"};
+constexpr const char* kAll[] = {
+    "identity",       "sigmoid", "tanh",     "relu", "leaky_relu(slope=0.2)",
+    "elu(alpha=0.7)", "selu",    "softsign", "gelu"};
 
 template <typename T>
 Matrix<T> grid() {

@@ -591,7 +591,10 @@ TEST_CASE("InitConfig::scale multiplies every weight; a non-positive scale is re
 TEST_CASE("orthogonal: orthonormal columns (square, tall) or rows (wide), times gain") {
   const std::vector<std::pair<const char*, double>> gains = {
       {"orthogonal", 1.0}, {"orthogonal(gain=2)", 2.0}, {"orthogonal(gain=relu)", std::sqrt(2.0)}};
-  for (const auto& [text, gain] : gains) {
+  for (const auto& entry : gains) {
+    // (no structured binding: clang 14 cannot capture one, and CAPTURE does)
+    const auto& text = entry.first;
+    const auto& gain = entry.second;
     const Scheme scheme = Scheme::parse(text);
     for (const Shape shape :
          std::vector<Shape>{{200, 200}, {100, 300}, {300, 100}, {1, 50}, {50, 1}, {7, 8}}) {

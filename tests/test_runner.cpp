@@ -1,5 +1,3 @@
-#include "initbench/runner.hpp"
-
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -7,6 +5,7 @@
 
 #include "initbench/io.hpp"
 #include "initbench/report.hpp"
+#include "initbench/runner.hpp"
 
 using namespace initbench;
 namespace fs = std::filesystem;
@@ -28,7 +27,7 @@ Experiment grid() {
   e.axes = {"init.scheme", "seed"};
   long index = 0;
   for (const std::string scheme : {"zeros", "glorot_uniform", "he_normal", "lsuv"}) {
-    for (std::uint64_t seed : {1, 2, 3}) {
+    for (const std::uint64_t seed : {1ULL, 2ULL, 3ULL}) {
       RunConfig c;
       c.experiment = e.name;
       c.run_index = index++;
@@ -90,14 +89,16 @@ TEST_CASE("runner: outputs are byte-identical for 1 and 2 threads") {
   // the files parse, and hold every run in grid order
   const CsvTable runs = read_csv((one / "grid" / "runs.csv").string());
   REQUIRE(runs.rows.size() == 12);
-  for (std::size_t i = 0; i < 12; ++i) CHECK(runs.rows[i][runs.column("run_id")] == std::to_string(i));
+  for (std::size_t i = 0; i < 12; ++i)
+    CHECK(runs.rows[i][runs.column("run_id")] == std::to_string(i));
   CHECK(runs.rows[4][runs.column("init.scheme")] == "glorot_uniform");
   const CsvTable summary = read_csv((one / "grid" / "summary.csv").string());
   REQUIRE(summary.rows.size() == 4);  // one per scheme, over 3 seeds
   CHECK(summary.rows[0][summary.column("runs")] == "3");
   CHECK(read_csv((one / "grid" / "timings.csv").string()).rows.size() == 12);
   // weight dumps: numpy-readable, W of shape (fan_out, fan_in)
-  const Matrix<double> W2 = read_npy((one / "grid" / "weights" / "5" / "step0" / "W2.npy").string());
+  const Matrix<double> W2 =
+      read_npy((one / "grid" / "weights" / "5" / "step0" / "W2.npy").string());
   CHECK(W2.rows() == 16);
   CHECK(W2.cols() == 16);
   CHECK(read_npy((one / "grid" / "weights" / "5" / "step0" / "b3.npy").string()).rows() == 1);
@@ -105,8 +106,9 @@ TEST_CASE("runner: outputs are byte-identical for 1 and 2 threads") {
   fs::remove_all(two);
 }
 
-TEST_CASE("runner: an interrupted experiment keeps complete files; --resume ends identical to an "
-          "uninterrupted run") {
+TEST_CASE(
+    "runner: an interrupted experiment keeps complete files; --resume ends identical to an "
+    "uninterrupted run") {
   const Experiment e = grid();
   const fs::path full = temp_dir("full");
   const fs::path part = temp_dir("part");
@@ -128,7 +130,8 @@ TEST_CASE("runner: an interrupted experiment keeps complete files; --resume ends
   // what is there parses completely and holds exactly the completed runs
   const CsvTable runs = read_csv((part / "grid" / "runs.csv").string());
   CHECK(static_cast<long>(runs.rows.size()) == interrupted.completed);
-  for (const char* f : {"curves.csv", "layers.csv", "symmetry.csv", "histograms.csv", "summary.csv"}) {
+  for (const char* f :
+       {"curves.csv", "layers.csv", "symmetry.csv", "histograms.csv", "summary.csv"}) {
     CHECK_NOTHROW(read_csv((part / "grid" / f).string()));
   }
   for (const auto& entry : fs::recursive_directory_iterator(part)) {
@@ -148,7 +151,8 @@ TEST_CASE("runner: an interrupted experiment keeps complete files; --resume ends
   // a different spec in the same folder is refused on --resume
   Experiment other = e;
   other.resolved = "name = \"grid\"\nseed = 9\n";
-  CHECK_THROWS_WITH_AS(run_experiment(other, options), doctest::Contains("different spec"), std::runtime_error);
+  CHECK_THROWS_WITH_AS(run_experiment(other, options), doctest::Contains("different spec"),
+                       std::runtime_error);
   fs::remove_all(full);
   fs::remove_all(part);
 }
@@ -192,5 +196,6 @@ TEST_CASE("runner: an unwritable output folder is a clear error") {
   Experiment e = grid();
   RunnerOptions options;
   options.out_dir = "/proc/initbench-cannot-write-here";
-  CHECK_THROWS_WITH_AS(run_experiment(e, options), doctest::Contains("output folder"), std::runtime_error);
+  CHECK_THROWS_WITH_AS(run_experiment(e, options), doctest::Contains("output folder"),
+                       std::runtime_error);
 }

@@ -79,7 +79,7 @@ struct RunConfig {
   DataSpec data;
   ModelConfig model;
   std::string scheme = "he_normal";  // the scheme string, as written in the spec
-  InitConfig init;
+  InitConfig init{Scheme::parse("he_normal"), "", 1.0};  // init.weights parsed from `scheme`
   TrainConfig train;
   ProbeConfig probes;
   // The grid axes and this run's value on each ("init.scheme" -> "he_normal"); runs.csv gets a
