@@ -14,6 +14,10 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
     -Wno-stringop-overflow
     -Wmisleading-indentation -Wduplicated-cond -Wduplicated-branches -Wlogical-op)
 endif()
+if(INITBENCH_SANITIZE AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
+  # GCC 12 with sanitizers: false -Wuninitialized inside its AVX-512 headers (GCC bug 105593).
+  target_compile_options(initbench_warnings INTERFACE -Wno-uninitialized)
+endif()
 if(INITBENCH_WERROR)
   target_compile_options(initbench_warnings INTERFACE -Werror)
 endif()
@@ -32,4 +36,21 @@ if(INITBENCH_SANITIZE)
   target_compile_options(initbench_options INTERFACE
     -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
   target_link_options(initbench_options INTERFACE -fsanitize=address,undefined)
+endif()
+
+# OpenBLAS for the large matrix products (src/mlp.cpp): ~95% of a core's peak here, where
+# Eigen's own GEMM reaches ~75%. Debian's libopenblas-dev (scripts/install-deps.sh); without it
+# the build falls back to Eigen's GEMM with a warning. Products run single-threaded.
+if(INITBENCH_BLAS)
+  find_library(INITBENCH_OPENBLAS_LIBRARY NAMES openblas)
+  find_path(INITBENCH_CBLAS_INCLUDE_DIR NAMES cblas.h)
+  if(INITBENCH_OPENBLAS_LIBRARY AND INITBENCH_CBLAS_INCLUDE_DIR)
+    message(STATUS "initbench: large products use OpenBLAS (${INITBENCH_OPENBLAS_LIBRARY})")
+    target_compile_definitions(initbench_options INTERFACE INITBENCH_HAVE_BLAS)
+    target_include_directories(initbench_options SYSTEM INTERFACE ${INITBENCH_CBLAS_INCLUDE_DIR})
+    target_link_libraries(initbench_options INTERFACE ${INITBENCH_OPENBLAS_LIBRARY})
+  else()
+    message(WARNING "initbench: INITBENCH_BLAS is ON but OpenBLAS (libopenblas-dev) was not "
+                    "found; large products use Eigen's GEMM (about 25% slower)")
+  endif()
 endif()

@@ -15,6 +15,7 @@ PACKAGES=(
   build-essential       # g++, make
   cmake
   libeigen3-dev         # linear algebra
+  libopenblas-dev       # large matrix products (INITBENCH_BLAS; Eigen's GEMM without it)
   libfmt-dev            # formatting
   doctest-dev           # unit tests
   libbenchmark-dev      # bench/

@@ -134,11 +134,24 @@ double activation_derivative(const Activation& act, double z) {
   return 1.0;
 }
 
-// The matrix versions are Eigen array expressions: one vectorised pass each, no temporaries.
+// The matrix versions are Eigen array expressions on flat spans: one vectorised pass each, no
+// temporaries. A contiguous block (what the network's buffers always are) is one span; otherwise
+// each column is one. (Eigen traverses a Ref with a runtime outer stride column by column, and
+// with 1 to 10 rows per column that is scalar code: many times slower.)
+namespace {
+
 template <typename T>
-void activation_forward(const Activation& act, const ConstMatrixRef<T>& z, MatrixRef<T> a) {
-  auto Z = z.array();
-  auto A = a.array();
+using Span = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
+template <typename T>
+using ConstSpan = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
+
+template <typename T>
+bool contiguous(const ConstMatrixRef<T>& x) {
+  return x.outerStride() == x.rows() || x.cols() <= 1;
+}
+
+template <typename T>
+void forward_span(const Activation& act, const ConstSpan<T>& Z, Span<T> A) {
   const T p = static_cast<T>(act.param);
   const T zero(0);
   const T one(1);
@@ -167,11 +180,7 @@ void activation_forward(const Activation& act, const ConstMatrixRef<T>& z, Matri
 }
 
 template <typename T>
-void activation_backward(const Activation& act, const ConstMatrixRef<T>& z,
-                         const ConstMatrixRef<T>& a, MatrixRef<T> d) {
-  auto Z = z.array();
-  auto A = a.array();
-  auto D = d.array();
+void backward_span(const Activation& act, const ConstSpan<T>& Z, const ConstSpan<T>& A, Span<T> D) {
   const T p = static_cast<T>(act.param);
   const T zero(0);
   const T one(1);
@@ -199,6 +208,35 @@ void activation_backward(const Activation& act, const ConstMatrixRef<T>& z,
       });
       break;
     }
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void activation_forward(const Activation& act, const ConstMatrixRef<T>& z, MatrixRef<T> a) {
+  if (contiguous<T>(z) && contiguous<T>(a)) {
+    forward_span<T>(act, ConstSpan<T>(z.data(), z.size()), Span<T>(a.data(), a.size()));
+    return;
+  }
+  for (Index j = 0; j < z.cols(); ++j) {
+    forward_span<T>(act, ConstSpan<T>(z.data() + j * z.outerStride(), z.rows()),
+                    Span<T>(a.data() + j * a.outerStride(), a.rows()));
+  }
+}
+
+template <typename T>
+void activation_backward(const Activation& act, const ConstMatrixRef<T>& z,
+                         const ConstMatrixRef<T>& a, MatrixRef<T> d) {
+  if (contiguous<T>(z) && contiguous<T>(a) && contiguous<T>(d)) {
+    backward_span<T>(act, ConstSpan<T>(z.data(), z.size()), ConstSpan<T>(a.data(), a.size()),
+                     Span<T>(d.data(), d.size()));
+    return;
+  }
+  for (Index j = 0; j < z.cols(); ++j) {
+    backward_span<T>(act, ConstSpan<T>(z.data() + j * z.outerStride(), z.rows()),
+                     ConstSpan<T>(a.data() + j * a.outerStride(), a.rows()),
+                     Span<T>(d.data() + j * d.outerStride(), d.rows()));
   }
 }
 

@@ -2,8 +2,19 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cassert>
 #include <stdexcept>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+#if defined(INITBENCH_HAVE_BLAS)
+#include <cblas.h>
+// OpenBLAS's own entry point (declared by its cblas.h, but not by netlib's, which Debian's
+// alternatives may put in its place).
+extern "C" void openblas_set_num_threads(int num_threads);
+#endif
 
 namespace initbench {
 
@@ -74,19 +85,306 @@ Workspace<T>::Workspace(const MlpConfig& config, Index capacity_) : capacity(cap
   Y = Matrix<T>::Zero(config.sizes.back(), capacity);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Products
+//
+// Every product of forward and backward is one call C = op(A) op(B) (+ bias) on column-major
+// blocks, dispatched by shape:
+//   - small: the output has at most kSmall rows or the inner dimension is at most kSmall (the
+//     course's 2-10-5-1 network, every network's output layer): a register-blocked kernel of our
+//     own (column_kernel). Eigen's and OpenBLAS's GEMMs pay a fixed cost (packing, blocking) that
+//     dominates such shapes; this kernel streams the batch once and needs no packing of B.
+//   - otherwise: OpenBLAS's sgemm/dgemm when the build has it (INITBENCH_BLAS; ~95% of this
+//     machine's peak on 64x64x64 and larger, Eigen's GEMM ~75%), else Eigen's GEMM.
+// Determinism: each kernel sums in a fixed order, so the same inputs give the same bits on every
+// call and in every thread; BLAS runs single-threaded (set once below), and its kernel is chosen
+// by the CPU, so bits can differ between machines (as they already do with -march=native).
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+enum class Op { kN, kT };  // op(X) = X or X^T
+
+// A column-major operand: element (i, j) at data[i + j * ld].
+template <typename T>
+struct View {
+  const T* data;
+  Index ld;
+};
+
+constexpr Index kSmall = 16;
+
+#if defined(__AVX512F__)
+constexpr bool kHaveSmallKernel = true;
+
+// The few SIMD operations the kernel needs, with masked loads and stores for a partial last
+// chunk of rows (so that 10 rows cost one vector, not 8 + 2 scalars).
+template <typename T>
+struct Simd;
+template <>
+struct Simd<float> {
+  using V = __m512;
+  using Mask = __mmask16;
+  static constexpr Index kWidth = 16;
+  static Mask mask(Index rows) {
+    return static_cast<Mask>(rows >= kWidth ? 0xFFFFu : (1u << rows) - 1u);
+  }
+  static V load(const float* p, Mask m) { return _mm512_maskz_loadu_ps(m, p); }
+  static void store(float* p, V v, Mask m) { _mm512_mask_storeu_ps(p, m, v); }
+  static void storeu(float* p, V v) { _mm512_storeu_ps(p, v); }
+  static V set1(float x) { return _mm512_set1_ps(x); }
+  static V zero() { return _mm512_setzero_ps(); }
+  static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static V add(V a, V b) { return _mm512_add_ps(a, b); }
+};
+template <>
+struct Simd<double> {
+  using V = __m512d;
+  using Mask = __mmask8;
+  static constexpr Index kWidth = 8;
+  static Mask mask(Index rows) {
+    return static_cast<Mask>(rows >= kWidth ? 0xFFu : (1u << rows) - 1u);
+  }
+  static V load(const double* p, Mask m) { return _mm512_maskz_loadu_pd(m, p); }
+  static void store(double* p, V v, Mask m) { _mm512_mask_storeu_pd(p, m, v); }
+  static void storeu(double* p, V v) { _mm512_storeu_pd(p, v); }
+  static V set1(double x) { return _mm512_set1_pd(x); }
+  static V zero() { return _mm512_setzero_pd(); }
+  static V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
+  static V add(V a, V b) { return _mm512_add_pd(a, b); }
+};
+
+// C(i, j) = [C(i, j) if accumulate] + [bias(i)] + sum_{p < k} P(i, p) S(p, j)
+// for i < rows <= kWidth and j < kCols, where P(i, p) = P[i + p * ldp] and S(p, j) =
+// S[p * sp + j * sj] (any strides: S is B, or B^T, or a constant with sp = sj = 0). Each column
+// has its own accumulator, so kCols independent FMA chains hide the FMA latency, and the chunk
+// of P loaded once serves every column; with fewer than 4 columns the sum over p is split into
+// kSplit interleaved partial sums for the same reason (added in a fixed order at the end).
+template <typename T, Index kCols>
+void column_group(Index rows, Index k, const T* P, Index ldp, const T* S, Index sp, Index sj, T* C,
+                  Index ldc, const T* bias, bool accumulate, bool spill) {
+  using V = typename Simd<T>::V;
+  constexpr Index kSplit = kCols < 4 ? 4 : 1;
+  const auto mask = Simd<T>::mask(rows);
+  V acc[static_cast<std::size_t>(kSplit)][static_cast<std::size_t>(kCols)];  // registers
+  // The unroll pragmas keep acc in registers (without them GCC 12 spills it to the stack).
+#pragma GCC unroll 8
+  for (Index c = 0; c < kCols; ++c) {
+#pragma GCC unroll 4
+    for (Index h = 0; h < kSplit; ++h) acc[h][c] = Simd<T>::zero();
+  }
+  Index p = 0;
+  for (; p + kSplit <= k; p += kSplit) {
+#pragma GCC unroll 4
+    for (Index h = 0; h < kSplit; ++h) {
+      const V a = Simd<T>::load(P + (p + h) * ldp, mask);
+      const T* s = S + (p + h) * sp;
+#pragma GCC unroll 8
+      for (Index c = 0; c < kCols; ++c)
+        acc[h][c] = Simd<T>::fma(a, Simd<T>::set1(s[c * sj]), acc[h][c]);
+    }
+  }
+  for (; p < k; ++p) {
+    const V a = Simd<T>::load(P + p * ldp, mask);
+    const T* s = S + p * sp;
+#pragma GCC unroll 8
+    for (Index c = 0; c < kCols; ++c)
+      acc[0][c] = Simd<T>::fma(a, Simd<T>::set1(s[c * sj]), acc[0][c]);
+  }
+  const V start = bias != nullptr ? Simd<T>::load(bias, mask) : Simd<T>::zero();
+#pragma GCC unroll 8
+  for (Index c = 0; c < kCols; ++c) {
+    V sum = acc[0][c];
+#pragma GCC unroll 4
+    for (Index h = 1; h < kSplit; ++h) sum = Simd<T>::add(sum, acc[h][c]);
+    acc[0][c] = Simd<T>::add(start, sum);
+  }
+  if (spill || (rows == Simd<T>::kWidth && !accumulate)) {
+    // Full-width stores (masked stores are slow on some CPUs, AMD's among them). With spill, a
+    // column's store runs into the next columns, which are written after it (column_kernel).
+#pragma GCC unroll 8
+    for (Index c = 0; c < kCols; ++c) Simd<T>::storeu(C + c * ldc, acc[0][c]);
+    return;
+  }
+#pragma GCC unroll 8
+  for (Index c = 0; c < kCols; ++c) {
+    T* out = C + c * ldc;
+    Simd<T>::store(out, accumulate ? Simd<T>::add(acc[0][c], Simd<T>::load(out, mask)) : acc[0][c],
+                   mask);
+  }
+}
+
+// Columns [j, j + count) of C, count < 8, as one group.
+template <typename T>
+void column_tail(Index count, Index rows, Index k, const T* P, Index ldp, const T* S, Index sp,
+                 Index sj, T* C, Index ldc, const T* bias, bool accumulate, bool spill) {
+  switch (count) {
+    case 1: column_group<T, 1>(rows, k, P, ldp, S, sp, sj, C, ldc, bias, accumulate, spill); return;
+    case 2: column_group<T, 2>(rows, k, P, ldp, S, sp, sj, C, ldc, bias, accumulate, spill); return;
+    case 3: column_group<T, 3>(rows, k, P, ldp, S, sp, sj, C, ldc, bias, accumulate, spill); return;
+    case 4: column_group<T, 4>(rows, k, P, ldp, S, sp, sj, C, ldc, bias, accumulate, spill); return;
+    case 5: column_group<T, 5>(rows, k, P, ldp, S, sp, sj, C, ldc, bias, accumulate, spill); return;
+    case 6: column_group<T, 6>(rows, k, P, ldp, S, sp, sj, C, ldc, bias, accumulate, spill); return;
+    case 7: column_group<T, 7>(rows, k, P, ldp, S, sp, sj, C, ldc, bias, accumulate, spill); return;
+    default: return;
+  }
+}
+
+template <typename T>
+void column_kernel(Index m, Index n, Index k, const T* P, Index ldp, const T* S, Index sp, Index sj,
+                   T* C, Index ldc, const T* bias, bool accumulate) {
+  constexpr Index kCols = 8;
+  constexpr Index kWidth = Simd<T>::kWidth;
+  // A single chunk of rows (m < kWidth) stored densely (ldc == m) is written with full-width
+  // stores that spill into the following columns, in column order, as long as the spill stays
+  // inside C: columns j < n_spill.
+  const bool dense = m < kWidth && ldc == m && !accumulate;
+  const Index n_spill = dense ? std::max<Index>(0, n - (kWidth + m - 1) / m) : 0;
+  for (Index i = 0; i < m; i += kWidth) {
+    const Index rows = std::min(kWidth, m - i);
+    const T* b = bias != nullptr ? bias + i : nullptr;
+    Index j = 0;
+    for (; j + kCols <= n; j += kCols) {
+      column_group<T, kCols>(rows, k, P + i, ldp, S + j * sj, sp, sj, C + i + j * ldc, ldc, b,
+                             accumulate, j + kCols <= n_spill);
+    }
+    if (j < n) {
+      column_tail<T>(n - j, rows, k, P + i, ldp, S + j * sj, sp, sj, C + i + j * ldc, ldc, b,
+                     accumulate, n <= n_spill);
+    }
+  }
+}
+
+// C (m x n) = op(A) op(B) with min(m, k) <= kSmall. op(A) = A^T is packed, a block of rows at a
+// time, into a buffer on the stack (at most kPack elements), so that its columns are contiguous.
+template <typename T>
+void small_product(Op op_a, Op op_b, Index m, Index n, Index k, View<T> A, View<T> B, T* C,
+                   Index ldc, const T* bias) {
+  // S(p, j) = op(B)(p, j)
+  const Index sp = op_b == Op::kN ? 1 : B.ld;
+  const Index sj = op_b == Op::kN ? B.ld : 1;
+  if (op_a == Op::kN) {
+    column_kernel<T>(m, n, k, A.data, A.ld, B.data, sp, sj, C, ldc, bias, false);
+    return;
+  }
+  constexpr Index kPack = 4096;
+  alignas(64) T packed[kPack];
+  const Index kc = std::min<Index>(k, 256);
+  const Index mc =
+      std::max<Index>(Simd<T>::kWidth, (kPack / kc) / Simd<T>::kWidth * Simd<T>::kWidth);
+  for (Index i = 0; i < m; i += mc) {
+    const Index rows = std::min(mc, m - i);
+    for (Index p = 0; p < k; p += kc) {
+      const Index depth = std::min(kc, k - p);
+      // packed(r, q) = op(A)(i + r, p + q) = A(p + q, i + r)
+      for (Index q = 0; q < depth; ++q) {
+        for (Index r = 0; r < rows; ++r) packed[r + q * rows] = A.data[(p + q) + (i + r) * A.ld];
+      }
+      column_kernel<T>(rows, n, depth, packed, rows, B.data + p * sp, sp, sj, C + i, ldc,
+                       p == 0 ? (bias != nullptr ? bias + i : nullptr) : nullptr, p > 0);
+    }
+  }
+}
+#else
+constexpr bool kHaveSmallKernel = false;
+template <typename T>
+void small_product(Op, Op, Index, Index, Index, View<T>, View<T>, T*, Index, const T*) {}
+#endif
+
+#if defined(INITBENCH_HAVE_BLAS)
+// Single-threaded OpenBLAS: the runner parallelises over runs, not inside products.
+void blas_single_thread() {
+  static const bool once = [] {
+    openblas_set_num_threads(1);
+    return true;
+  }();
+  (void)once;
+}
+CBLAS_TRANSPOSE blas_op(Op op) { return op == Op::kN ? CblasNoTrans : CblasTrans; }
+void blas_gemm(Op op_a, Op op_b, Index m, Index n, Index k, View<float> A, View<float> B, float* C,
+               Index ldc, float beta) {
+  blas_single_thread();
+  cblas_sgemm(CblasColMajor, blas_op(op_a), blas_op(op_b), static_cast<int>(m), static_cast<int>(n),
+              static_cast<int>(k), 1.0f, A.data, static_cast<int>(A.ld), B.data,
+              static_cast<int>(B.ld), beta, C, static_cast<int>(ldc));
+}
+void blas_gemm(Op op_a, Op op_b, Index m, Index n, Index k, View<double> A, View<double> B,
+               double* C, Index ldc, double beta) {
+  blas_single_thread();
+  cblas_dgemm(CblasColMajor, blas_op(op_a), blas_op(op_b), static_cast<int>(m), static_cast<int>(n),
+              static_cast<int>(k), 1.0, A.data, static_cast<int>(A.ld), B.data,
+              static_cast<int>(B.ld), beta, C, static_cast<int>(ldc));
+}
+#endif
+
+// C (m x n, leading dimension ldc) = op(A) op(B) (+ bias broadcast over columns).
+template <typename T>
+void product(Op op_a, Op op_b, Index m, Index n, Index k, View<T> A, View<T> B, T* C, Index ldc,
+             const T* bias) {
+  if (m == 0 || n == 0) return;
+  if (kHaveSmallKernel && (m <= kSmall || k <= kSmall)) {
+    small_product<T>(op_a, op_b, m, n, k, A, B, C, ldc, bias);
+    return;
+  }
+  using Map = Eigen::Map<Matrix<T>, 0, Eigen::OuterStride<>>;
+  Map c(C, m, n, Eigen::OuterStride<>(ldc));
+#if defined(INITBENCH_HAVE_BLAS)
+  // z = W a + b as BLAS does it (PyTorch's addmm): b broadcast into C, then C = W a + 1 C.
+  if (bias != nullptr) c.colwise() = Eigen::Map<const Vector<T>>(bias, m);
+  blas_gemm(op_a, op_b, m, n, k, A, B, C, ldc, bias != nullptr ? T(1) : T(0));
+#else
+  using ConstMap = Eigen::Map<const Matrix<T>, 0, Eigen::OuterStride<>>;
+  const Index a_rows = op_a == Op::kN ? m : k;
+  const Index b_rows = op_b == Op::kN ? k : n;
+  ConstMap a(A.data, a_rows, op_a == Op::kN ? k : m, Eigen::OuterStride<>(A.ld));
+  ConstMap b(B.data, b_rows, op_b == Op::kN ? n : k, Eigen::OuterStride<>(B.ld));
+  if (op_a == Op::kN && op_b == Op::kN) c.noalias() = a * b;
+  if (op_a == Op::kN && op_b == Op::kT) c.noalias() = a * b.transpose();
+  if (op_a == Op::kT && op_b == Op::kN) c.noalias() = a.transpose() * b;
+  if (op_a == Op::kT && op_b == Op::kT) c.noalias() = a.transpose() * b.transpose();
+  if (bias != nullptr) c.colwise() += Eigen::Map<const Vector<T>>(bias, m);
+#endif
+}
+
+template <typename T>
+View<T> view(const ConstMatrixRef<T>& x) {
+  return {x.data(), x.outerStride()};
+}
+template <typename T>
+View<T> view(const Matrix<T>& x) {
+  return {x.data(), x.rows()};
+}
+
+}  // namespace
+
 template <typename T>
 void dense_forward(const Matrix<T>& W, const Vector<T>& b, const ConstMatrixRef<T>& a,
                    MatrixRef<T> z) {
-  z.noalias() = W * a;
-  z.colwise() += b;
+  assert(z.rows() == W.rows() && z.cols() == a.cols() && a.rows() == W.cols());
+  product<T>(Op::kN, Op::kN, W.rows(), a.cols(), W.cols(), view(W), view(a), z.data(),
+             z.outerStride(), b.data());
 }
 
 template <typename T>
 void dense_backward(const Matrix<T>& W, const ConstMatrixRef<T>& a, const ConstMatrixRef<T>& dz,
                     Matrix<T>& dW, Vector<T>& db, MatrixRef<T> da) {
-  dW.noalias() = dz * a.transpose();
+  const Index n = dz.cols();
+  // dW = dz a^T: (n_out, n) (n, n_in)
+  product<T>(Op::kN, Op::kT, W.rows(), W.cols(), n, view(dz), view(a), dW.data(), dW.rows(),
+             nullptr);
+  // db = dz 1: the row sums, as a product with a column of ones (a stride-0 operand)
+#if defined(__AVX512F__)
+  const T one(1);
+  column_kernel<T>(W.rows(), 1, n, dz.data(), dz.outerStride(), &one, 0, 0, db.data(), db.size(),
+                   nullptr, false);
+#else
   db.noalias() = dz.rowwise().sum();
-  if (da.size() > 0) da.noalias() = W.transpose() * dz;
+#endif
+  // da = W^T dz: (n_in, n_out) (n_out, n)
+  if (da.size() > 0) {
+    product<T>(Op::kT, Op::kN, W.cols(), n, W.rows(), view(W), view(dz), da.data(),
+               da.outerStride(), nullptr);
+  }
 }
 
 template <typename T>
