@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "initbench/data.hpp"
 #include "initbench/init.hpp"
 #include "initbench/mlp.hpp"
 #include "initbench/optimizer.hpp"
@@ -58,7 +59,7 @@ struct Trainee {
   Trainee(const MlpConfig& config, Index batch_, const char* scheme = nullptr,
           OptimizerConfig oc = {OptimizerKind::kSgd, 0.01})
       : net(config, batch_), opt(oc, config), batch(batch_) {
-    const char* chosen = scheme != nullptr ? scheme
+    const char* chosen = scheme != nullptr                             ? scheme
                          : config.hidden.kind == ActivationKind::kRelu ? "he_normal"
                                                                        : "glorot_normal";
     initialize(net, InitConfig{Scheme::parse(chosen), "", 1.0}, 1, 0);
@@ -80,6 +81,30 @@ struct Trainee {
 
 inline MlpConfig mlp_config(const Workload& w) {
   return MlpConfig{w.sizes, Activation::parse(w.activation), w.output};
+}
+
+// A training set of `samples` N(0, 1) inputs with random targets, for initbench::train: one-hot
+// rows for softmax, 0/1 for a single sigmoid output. No test set.
+inline Dataset random_dataset(const Workload& w, Index samples) {
+  Dataset d;
+  d.name = w.name;
+  const Index inputs = w.sizes.front();
+  const Index outputs = w.sizes.back();
+  Rng rng(5);
+  d.X_train.resize(inputs, samples);
+  for (Index k = 0; k < d.X_train.size(); ++k) d.X_train(k) = rng.normal();
+  d.Y_train = Matrix<double>::Zero(outputs, samples);
+  for (Index j = 0; j < samples; ++j) {
+    if (w.output == Output::kSoftmax) {
+      d.Y_train(static_cast<Index>(rng.below(static_cast<std::uint64_t>(outputs))), j) = 1.0;
+    } else {
+      for (Index i = 0; i < outputs; ++i) d.Y_train(i, j) = static_cast<double>(rng.below(2));
+    }
+  }
+  d.X_test.resize(inputs, 0);
+  d.Y_test.resize(outputs, 0);
+  d.num_classes = w.output == Output::kSoftmax ? outputs : 2;
+  return d;
 }
 
 }  // namespace initbench::bench
