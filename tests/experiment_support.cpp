@@ -1,0 +1,36 @@
+#include "experiment_support.hpp"
+
+#include <numeric>
+#include <stdexcept>
+
+namespace initbench::testing {
+
+Experiment quick_experiment(const std::string& file, const std::vector<std::string>& overrides) {
+  return load_experiment(std::string(INITBENCH_SOURCE_DIR) + "/experiments/" + file, SpecOptions{overrides, true});
+}
+
+std::vector<RunRecord> run_quick(const Experiment& experiment) {
+  RunnerOptions options;
+  options.out_dir = "";  // in memory
+  return run_experiment(experiment, options).records;
+}
+
+std::string axis(const RunRecord& record, const std::string& key) {
+  for (const auto& [name, value] : record.run.axes) {
+    if (name == key) return value;
+  }
+  throw std::invalid_argument("run " + std::to_string(record.run.run_id) + " has no axis " + key);
+}
+
+std::map<std::string, std::vector<const RunRecord*>> group_by(const std::vector<RunRecord>& records,
+                                                              const std::string& key) {
+  std::map<std::string, std::vector<const RunRecord*>> groups;
+  for (const RunRecord& r : records) groups[axis(r, key)].push_back(&r);
+  return groups;
+}
+
+double mean(const std::vector<double>& values) {
+  return values.empty() ? 0.0 : std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
+}
+
+}  // namespace initbench::testing

@@ -1,0 +1,29 @@
+// Helpers for the experiment tests: load a shipped spec at its [quick] size and run it in memory.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "initbench/rows.hpp"
+#include "initbench/runner.hpp"
+#include "initbench/spec.hpp"
+
+namespace initbench::testing {
+
+// experiments/<file> with its [quick] profile (and extra --set overrides).
+Experiment quick_experiment(const std::string& file, const std::vector<std::string>& overrides = {});
+
+// Runs every run of the experiment in memory on every core; records in grid order.
+std::vector<RunRecord> run_quick(const Experiment& experiment);
+
+// The value of a grid axis for a run ("init.scheme" -> "he_normal"); throws if absent.
+std::string axis(const RunRecord& record, const std::string& key);
+
+// Records grouped by the value of one axis, in grid order.
+std::map<std::string, std::vector<const RunRecord*>> group_by(const std::vector<RunRecord>& records,
+                                                              const std::string& key);
+
+double mean(const std::vector<double>& values);
+
+}  // namespace initbench::testing
