@@ -2,8 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
+#include <utility>
 
 #include "initbench/text.hpp"
 
@@ -58,6 +61,8 @@ void Optimizer<T>::reset() {
 
 namespace {
 
+constexpr double kNanRatio = std::numeric_limits<double>::quiet_NaN();
+
 // One parameter block p with gradient g; decay is 0 for biases.
 template <typename T, typename P, typename G, typename S>
 void update(const OptimizerConfig& c, long t, P& p, const G& g, S* m, S* v, T decay) {
@@ -99,13 +104,57 @@ void update(const OptimizerConfig& c, long t, P& p, const G& g, S* m, S* v, T de
 
 template <typename T>
 void Optimizer<T>::step(Params<T>& params, const Params<T>& grads) {
+  step(params, grads, nullptr);
+}
+
+namespace {
+
+// update() on a weight matrix a block of kBlock entries at a time, measuring the change:
+// returns {||p after - p before||^2, ||p before||^2}. The block before the update is kept on the
+// stack (16 KiB in float), so the ratio costs no pass over memory of its own.
+template <typename T, typename S>
+std::pair<double, double> update_measured(const OptimizerConfig& c, long t, Matrix<T>& p,
+                                          const Matrix<T>& g, S* m, S* v, T decay) {
+  constexpr Index kBlock = 4096;
+  using Block = Eigen::Map<Vector<T>>;
+  using ConstBlock = Eigen::Map<const Vector<T>>;
+  Eigen::Matrix<T, Eigen::Dynamic, 1, 0, kBlock, 1> before;
+  double change2 = 0.0;
+  double before2 = 0.0;
+  for (Index i = 0; i < p.size(); i += kBlock) {
+    const Index n = std::min(kBlock, p.size() - i);
+    Block pb(p.data() + i, n);
+    before = pb;
+    Block mb(m != nullptr ? m->data() + i : nullptr, m != nullptr ? n : 0);
+    Block vb(v != nullptr ? v->data() + i : nullptr, v != nullptr ? n : 0);
+    update<T>(c, t, pb, ConstBlock(g.data() + i, n), m != nullptr ? &mb : nullptr,
+              v != nullptr ? &vb : nullptr, decay);
+    change2 += static_cast<double>((pb - before).squaredNorm());
+    before2 += static_cast<double>(before.squaredNorm());
+  }
+  return {change2, before2};
+}
+
+}  // namespace
+
+template <typename T>
+void Optimizer<T>::step(Params<T>& params, const Params<T>& grads,
+                        std::vector<double>* update_ratios) {
   ++t_;
   const T decay = static_cast<T>(config_.weight_decay);
   const bool has_m = !m_.W.empty();
   const bool has_v = !v_.W.empty();
+  if (update_ratios != nullptr) update_ratios->assign(params.W.size(), kNanRatio);
   for (std::size_t l = 1; l < params.W.size(); ++l) {
-    update<T>(config_, t_, params.W[l], grads.W[l], has_m ? &m_.W[l] : nullptr,
-              has_v ? &v_.W[l] : nullptr, decay);
+    Matrix<T>* m = has_m ? &m_.W[l] : nullptr;
+    Matrix<T>* v = has_v ? &v_.W[l] : nullptr;
+    if (update_ratios != nullptr) {
+      const auto [change2, before2] =
+          update_measured<T>(config_, t_, params.W[l], grads.W[l], m, v, decay);
+      (*update_ratios)[l] = std::sqrt(change2) / std::sqrt(before2);
+    } else {
+      update<T>(config_, t_, params.W[l], grads.W[l], m, v, decay);
+    }
     update<T>(config_, t_, params.b[l], grads.b[l], has_m ? &m_.b[l] : nullptr,
               has_v ? &v_.b[l] : nullptr, T(0));
   }

@@ -22,19 +22,66 @@ struct Moments {
   double stddev;  // population
 };
 
+// Calls f(pointer, size) on contiguous spans covering x: once when x is contiguous (every buffer
+// and parameter here is), else once per column.
+template <typename Derived, typename F>
+void for_each_span(const Eigen::MatrixBase<Derived>& x, F f) {
+  const Index rows = x.rows();
+  if (x.outerStride() == rows || x.cols() <= 1) {
+    f(x.derived().data(), x.size());
+    return;
+  }
+  for (Index j = 0; j < x.cols(); ++j) f(x.derived().data() + j * x.outerStride(), rows);
+}
+
+// Sums in double over a span, a block at a time: the block is converted to double on the stack
+// by a plain loop (which vectorises; Eigen 3.4's cast<double>() of floats does not), then
+// reduced by Eigen. g maps the block (an Eigen array of doubles) to the array to sum.
+template <typename T, typename G>
+double sum_double(const T* x, Index size, G g) {
+  constexpr Index kBlock = 512;
+  alignas(64) double buffer[kBlock];
+  double total = 0.0;
+  for (Index i = 0; i < size; i += kBlock) {
+    const Index n = std::min(kBlock, size - i);
+    for (Index k = 0; k < n; ++k) buffer[k] = static_cast<double>(x[i + k]);
+    total += g(Eigen::Map<const Eigen::ArrayXd>(buffer, n)).sum();
+  }
+  return total;
+}
+
 // Two passes in double: the mean, then the mean squared deviation (no cancellation).
 template <typename Derived>
 Moments moments(const Eigen::MatrixBase<Derived>& x) {
+  using T = typename Derived::Scalar;
   if (x.size() == 0) return {kNan, kNan};
-  const double mean = x.template cast<double>().mean();
-  const double var = (x.template cast<double>().array() - mean).square().mean();
-  return {mean, std::sqrt(var)};
+  const auto count = static_cast<double>(x.size());
+  double sum = 0.0;
+  for_each_span(
+      x, [&](const T* p, Index n) { sum += sum_double(p, n, [](const auto& b) { return b; }); });
+  const double mean = sum / count;
+  double deviation2 = 0.0;
+  for_each_span(x, [&](const T* p, Index n) {
+    deviation2 += sum_double(p, n, [mean](const auto& b) { return (b - mean).square(); });
+  });
+  return {mean, std::sqrt(deviation2 / count)};
 }
 
 template <typename Derived>
 double variance(const Eigen::MatrixBase<Derived>& x) {
   const Moments m = moments(x);
   return m.stddev * m.stddev;
+}
+
+// Sum of squares in double.
+template <typename Derived>
+double squared_norm_double(const Eigen::MatrixBase<Derived>& x) {
+  using T = typename Derived::Scalar;
+  double total = 0.0;
+  for_each_span(x, [&](const T* p, Index n) {
+    total += sum_double(p, n, [](const auto& b) { return b.square(); });
+  });
+  return total;
 }
 
 // Fraction of entries in the saturated regime of the activation, or nan where it has none.
@@ -54,12 +101,20 @@ double saturated_fraction(const Activation& act, const Eigen::MatrixBase<Derived
 }
 
 // Fraction of units whose output is exactly 0 on every sample (ReLU units that are dead here).
+// Column by column in a plain loop (it vectorises; rows of a column-major block do not), keeping
+// a flag per unit: 1 once it has output anything but exactly 0 (nan included).
 template <typename Derived>
 double dead_fraction(const Activation& act, const Eigen::MatrixBase<Derived>& a) {
   using T = typename Derived::Scalar;
   if (!act.is_relu_like()) return kNan;
-  Index dead = 0;
-  for (Index i = 0; i < a.rows(); ++i) dead += (a.row(i).array() == T(0)).all() ? 1 : 0;
+  const Index rows = a.rows();
+  std::vector<unsigned char> alive(static_cast<std::size_t>(rows), 0);
+  unsigned char* flags = alive.data();
+  for (Index j = 0; j < a.cols(); ++j) {
+    const T* column = a.derived().data() + j * a.outerStride();
+    for (Index i = 0; i < rows; ++i) flags[i] |= static_cast<unsigned char>(column[i] != T(0));
+  }
+  const auto dead = std::count(alive.begin(), alive.end(), 0);
   return static_cast<double>(dead) / static_cast<double>(a.rows());
 }
 
@@ -71,9 +126,8 @@ std::vector<double> meanfield_prediction(const Mlp<T>& net, const Workspace<T>& 
   const Index L = config.num_layers();
   std::vector<double> q(at(L + 1), kNan);
   // q_1 = Var(W_1) * sum_i E[x_i^2] + Var(b_1): E over the n samples.
-  const double input_sq =
-      ws.A[0].leftCols(n).template cast<double>().squaredNorm() / static_cast<double>(n);
-  q[1] = variance(net.W(1)) * input_sq + variance(net.b(1));
+  const double input_sq = squared_norm_double(ws.A[0].leftCols(n)) / static_cast<double>(n);
+  q.at(1) = variance(net.W(1)) * input_sq + variance(net.b(1));
   for (Index l = 2; l <= L; ++l) {
     const double sw2 = static_cast<double>(config.fan_in(l)) * variance(net.W(l));
     q[at(l)] = meanfield_next_q(config.hidden, q[at(l - 1)], sw2, variance(net.b(l)));

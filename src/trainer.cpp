@@ -88,7 +88,6 @@ class Run {
       probe_ws_.input(probe_n_) = X_.leftCols(probe_n_);
       probe_ws_.target(probe_n_) = Y_.leftCols(probe_n_);
     }
-    if (p.any()) W_prev_ = Params<T>(net_config_);
     update_ratios_.assign(at(net_config_.num_layers() + 1), kNan);
     layer_steps_ = schedule(p.every, p.log_schedule, total_);
     hist_steps_ = p.histograms ? (p.histogram_every > 0 ? schedule(p.histogram_every, false, total_)
@@ -149,17 +148,10 @@ class Run {
       }
       if (stop_ || last) break;
 
-      // The update t -> t + 1.
+      // The update t -> t + 1, measuring ||W after - W before|| / ||W before|| when the next
+      // step probes the layers (in the update's own pass: no copy of the weights).
       const bool ratio_next = layer_steps_.count(t + 1) != 0;
-      if (ratio_next) W_prev_.W = net_.params().W;
-      opt_.step(net_.params(), net_.grads());
-      if (ratio_next) {
-        for (Index l = 1; l <= L; ++l) {
-          const double before = static_cast<double>(W_prev_.W[at(l)].norm());
-          update_ratios_[at(l)] =
-              static_cast<double>((net_.W(l) - W_prev_.W[at(l)]).norm()) / before;
-        }
-      }
+      opt_.step(net_.params(), net_.grads(), ratio_next ? &update_ratios_ : nullptr);
       if (!net_.params().all_finite()) {
         // Diverged during update t + 1: record what the network now computes (nan or inf).
         row.steps_run = t + 1;
@@ -387,7 +379,6 @@ class Run {
   bool probes_on_step_ = false;
   Workspace<T> probe_ws_;
   Params<T> probe_grads_;
-  Params<T> W_prev_;
   std::vector<double> update_ratios_;
   std::set<long> layer_steps_, hist_steps_, sym_steps_, jac_steps_, eval_steps_, dump_steps_;
   std::vector<Bins> act_bins_, delta_bins_;
