@@ -26,6 +26,10 @@ PACKAGES=(
   python3-numpy
   python3-pandas
   dataset-fashion-mnist # /usr/share/datasets/fashion-mnist
+  slurmctld             # tests/test_slurm.py: a one-node Slurm cluster to run
+  slurmd                #   scripts/slurm_sweep.sh on (the test starts its own daemons; on a
+  slurm-client          #   systemd machine only munge's service starts: the Slurm units need
+  munge                 #   an /etc/slurm/slurm.conf, which nothing here writes)
 )
 
 dry_run="${DRY_RUN:-0}"
