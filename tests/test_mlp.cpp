@@ -199,3 +199,44 @@ TEST_CASE("configuration errors") {
   MlpConfig config{{784, 1000, 10}, {}, Output::kSoftmax};
   CHECK(config.num_parameters() == 784 * 1000 + 1000 + 1000 * 10 + 10);
 }
+
+TEST_CASE("dense_forward/dense_backward: every product path against a double reference") {
+  // Shapes that take each path of src/mlp.cpp's dispatch: the small kernel (<= 16 output rows or
+  // inner dimension; masked last chunk; fewer than 8 columns; one sample), the transposed-copy
+  // path for small A^T B (<= 96), and the large GEMM (BLAS or Eigen).
+  const int shapes[][3] = {{64, 64, 64}, {70, 50, 33},    {96, 96, 17},  {20, 90, 100},
+                           {10, 64, 64}, {1000, 10, 128}, {5, 10, 300},  {1, 5, 300},
+                           {17, 3, 9},   {40, 40, 1},     {130, 120, 70}};
+  Rng rng(9);
+  auto fill = [&](auto& x) {
+    for (Index k = 0; k < x.size(); ++k) x(k) = static_cast<float>(rng.normal());
+  };
+  for (const auto& s : shapes) {
+    const Index fan_out = s[0], fan_in = s[1], n = s[2];
+    CAPTURE(fan_out);
+    CAPTURE(fan_in);
+    CAPTURE(n);
+    Matrix<float> W(fan_out, fan_in), a(fan_in, n), dz(fan_out, n);
+    Vector<float> b(fan_out);
+    fill(W);
+    fill(a);
+    fill(dz);
+    fill(b);
+    Matrix<float> z(fan_out, n), dW(fan_out, fan_in), da(fan_in, n);
+    Vector<float> db(fan_out);
+    dense_forward<float>(W, b, a, z);
+    dense_backward<float>(W, a, dz, dW, db, da);
+    const Matrix<double> Wd = W.cast<double>(), ad = a.cast<double>(), dzd = dz.cast<double>();
+    auto error = [](const auto& x, const auto& reference) {
+      return (x.template cast<double>() - reference).norm() / reference.norm();
+    };
+    const Matrix<double> z_ref = (Wd * ad).colwise() + b.cast<double>();
+    const Matrix<double> dW_ref = dzd * ad.transpose();
+    const Matrix<double> da_ref = Wd.transpose() * dzd;
+    const Vector<double> db_ref = dzd.rowwise().sum();
+    CHECK(error(z, z_ref) < 1e-6);
+    CHECK(error(dW, dW_ref) < 1e-6);
+    CHECK(error(da, da_ref) < 1e-6);
+    CHECK(error(db, db_ref) < 1e-6);
+  }
+}
