@@ -23,6 +23,8 @@ ASAN_BUILD_TYPE ?= RelWithDebInfo
 ASAN_CMAKE_FLAGS ?= -DINITBENCH_BENCH=OFF '-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g'
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_JOBS  ?= 2
+# Debian's Python, which has matplotlib (the python3 on PATH may be another interpreter).
+PYTHON      ?= /usr/bin/python3
 ARGS        ?=
 CLANG_FORMAT ?= clang-format
 CLANG_TIDY   ?= clang-tidy
@@ -106,10 +108,18 @@ tidy: configure
 	  -quiet -extra-arg=-Wno-unknown-warning-option '$(CURDIR)/(src|tests|bench)/.*\.cpp$$'
 
 # Placeholder: will become `initbench run experiments/*.toml --out results` once the runner lands.
+# Every shipped experiment at full size (under an hour on 2 cores), then its figures and the
+# numeric tables of results/*/README.md. Runs are deterministic: rerunning leaves `git status`
+# clean apart from ignored files. EXPERIMENTS=experiments/he2015.toml reruns just one.
+EXPERIMENTS ?= $(sort $(wildcard experiments/*.toml))
 reproduce: configure
-	@echo "reproduce: experiment runner not implemented yet; running the default job instead."
 	cmake --build $(BUILD_DIR) --parallel $(JOBS) --target initbench
-	$(BUILD_DIR)/src/initbench
+	$(BUILD_DIR)/src/initbench run $(EXPERIMENTS) --out results --no-plot
+	@for spec in $(EXPERIMENTS); do \
+	  name=$$(sed -n 's/^name *= *"\(.*\)"/\1/p' $$spec | head -n 1); \
+	  $(PYTHON) scripts/plot.py results/$$name || exit 1; \
+	done
+	$(PYTHON) scripts/results_tables.py results
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) build-debug build-portable build-ci

@@ -2,16 +2,19 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <bit>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <type_traits>
+#include <vector>
 
 namespace initbench {
 
@@ -50,6 +53,32 @@ void write_file_atomic(const std::string& path, std::string_view content) {
     ::unlink(tmp.c_str());
     throw std::runtime_error(fmt::format("cannot write {}: {}", path, std::strerror(err)));
   }
+}
+
+int remove_stale_temporaries(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return 0;
+  std::vector<fs::path> stale;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    const std::string name = it->path().filename().string();
+    const auto mark = name.rfind(".tmp.");
+    if (mark == std::string::npos || mark == 0) continue;
+    const std::string digits = name.substr(mark + 5);
+    if (digits.empty() || digits.size() > 9 ||
+        digits.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    const auto pid = static_cast<pid_t>(std::stol(digits));
+    // The writer is gone when no process has its id (ESRCH). A live one (EPERM: another user's)
+    // or our own process keeps its file.
+    if (pid > 0 && pid != ::getpid() && ::kill(pid, 0) != 0 && errno == ESRCH)
+      stale.push_back(it->path());
+  }
+  int removed = 0;
+  for (const auto& path : stale) removed += fs::remove(path, ec) ? 1 : 0;
+  return removed;
 }
 
 std::string read_file(const std::string& path) {

@@ -1,6 +1,7 @@
 // initbench: the command-line tool. Commands only parse arguments and print; the work is done by
 // the library (spec.hpp -> runner.hpp -> trainer.hpp -> report.hpp).
 #include <fmt/format.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -8,6 +9,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <filesystem>
 #include <map>
@@ -169,6 +171,39 @@ void print_summary(const CsvTable& summary) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Figures: scripts/plot.py, run with Debian's Python (the one with matplotlib)
+// ---------------------------------------------------------------------------------------------
+
+std::string python() { return fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3"; }
+
+std::string plot_script() { return std::string(INITBENCH_SOURCE_DIR) + "/scripts/plot.py"; }
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// Why figures cannot be drawn here, or "" if they can.
+std::string plotting_unavailable() {
+  if (!fs::exists(plot_script())) return fmt::format("{} not found", plot_script());
+  const std::string probe = python() + " -c 'import matplotlib' >/dev/null 2>&1";
+  if (std::system(probe.c_str()) != 0) {
+    return fmt::format("{} cannot import matplotlib (apt-get install python3-matplotlib)",
+                       python());
+  }
+  return "";
+}
+
+// Runs the plotting script on an experiment folder; returns its exit status.
+int plot_folder(const std::string& folder) {
+  const std::string command =
+      fmt::format("{} {} {}", python(), shell_quote(plot_script()), shell_quote(folder));
+  const int status = std::system(command.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Commands
 // ---------------------------------------------------------------------------------------------
 
@@ -179,7 +214,8 @@ struct RunArgs {
   bool quick = false;
   bool resume = false;
   std::vector<std::string> sets;
-  std::string shard;
+  std::string shard = "1/1";  // [robustness, issue 8] so that an explicit --shard "" is an error
+  bool no_plot = false;
 };
 
 int run_specs(const RunArgs& args) {
@@ -192,7 +228,7 @@ int run_specs(const RunArgs& args) {
   options.threads = args.threads;
   options.resume = args.resume;
   options.cancel = &g_cancel;
-  if (!args.shard.empty()) options.shard = Shard::parse(args.shard);
+  options.shard = Shard::parse(args.shard);
   for (const Experiment& experiment : experiments) {
     Progress progress;
     options.on_start = [&](long total, long skipped) { progress.started(total, skipped); };
@@ -214,6 +250,17 @@ int run_specs(const RunArgs& args) {
     }
     print_summary(read_csv(result.folder + "/" + kSummaryCsv));
     fmt::print("\n");
+    std::fflush(stdout);
+    if (!args.no_plot && options.shard.count == 1) {
+      const std::string why = plotting_unavailable();
+      if (why.empty()) {
+        if (plot_folder(result.folder) != 0)
+          std::fprintf(stderr, "initbench: plotting %s failed (see above)\n",
+                       result.folder.c_str());
+      } else {
+        std::fprintf(stderr, "initbench: figures skipped: %s\n", why.c_str());
+      }
+    }
   }
   return 0;
 }
@@ -405,6 +452,25 @@ int main(int argc, char** argv) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   run->add_flag("--resume", run_args.resume, "Skip runs already complete in the output folder");
   run->add_option("--shard", run_args.shard, "Run only shard I of N (1-based): --shard 2/8");
+  run->add_flag("--no-plot", run_args.no_plot,
+                "Do not draw the figures (scripts/plot.py) at the end");
+
+  std::string merge_out = "results";
+  std::vector<std::string> merge_dirs;
+  auto* merge = app.add_subcommand(
+      "merge", "Merge the folders of an experiment's shards (run --shard I/N) into one");
+  merge->add_option("--out", merge_out, "Output folder; the experiment goes to OUT/<name>/")
+      ->capture_default_str();
+  merge->add_option("shard_dirs", merge_dirs, "The shards' experiment folders (OUT_i/<name>)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+
+  std::string plot_dir;
+  auto* plot = app.add_subcommand(
+      "plot", "Draw an experiment folder's figures into DIR/plots/ (scripts/plot.py)");
+  plot->add_option("dir", plot_dir, "Experiment folder (results/<name>)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
 
   app.add_subcommand("list", "List the shipped experiments with their descriptions");
   bool markdown = false;
@@ -429,12 +495,27 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // [robustness, issue 8] --help and --version print as CLI11 does; a bad command line is one
+    // line on stderr and exit status 2 (CLI11's own message spans two lines, with codes 105-109).
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+    std::fprintf(stderr, "initbench: error: %s (see initbench --help)\n", e.what());
+    return 2;
   }
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   try {
     if (*run) return run_specs(run_args);
+    if (*merge) {
+      const std::string folder = merge_shards(merge_out, merge_dirs);
+      fmt::print("merged {} shards into {}\n", merge_dirs.size(), folder);
+      print_summary(read_csv(folder + "/" + kSummaryCsv));
+      return 0;
+    }
+    if (*plot) {
+      const std::string why = plotting_unavailable();
+      if (!why.empty()) throw std::runtime_error("cannot draw figures: " + why);
+      return plot_folder(plot_dir);
+    }
     if (app.got_subcommand("list")) return list_experiments();
     if (*schemes_cmd) return markdown ? schemes_markdown() : list_schemes();
     if (*desc)

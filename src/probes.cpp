@@ -196,6 +196,10 @@ std::vector<Bins> activation_bins(const Mlp<T>& net, const Workspace<T>& ws, Ind
       bins[at(l)] = {-1.0, 1.0, count};
     } else if (l < L && kind == ActivationKind::kSigmoid) {
       bins[at(l)] = {0.0, 1.0, count};
+    } else if (l < L && kind == ActivationKind::kRelu) {
+      // ReLU outputs are >= 0: [0, r] rather than wasting half the bins on [-r, 0)
+      const Bins b = symmetric_bins(max_abs(ws.activation(l).leftCols(n)), count);
+      bins[at(l)] = {0.0, b.hi, count};
     } else {
       bins[at(l)] = symmetric_bins(max_abs(ws.activation(l).leftCols(n)), count);
     }
@@ -225,7 +229,7 @@ void histogram_rows(const Eigen::MatrixBase<Derived>& x, const Bins& bins, long 
       std::size_t slot = 0;
       if (v < bins.lo) {
         slot = 0;
-      } else if (!(v < bins.hi)) {  // v >= hi, or nan
+      } else if (!(v <= bins.hi)) {  // v > hi, or nan; the last bin includes hi
         slot = counts.size() - 1;
       } else {
         const auto b = std::min(static_cast<Index>((v - bins.lo) / width), bins.count - 1);

@@ -83,15 +83,26 @@ std::string table(const std::vector<RunRecord>& records, Get get) {
 std::string runs_csv(const std::vector<RunRecord>& records) {
   std::string out;
   header(RunRow{}, out);
+  // An axis that is already a fixed column (seed) is not repeated: a CSV with two columns of the
+  // same name reads badly (pandas renames the second "seed.1").
+  std::vector<std::string> fixed;
+  RunRow{}.visit([&](const char* name, const auto&) { fixed.emplace_back(name); });
+  auto repeated = [&](const std::string& name) {
+    return std::find(fixed.begin(), fixed.end(), name) != fixed.end();
+  };
   const auto& axes = records.empty() ? std::vector<std::pair<std::string, std::string>>{}
                                      : records.front().run.axes;
-  for (const auto& [name, value] : axes) out += ',' + csv_escape(name);
+  for (const auto& [name, value] : axes) {
+    if (!repeated(name)) out += ',' + csv_escape(name);
+  }
   out += '\n';
   for (const RunRecord& r : records) {
     line(r.run, out);
     if (r.run.axes.size() != axes.size())
       throw std::logic_error("runs with different grid axes in one table");
-    for (const auto& [name, value] : r.run.axes) out += ',' + csv_escape(value);
+    for (const auto& [name, value] : r.run.axes) {
+      if (!repeated(name)) out += ',' + csv_escape(value);
+    }
     out += '\n';
   }
   return out;
@@ -259,8 +270,8 @@ std::string summary_csv(const CsvTable& runs, const std::vector<std::string>& ax
     if (axis != "seed") group_columns.push_back(axis);
   }
   const char* statuses[] = {"converged", "not_converged", "diverged", "stalled"};
-  const char* metrics[] = {"final_train_loss", "final_train_acc", "final_test_loss", "final_test_acc",
-                           "steps_to_target", "init_grad_ratio"};
+  const char* metrics[] = {"final_train_loss", "final_train_acc", "final_test_loss",
+                           "final_test_acc",   "steps_to_target", "init_grad_ratio"};
   std::string out;
   for (const auto& c : group_columns) out += csv_escape(c) + ",";
   out += "runs";
@@ -302,8 +313,8 @@ std::string summary_csv(const CsvTable& runs, const std::vector<std::string>& ax
         values.push_back(v);
       }
       const Stats s = stats(values);
-      out += fmt::format(",{},{},{},{}", format_number(s.mean), format_number(s.std), format_number(s.min),
-                         format_number(s.max));
+      out += fmt::format(",{},{},{},{}", format_number(s.mean), format_number(s.std),
+                         format_number(s.min), format_number(s.max));
     }
     out += '\n';
   }
@@ -320,11 +331,13 @@ constexpr std::string_view kBundleMagic = "initbench-bundle 1\n";
 
 std::string make_bundle(const RunRecord& record) {
   const std::vector<RunRecord> one{record};
-  const std::pair<const char*, std::string> sections[] = {
-      {kRunsCsv, runs_csv(one)},           {kCurvesCsv, curves_csv(one)},
-      {kLayersCsv, layers_csv(one)},       {kSymmetryCsv, symmetry_csv(one)},
-      {kHistogramsCsv, histograms_csv(one)}, {kJacobianCsv, jacobian_csv(one)},
-      {kTimingsCsv, timings_csv(one)}};
+  const std::pair<const char*, std::string> sections[] = {{kRunsCsv, runs_csv(one)},
+                                                          {kCurvesCsv, curves_csv(one)},
+                                                          {kLayersCsv, layers_csv(one)},
+                                                          {kSymmetryCsv, symmetry_csv(one)},
+                                                          {kHistogramsCsv, histograms_csv(one)},
+                                                          {kJacobianCsv, jacobian_csv(one)},
+                                                          {kTimingsCsv, timings_csv(one)}};
   std::string out(kBundleMagic);
   for (const auto& [name, text] : sections) {
     out += fmt::format("section {} {}\n", name, text.size());
@@ -334,9 +347,11 @@ std::string make_bundle(const RunRecord& record) {
   return out;
 }
 
-std::vector<std::pair<std::string, std::string>> parse_bundle(std::string_view text, const std::string& source) {
+std::vector<std::pair<std::string, std::string>> parse_bundle(std::string_view text,
+                                                              const std::string& source) {
   auto bad = [&](const std::string& what) {
-    return std::runtime_error(fmt::format("{}: corrupt run bundle ({}); delete it to rerun that run", source, what));
+    return std::runtime_error(
+        fmt::format("{}: corrupt run bundle ({}); delete it to rerun that run", source, what));
   };
   if (text.substr(0, kBundleMagic.size()) != kBundleMagic) throw bad("bad header");
   std::size_t pos = kBundleMagic.size();
@@ -349,7 +364,8 @@ std::vector<std::pair<std::string, std::string>> parse_bundle(std::string_view t
     if (line == "end") break;
     char name[64] = {};
     std::size_t size = 0;
-    if (std::sscanf(line.c_str(), "section %63s %zu", name, &size) != 2) throw bad("bad section line");
+    if (std::sscanf(line.c_str(), "section %63s %zu", name, &size) != 2)
+      throw bad("bad section line");
     if (pos + size > text.size()) throw bad("truncated section");
     sections.emplace_back(name, std::string(text.substr(pos, size)));
     pos += size;

@@ -1,12 +1,14 @@
 #include "initbench/runner.hpp"
 
-#include <Eigen/Core>
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <toml++/toml.h>
 
+#include <Eigen/Core>
 #include <algorithm>
+#include <cctype>
+#include <charconv>
 #include <chrono>
 #include <ctime>
 #include <exception>
@@ -20,6 +22,7 @@
 #include "initbench/data.hpp"
 #include "initbench/io.hpp"
 #include "initbench/report.hpp"
+#include "initbench/rng.hpp"
 #include "initbench/text.hpp"
 #include "initbench/trainer.hpp"
 
@@ -35,14 +38,39 @@ namespace initbench {
 namespace fs = std::filesystem;
 
 Shard Shard::parse(const std::string& text) {
+  // [robustness, issue 8] strict digits: sscanf's %ld accepted " 1/2" and "+1/2", and an
+  // out-of-range count ("1/99999999999999999999") was undefined behaviour.
   long i = 0;
   long n = 0;
-  char tail = 0;
-  if (std::sscanf(text.c_str(), "%ld/%ld%c", &i, &n, &tail) != 2 || n < 1 || i < 1 || i > n) {
+  const auto slash = text.find('/');
+  auto number = [](std::string_view digits, long& out) {
+    const char* end = digits.data() + digits.size();
+    if (digits.empty() || std::isdigit(static_cast<unsigned char>(digits.front())) == 0)
+      return false;
+    const auto [ptr, error] = std::from_chars(digits.data(), end, out);
+    return error == std::errc() && ptr == end;
+  };
+  if (slash == std::string::npos || !number(std::string_view(text).substr(0, slash), i) ||
+      !number(std::string_view(text).substr(slash + 1), n) || n < 1 || i < 1 || i > n) {
     throw std::invalid_argument(
         fmt::format("--shard '{}': expected I/N with 1 <= I <= N, e.g. --shard 2/8", text));
   }
   return {i - 1, n};
+}
+
+std::vector<long> shard_assignment(const Experiment& experiment, long count) {
+  std::vector<std::pair<std::uint64_t, long>> keys;
+  for (const RunConfig& run : experiment.runs) {
+    std::string key;
+    for (const auto& [axis, value] : run.axes) key += axis + "=" + value + ";";
+    keys.emplace_back(hash_string(key.data(), key.size()), run.run_index);
+  }
+  std::sort(keys.begin(), keys.end());
+  std::vector<long> shard(experiment.runs.size(), 0);
+  for (std::size_t k = 0; k < keys.size(); ++k) {
+    shard[static_cast<std::size_t>(keys[k].second)] = static_cast<long>(k) % count;
+  }
+  return shard;
 }
 
 namespace {
@@ -55,12 +83,12 @@ constexpr const char* kMeta = "meta.json";
 // unless a CSV file is split at random.
 std::string data_key(const DataSpec& d, std::uint64_t seed) {
   const bool seeded = d.kind != "idx" && !(d.kind == "csv" && !d.test_path.empty());
-  return fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}", d.kind, d.train, d.test,
-                     format_number(d.noise), d.classes, format_number(d.factor), d.features,
-                     format_number(d.cluster_std), format_number(d.center_box), d.hidden, d.outputs,
-                     d.classify, d.path, d.test_path, format_number(d.test_fraction), d.label,
-                     fmt::join(d.targets, ","), d.limit_train, d.limit_test, d.standardize,
-                     seeded ? std::to_string(seed) : std::string("-"));
+  return fmt::format(
+      "{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}", d.kind, d.train, d.test,
+      format_number(d.noise), d.classes, format_number(d.factor), d.features,
+      format_number(d.cluster_std), format_number(d.center_box), d.hidden, d.outputs, d.classify,
+      d.path, d.test_path, format_number(d.test_fraction), d.label, fmt::join(d.targets, ","),
+      d.limit_train, d.limit_test, d.standardize, seeded ? std::to_string(seed) : std::string("-"));
 }
 
 std::string describe_run(const RunConfig& run) {
@@ -125,14 +153,16 @@ std::string meta_json(const Experiment& experiment, const RunnerOptions& options
       "  \"runs\": {},\n"
       "  \"date\": \"{:%Y-%m-%dT%H:%M:%SZ}\"\n"
       "}}\n",
-      json_escape(experiment.name), json_escape(experiment.path), INITBENCH_VERSION, INITBENCH_GIT_COMMIT,
-      json_escape(__VERSION__), json_escape(INITBENCH_CXX_FLAGS), EIGEN_WORLD_VERSION, EIGEN_MAJOR_VERSION,
-      EIGEN_MINOR_VERSION, FMT_VERSION, TOML_LIB_MAJOR, TOML_LIB_MINOR, TOML_LIB_PATCH, options.threads,
-      options.shard.index + 1, options.shard.count, experiment.runs.size(), utc);
+      json_escape(experiment.name), json_escape(experiment.path), INITBENCH_VERSION,
+      INITBENCH_GIT_COMMIT, json_escape(__VERSION__), json_escape(INITBENCH_CXX_FLAGS),
+      EIGEN_WORLD_VERSION, EIGEN_MAJOR_VERSION, EIGEN_MINOR_VERSION, FMT_VERSION, TOML_LIB_MAJOR,
+      TOML_LIB_MINOR, TOML_LIB_PATCH, options.threads, options.shard.index + 1, options.shard.count,
+      experiment.runs.size(), utc);
 }
 
 void assemble_reports(const std::string& folder) {
-  const char* files[] = {kRunsCsv, kCurvesCsv, kLayersCsv, kSymmetryCsv, kHistogramsCsv, kJacobianCsv, kTimingsCsv};
+  const char* files[] = {kRunsCsv,       kCurvesCsv,   kLayersCsv, kSymmetryCsv,
+                         kHistogramsCsv, kJacobianCsv, kTimingsCsv};
   std::map<std::string, std::string> out;
   const std::vector<long> done = completed_runs(folder);
   for (long id : done) {
@@ -165,8 +195,117 @@ void assemble_reports(const std::string& folder) {
   const CsvTable runs = parse_csv(out[kRunsCsv], folder + "/" + kRunsCsv);
   std::size_t fixed = 0;
   RunRow{}.visit([&](const char*, const auto&) { ++fixed; });
-  const std::vector<std::string> axes(runs.columns.begin() + static_cast<long>(fixed), runs.columns.end());
+  const std::vector<std::string> axes(runs.columns.begin() + static_cast<long>(fixed),
+                                      runs.columns.end());
   write_file_atomic(folder + "/" + kSummaryCsv, summary_csv(runs, axes));
+}
+
+std::string merge_shards(const std::string& out_dir,
+                         const std::vector<std::string>& shard_folders) {
+  if (shard_folders.empty()) throw std::runtime_error("merge: no shard folders given");
+  // Every shard must hold the same resolved spec and say which shard it is.
+  struct ShardInfo {
+    std::string folder;
+    Shard shard;
+    std::vector<long> runs;
+  };
+  std::vector<ShardInfo> shards;
+  std::string spec_text;
+  for (const std::string& folder : shard_folders) {
+    const std::string spec_path = folder + "/" + kSpecCopy;
+    const std::string meta_path = folder + "/" + kMeta;
+    if (!fs::exists(spec_path) || !fs::exists(meta_path)) {
+      throw std::runtime_error(fmt::format("merge: {} is not an experiment folder (no {} or {})",
+                                           folder, kSpecCopy, kMeta));
+    }
+    const std::string text = read_file(spec_path);
+    if (spec_text.empty()) {
+      spec_text = text;
+    } else if (text != spec_text) {
+      throw std::runtime_error(
+          fmt::format("merge: {} is a shard of a different spec than {} (their spec.toml differ)",
+                      folder, shards.front().folder));
+    }
+    const std::string meta = read_file(meta_path);
+    const auto key = meta.find("\"shard\": \"");
+    if (key == std::string::npos)
+      throw std::runtime_error(fmt::format("merge: {}: no shard in meta.json", folder));
+    const auto start = key + 10;
+    const std::string shard_text = meta.substr(start, meta.find('"', start) - start);
+    shards.push_back({folder, Shard::parse(shard_text), completed_runs(folder)});
+  }
+  const Experiment experiment =
+      parse_experiment(spec_text, shards.front().folder + "/" + kSpecCopy);
+  const long count = shards.front().shard.count;
+  std::vector<const ShardInfo*> by_index(static_cast<std::size_t>(count), nullptr);
+  for (const ShardInfo& s : shards) {
+    if (s.shard.count != count) {
+      throw std::runtime_error(
+          fmt::format("merge: {} is shard {}/{}, but {} is shard {}/{}: shards of different splits",
+                      s.folder, s.shard.index + 1, s.shard.count, shards.front().folder,
+                      shards.front().shard.index + 1, count));
+    }
+    const ShardInfo*& slot = by_index[static_cast<std::size_t>(s.shard.index)];
+    if (slot != nullptr) {
+      throw std::runtime_error(fmt::format("merge: shard {}/{} given twice: {} and {}",
+                                           s.shard.index + 1, count, slot->folder, s.folder));
+    }
+    slot = &s;
+  }
+  for (long i = 0; i < count; ++i) {
+    if (by_index[static_cast<std::size_t>(i)] == nullptr) {
+      throw std::runtime_error(fmt::format("merge: shard {}/{} is missing", i + 1, count));
+    }
+  }
+  // Every run of the grid exactly once, from the shard that owns it.
+  const std::vector<long> owners = shard_assignment(experiment, count);
+  for (const RunConfig& run : experiment.runs) {
+    const ShardInfo& owner =
+        *by_index[static_cast<std::size_t>(owners[static_cast<std::size_t>(run.run_index)])];
+    if (!std::binary_search(owner.runs.begin(), owner.runs.end(), run.run_index)) {
+      throw std::runtime_error(fmt::format(
+          "merge: {} lacks run {} of its shard {}/{} (interrupted? finish it with "
+          "initbench run --shard {}/{} --resume)",
+          owner.folder, run.run_index, owner.shard.index + 1, count, owner.shard.index + 1, count));
+    }
+  }
+  const std::string folder = out_dir + "/" + experiment.name;
+  for (const ShardInfo& s : shards) {
+    if (fs::weakly_canonical(s.folder) == fs::weakly_canonical(folder)) {
+      throw std::runtime_error(
+          fmt::format("merge: the output folder {} is one of the shards", folder));
+    }
+  }
+  try {
+    fs::create_directories(fs::path(folder) / kRunsDir);
+  } catch (const fs::filesystem_error& e) {
+    throw std::runtime_error(
+        fmt::format("cannot create the output folder {}: {}", folder, e.code().message()));
+  }
+  for (long id : completed_runs(folder)) fs::remove(bundle_path(folder, id));
+  for (const ShardInfo& s : shards) {
+    for (long id : s.runs) {
+      // Only the runs this shard owns: a bundle of another split (a stray file) is not trusted.
+      if (id < 0 || id >= static_cast<long>(owners.size()) ||
+          owners[static_cast<std::size_t>(id)] != s.shard.index) {
+        continue;
+      }
+      write_file_atomic(bundle_path(folder, id), read_file(bundle_path(s.folder, id)));
+      const fs::path weights = fs::path(s.folder) / "weights" / std::to_string(id);
+      if (fs::exists(weights)) {
+        const fs::path target = fs::path(folder) / "weights" / std::to_string(id);
+        fs::create_directories(target.parent_path());
+        fs::remove_all(target);
+        fs::copy(weights, target, fs::copy_options::recursive);
+      }
+    }
+  }
+  write_file_atomic(folder + "/" + kSpecCopy, spec_text);
+  RunnerOptions options;
+  options.shard = Shard{};
+  write_file_atomic(folder + "/" + kMeta, meta_json(experiment, options));
+  assemble_reports(folder);
+  return folder;
 }
 
 RunnerResult run_experiment(const Experiment& experiment, const RunnerOptions& options) {
@@ -175,8 +314,9 @@ RunnerResult run_experiment(const Experiment& experiment, const RunnerOptions& o
 
   // The runs of this shard.
   std::vector<const RunConfig*> runs;
+  const std::vector<long> owner = shard_assignment(experiment, options.shard.count);
   for (const RunConfig& run : experiment.runs) {
-    if (options.shard.contains(run.run_index)) runs.push_back(&run);
+    if (owner[static_cast<std::size_t>(run.run_index)] == options.shard.index) runs.push_back(&run);
   }
   result.total = static_cast<long>(runs.size());
 
@@ -188,26 +328,40 @@ RunnerResult run_experiment(const Experiment& experiment, const RunnerOptions& o
     auto it = datasets.find(key);
     if (it == datasets.end()) {
       try {
-        it = datasets.emplace(key, std::make_shared<const Dataset>(load_dataset(run->data, run->seed))).first;
+        it = datasets
+                 .emplace(key, std::make_shared<const Dataset>(load_dataset(run->data, run->seed)))
+                 .first;
       } catch (const std::exception& e) {
         throw std::runtime_error(fmt::format("{}: [data]: {}", experiment.path, e.what()));
       }
     }
     run_data.push_back(it->second);
     try {
-      const MlpConfig net = run->model.resolve(it->second->num_features(), it->second->num_targets());
-      run->init.check(net);
-      if (run->model.output == Output::kSoftmax && (it->second->num_classes < 2 || it->second->num_targets() < 2)) {
+      const MlpConfig net =
+          run->model.resolve(it->second->num_features(), it->second->num_targets());
+      const Index m = it->second->X_train.cols();
+      if (run->train.batch > m) {
         throw std::invalid_argument(
-            it->second->num_classes == 2
-                ? "output softmax needs one-hot targets, but these binary data have one 0/1 target row: use output = "
-                  "\"sigmoid\""
-                : "output softmax needs class labels, but the data are a regression task: use output = \"linear\"");
+            fmt::format("train.batch = {} is larger than the {} training samples: use a "
+                        "batch <= {}, or 0 for full batch",
+                        run->train.batch, m, m));
       }
-      if (run->model.output == Output::kSigmoid && it->second->num_classes != 2 && it->second->num_classes != 0) {
-        throw std::invalid_argument(fmt::format(
-            "output sigmoid is for binary labels, but the data have {} classes: use output = \"softmax\"",
-            it->second->num_classes));
+      run->init.check(net);
+      if (run->model.output == Output::kSoftmax &&
+          (it->second->num_classes < 2 || it->second->num_targets() < 2)) {
+        throw std::invalid_argument(it->second->num_classes == 2
+                                        ? "output softmax needs one-hot targets, but these binary "
+                                          "data have one 0/1 target row: use output = "
+                                          "\"sigmoid\""
+                                        : "output softmax needs class labels, but the data are a "
+                                          "regression task: use output = \"linear\"");
+      }
+      if (run->model.output == Output::kSigmoid && it->second->num_classes != 2 &&
+          it->second->num_classes != 0) {
+        throw std::invalid_argument(
+            fmt::format("output sigmoid is for binary labels, but the data have {} classes: use "
+                        "output = \"softmax\"",
+                        it->second->num_classes));
       }
     } catch (const std::invalid_argument& e) {
       throw SpecError(fmt::format("{}: {}: {}", experiment.path, describe_run(*run), e.what()));
@@ -223,14 +377,29 @@ RunnerResult run_experiment(const Experiment& experiment, const RunnerOptions& o
     try {
       fs::create_directories(fs::path(folder) / kRunsDir);
     } catch (const fs::filesystem_error& e) {
-      throw std::runtime_error(fmt::format("cannot create the output folder {}: {}", folder, e.code().message()));
+      throw std::runtime_error(
+          fmt::format("cannot create the output folder {}: {}", folder, e.code().message()));
     }
+    // [robustness, issue 8] a process killed mid-write (SIGKILL) leaves <file>.tmp.<pid> behind.
+    remove_stale_temporaries(folder);
     const std::string spec_path = folder + "/" + kSpecCopy;
     if (options.resume && fs::exists(spec_path) && read_file(spec_path) != experiment.resolved) {
       throw std::runtime_error(fmt::format(
           "{} holds results of a different spec (its spec.toml differs): --resume would mix them; "
           "use another --out or remove the folder",
           folder));
+    }
+    const std::string meta_path = folder + "/" + kMeta;
+    if (options.resume && fs::exists(meta_path)) {
+      // A folder of another split would hold runs this shard does not own.
+      const std::string wanted =
+          fmt::format("\"shard\": \"{}/{}\"", options.shard.index + 1, options.shard.count);
+      if (read_file(meta_path).find(wanted) == std::string::npos) {
+        throw std::runtime_error(
+            fmt::format("{} holds another shard or split than --shard {}/{}: --resume would mix "
+                        "them; use the same --shard or another --out",
+                        folder, options.shard.index + 1, options.shard.count));
+      }
     }
     if (options.resume) {
       already = completed_runs(folder);
@@ -288,7 +457,8 @@ RunnerResult run_experiment(const Experiment& experiment, const RunnerOptions& o
         return;
       } catch (const std::exception& e) {
         std::lock_guard<std::mutex> lock(mutex);
-        if (error.empty()) error = fmt::format("{}: {}: {}", experiment.path, describe_run(base), e.what());
+        if (error.empty())
+          error = fmt::format("{}: {}: {}", experiment.path, describe_run(base), e.what());
         failed.store(true);
         cancel.store(true);
         return;
@@ -297,8 +467,9 @@ RunnerResult run_experiment(const Experiment& experiment, const RunnerOptions& o
   };
 
   const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());
-  const auto threads = static_cast<std::size_t>(std::min<long>(
-      options.threads > 0 ? options.threads : static_cast<long>(hardware), std::max<long>(1, static_cast<long>(todo.size()))));
+  const auto threads = static_cast<std::size_t>(
+      std::min<long>(options.threads > 0 ? options.threads : static_cast<long>(hardware),
+                     std::max<long>(1, static_cast<long>(todo.size()))));
   std::vector<std::thread> pool;
   for (std::size_t t = 0; t < threads; ++t) pool.emplace_back(worker);
   for (auto& t : pool) t.join();

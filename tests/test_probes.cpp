@@ -107,7 +107,7 @@ TEST_CASE("histograms: fixed bins, underflow and overflow, every value counted o
   std::vector<Bins> act(3), delta(3);
   act[1] = {-1.0, 2.0, 3};   // bins [-1,0) [0,1) [1,2]; a1 = 0, 2.5, 0, 1, 0.5, 0
   act[2] = {0.0, 10.0, 2};   // logits 5.5, 2.5
-  delta[1] = {0.0, 5.0, 1};  // dz1 = 0, 9, 0, 2.5, 5, 0: 5 and 9 overflow
+  delta[1] = {0.0, 5.0, 1};  // dz1 = 0, 9, 0, 2.5, 5, 0: 5 (= hi) is in the bin, 9 overflows
   delta[2] = {-1.0, 1.0, 4};
   const auto rows = histograms(net, net.workspace(), 2, act, delta);
   auto count = [&](long layer, const std::string& q, double lo) {
@@ -122,9 +122,18 @@ TEST_CASE("histograms: fixed bins, underflow and overflow, every value counted o
   CHECK(count(1, "activation", 1.0) == 1);  // 1 (2.5 overflows)
   CHECK(count(1, "activation", 2.0) == 1);  // the overflow row starts at hi
   CHECK(count(2, "activation", 5.0) == 1);
-  CHECK(count(1, "delta", 0.0) == 4);
-  CHECK(count(1, "delta", 5.0) == 2);
+  CHECK(count(1, "delta", 0.0) == 5);
+  CHECK(count(1, "delta", 5.0) == 1);
   CHECK(count(2, "delta", 1.0) == 2);
+  // chosen bins: relu activations start at 0, and the largest value lands in the last bin
+  const auto relu_bins = activation_bins(net, net.workspace(), 2, 4);
+  CHECK(relu_bins[1].lo == 0.0);
+  CHECK(relu_bins[1].hi == 2.5);
+  const auto d_bins = delta_bins(net, net.workspace(), 2, 4);
+  const auto chosen = histograms(net, net.workspace(), 2, relu_bins, d_bins);
+  for (const auto& r : chosen) {
+    if (r.bin_lo == -HUGE_VAL || r.bin_hi == HUGE_VAL) CHECK(r.count == 0);
+  }
   long total = 0;
   for (const auto& r : rows) {
     if (r.layer == 1 && r.quantity == "activation") total += r.count;

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 
@@ -183,8 +184,14 @@ TEST_CASE("runner: in-memory mode and shards") {
   const RunnerResult r = run_experiment(e, options);
   CHECK(r.total == 4);
   REQUIRE(r.records.size() == 4);
-  CHECK(r.records[0].run.run_id == 1);
-  CHECK(r.records[3].run.run_id == 10);
+  const std::vector<long> owner = shard_assignment(e, 3);
+  for (const RunRecord& record : r.records)
+    CHECK(owner[static_cast<std::size_t>(record.run.run_id)] == 1);
+  // every shard gets 4 of the 12 runs, and the runs of one scheme are not all in one shard
+  for (long s = 0; s < 3; ++s) CHECK(std::count(owner.begin(), owner.end(), s) == 4);
+  for (std::size_t first = 0; first < 12; first += 3) {  // the 3 seeds of one scheme
+    CHECK_FALSE((owner[first] == owner[first + 1] && owner[first] == owner[first + 2]));
+  }
   CHECK_THROWS_AS(Shard::parse("0/3"), std::invalid_argument);
   CHECK_THROWS_AS(Shard::parse("4/3"), std::invalid_argument);
   CHECK_THROWS_AS(Shard::parse("1/0"), std::invalid_argument);
@@ -198,4 +205,80 @@ TEST_CASE("runner: an unwritable output folder is a clear error") {
   options.out_dir = "/proc/initbench-cannot-write-here";
   CHECK_THROWS_WITH_AS(run_experiment(e, options), doctest::Contains("output folder"),
                        std::runtime_error);
+}
+
+namespace {
+constexpr const char* kShardSpec = R"spec(name = "sharded"
+seed = [1, 2]
+[data]
+kind = "moons"
+train = 120
+test = 40
+[model]
+layers = [2, 12, 1]
+activation = ["tanh", "relu"]
+[init]
+scheme = ["glorot_uniform", "he_normal", "orthogonal"]
+[train]
+lr = 0.1
+steps = 60
+eval_every = 20
+[probes]
+every = 20
+symmetry = true
+dump_weights = [60]
+)spec";
+}  // namespace
+
+TEST_CASE("runner: N shards run by hand and merged give the bytes of an unsharded run") {
+  const Experiment e = parse_experiment(kShardSpec, "sharded.toml");
+  REQUIRE(e.runs.size() == 12);
+  const fs::path root = temp_dir("shards");
+  RunnerOptions options;
+  options.out_dir = (root / "whole").string();
+  run_experiment(e, options);
+  std::vector<std::string> shard_dirs;
+  for (int i = 1; i <= 5; ++i) {
+    options.out_dir = (root / ("shard" + std::to_string(i))).string();
+    options.shard = Shard::parse(std::to_string(i) + "/5");
+    const RunnerResult r = run_experiment(e, options);
+    CHECK(r.total == (i <= 2 ? 3 : 2));  // 12 runs over 5 shards
+    shard_dirs.push_back(r.folder);
+  }
+  const std::string merged = merge_shards((root / "merged").string(), shard_dirs);
+  CHECK(deterministic_files(merged) == deterministic_files(root / "whole" / "sharded"));
+
+  // a missing shard
+  const std::vector<std::string> four(shard_dirs.begin(), shard_dirs.end() - 1);
+  CHECK_THROWS_WITH_AS(merge_shards((root / "m2").string(), four),
+                       doctest::Contains("shard 5/5 is missing"), std::runtime_error);
+  // a duplicated shard
+  std::vector<std::string> dup = shard_dirs;
+  dup.back() = shard_dirs.front();
+  CHECK_THROWS_WITH_AS(merge_shards((root / "m3").string(), dup), doctest::Contains("given twice"),
+                       std::runtime_error);
+  // a shard of another spec
+  std::string other_text = kShardSpec;
+  other_text.replace(other_text.find("lr = 0.1"), 8, "lr = 0.2");
+  const Experiment other = parse_experiment(other_text, "other.toml");
+  options.out_dir = (root / "foreign").string();
+  options.shard = Shard::parse("5/5");
+  std::vector<std::string> mixed = shard_dirs;
+  mixed.back() = run_experiment(other, options).folder;
+  CHECK_THROWS_WITH_AS(merge_shards((root / "m4").string(), mixed),
+                       doctest::Contains("different spec"), std::runtime_error);
+  // an incomplete (interrupted) shard
+  const std::vector<long> owner = shard_assignment(e, 5);
+  const auto lost = std::find(owner.begin(), owner.end(), 1) - owner.begin();  // a run of shard 2/5
+  fs::remove(fs::path(shard_dirs[1]) / ".runs" / (std::to_string(lost) + ".bundle"));
+  CHECK_THROWS_WITH_AS(merge_shards((root / "m5").string(), shard_dirs),
+                       doctest::Contains(("lacks run " + std::to_string(lost)).c_str()),
+                       std::runtime_error);
+  // resuming a shard folder with another split is refused
+  options.out_dir = (root / "shard2").string();
+  options.shard = Shard::parse("2/4");
+  options.resume = true;
+  CHECK_THROWS_WITH_AS(run_experiment(e, options), doctest::Contains("another shard or split"),
+                       std::runtime_error);
+  fs::remove_all(root);
 }

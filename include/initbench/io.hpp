@@ -16,6 +16,12 @@ namespace initbench {
 // device"); the temporary file is removed on failure.
 void write_file_atomic(const std::string& path, std::string_view content);
 
+// Removes the temporary files (<name>.tmp.<pid>) that write_file_atomic left under `dir`
+// (recursively) when its process was killed mid-write (SIGKILL, a power cut): only those whose
+// process no longer runs, so a live writer sharing the folder is left alone. Returns how many
+// were removed; a missing folder is none.
+int remove_stale_temporaries(const std::string& dir);
+
 // The whole file; throws std::runtime_error naming the path if it cannot be read.
 std::string read_file(const std::string& path);
 

@@ -34,14 +34,15 @@ struct Bins {
 };
 
 // Bins for layer l's activations and deltas, from the first probe: bounded activations use
-// their range (tanh, softsign [-1, 1]; sigmoid [0, 1]); everything else [-r, r] with r the
-// largest magnitude seen (1 if that is 0 or not finite).
+// their range (tanh, softsign [-1, 1]; sigmoid [0, 1]); relu [0, r], everything else [-r, r],
+// with r the largest magnitude seen (1 if that is 0 or not finite).
 template <typename T>
 std::vector<Bins> activation_bins(const Mlp<T>& net, const Workspace<T>& ws, Index n, Index bins);
 template <typename T>
 std::vector<Bins> delta_bins(const Mlp<T>& net, const Workspace<T>& ws, Index n, Index bins);
 
-// Counts of values in each bin, plus underflow (x < lo) and overflow (x >= hi, or nan) rows.
+// Counts of values in each bin ([lo + k w, lo + (k+1) w), the last one closed), plus underflow
+// (x < lo) and overflow (x > hi, or nan) rows.
 // quantity is "activation" or "delta". Rows for l = 1..L.
 template <typename T>
 std::vector<HistogramRow> histograms(const Mlp<T>& net, const Workspace<T>& ws, Index n,

@@ -24,8 +24,13 @@ struct Shard {
   long count = 1;
   // "I/N" with 1 <= I <= N (the CLI's and Slurm's 1-based form); throws std::invalid_argument.
   static Shard parse(const std::string& text);
-  bool contains(long run_index) const { return run_index % count == index; }
 };
+
+// Which shard each run of the grid belongs to (index run_index), for a split into `count`
+// shards. Runs are ordered by a hash of their run key (their axis values) and dealt out in turn,
+// so every shard gets the same number of runs (give or take one) and a mix of every axis, even
+// when the number of shards divides an axis' length.
+std::vector<long> shard_assignment(const Experiment& experiment, long count);
 
 struct RunnerOptions {
   std::string out_dir = "results";  // the experiment folder is out_dir/<name>; "" = keep in memory
@@ -36,17 +41,18 @@ struct RunnerOptions {
   // The runner raises it too when a run fails.
   std::atomic<bool>* cancel = nullptr;
   // Progress: called after each run completes (done, total, the run, its seconds).
-  std::function<void(long done, long total, const RunConfig& run, const RunRecord& record)> on_run_done;
+  std::function<void(long done, long total, const RunConfig& run, const RunRecord& record)>
+      on_run_done;
   std::function<void(long total, long skipped)> on_start;
 };
 
 struct RunnerResult {
-  std::string folder;                // "" when kept in memory
-  long total = 0;                    // runs in this shard
-  long completed = 0;                // complete now (including resumed ones)
-  long skipped = 0;                  // already complete when resuming
+  std::string folder;  // "" when kept in memory
+  long total = 0;      // runs in this shard
+  long completed = 0;  // complete now (including resumed ones)
+  long skipped = 0;    // already complete when resuming
   bool interrupted = false;
-  std::vector<RunRecord> records;    // in memory mode only, in grid order
+  std::vector<RunRecord> records;  // in memory mode only, in grid order
 };
 
 // Checks every run against its data (loads each distinct dataset once), then runs the grid.
@@ -57,6 +63,12 @@ RunnerResult run_experiment(const Experiment& experiment, const RunnerOptions& o
 
 // Reassembles the CSV files of an experiment folder from its run bundles (grid order).
 void assemble_reports(const std::string& folder);
+
+// Merges the folders of the N shards of one experiment (initbench run --shard I/N) into
+// out_dir/<name>/, which then equals the folder of an unsharded run (timings.csv and meta.json
+// aside). Throws std::runtime_error naming the folder when a shard is missing, duplicated, from
+// another spec, or incomplete (interrupted: finish it with --resume first). Returns the folder.
+std::string merge_shards(const std::string& out_dir, const std::vector<std::string>& shard_folders);
 
 // meta.json: version, git commit, compiler, flags, library versions, date.
 std::string meta_json(const Experiment& experiment, const RunnerOptions& options);
