@@ -92,9 +92,22 @@ void update(const OptimizerConfig& c, long t, P& p, const G& g, S* m, S* v, T de
       const T bias1 = static_cast<T>(1.0 - std::pow(c.beta1, static_cast<double>(t)));
       const T bias2 = static_cast<T>(1.0 - std::pow(c.beta2, static_cast<double>(t)));
       const T eps = static_cast<T>(c.eps);
-      m->array() = b1 * m->array() + (T(1) - b1) * (g.array() + decay * p.array());
-      v->array() = b2 * v->array() + (T(1) - b2) * (g.array() + decay * p.array()).square();
-      p.array() -= lr * (m->array() / bias1) / ((v->array() / bias2).sqrt() + eps);
+      // A plain loop rather than Eigen's packet math: with fast math Eigen's vectorised sqrt is
+      // an approximation while the loop's tail uses std::sqrt, so two parameters with the same
+      // gradient history could get updates a bit apart, and Adam (which scales tiny gradients up
+      // to full steps) would break the symmetry of identical neurons. Here every entry goes
+      // through the same correctly rounded operations, vectorised or not.
+      T* pp = p.data();
+      const T* gp = g.data();
+      T* mp = m->data();
+      T* vp = v->data();
+      const Index n = p.size();
+      for (Index i = 0; i < n; ++i) {
+        const T gi = gp[i] + decay * pp[i];
+        mp[i] = b1 * mp[i] + (T(1) - b1) * gi;
+        vp[i] = b2 * vp[i] + (T(1) - b2) * (gi * gi);
+        pp[i] -= lr * (mp[i] / bias1) / (std::sqrt(vp[i] / bias2) + eps);
+      }
       return;
     }
   }
