@@ -162,11 +162,13 @@ void forward_span(const Activation& act, const ConstSpan<T>& Z, Span<T> A) {
     case ActivationKind::kTanh: A = Z.tanh(); break;
     case ActivationKind::kRelu: A = Z.max(zero); break;
     case ActivationKind::kLeakyRelu: A = (Z > zero).select(Z, p * Z); break;
-    case ActivationKind::kElu: A = (Z > zero).select(Z, p * (Z.min(zero).exp() - one)); break;
+    // max(z, 0) + alpha (e^min(z, 0) - 1) is z for z > 0 and alpha (e^z - 1) otherwise, without
+    // select(), which Eigen 3.4 evaluates one scalar (and one scalar exp) at a time.
+    case ActivationKind::kElu: A = Z.max(zero) + p * (Z.min(zero).exp() - one); break;
     case ActivationKind::kSelu: {
       const T lambda = static_cast<T>(kSeluLambda);
       const T alpha = static_cast<T>(kSeluAlpha);
-      A = lambda * (Z > zero).select(Z, alpha * (Z.min(zero).exp() - one));
+      A = lambda * (Z.max(zero) + alpha * (Z.min(zero).exp() - one));
       break;
     }
     case ActivationKind::kSoftsign: A = Z / (one + Z.abs()); break;
