@@ -335,8 +335,12 @@ PartitionName=initbench Nodes={NODE} Default=YES MaxTime=INFINITE State=UP
 
         # 2. A shard that lost a run (as if interrupted): resubmitting with --resume (and no
         # --shards: the split already there) runs just that one, and the merge is the same again.
-        lost = os.path.join(sweep_dir, "2", "slurm_sweep", ".runs", "1.bundle")
-        os.remove(lost)
+        # Which runs shard 2 owns depends on the run-key hash: take whichever bundle it holds.
+        runs_dir = os.path.join(sweep_dir, "2", "slurm_sweep", ".runs")
+        bundles = sorted(f for f in os.listdir(runs_dir) if f.endswith(".bundle"))
+        if len(bundles) != 2:
+            raise Failure(f"shard 2 holds {len(bundles)} run bundles, expected 2: {bundles}")
+        os.remove(os.path.join(runs_dir, bundles[0]))
         shutil.rmtree(merged)
         array_id = self.sweep_and_wait(["--resume"], sweep_dir, first=False)
         with open(os.path.join(sweep_dir, "logs", f"initbench-slurm_sweep-{array_id}_2.out")) as f:
