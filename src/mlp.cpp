@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <type_traits>
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
 #include <immintrin.h>
 #endif
 #if defined(INITBENCH_HAVE_BLAS)
@@ -90,13 +90,21 @@ Workspace<T>::Workspace(const MlpConfig& config, Index capacity_) : capacity(cap
 // Products
 //
 // Every product of forward and backward is one call C = op(A) op(B) (+ bias) on column-major
-// blocks, dispatched by shape:
-//   - small: the output has at most kSmall rows or the inner dimension is at most kSmall (the
-//     course's 2-10-5-1 network, every network's output layer): a register-blocked kernel of our
-//     own (column_kernel). Eigen's and OpenBLAS's GEMMs pay a fixed cost (packing, blocking) that
-//     dominates such shapes; this kernel streams the batch once and needs no packing of B.
-//   - otherwise: OpenBLAS's sgemm/dgemm when the build has it (INITBENCH_BLAS; ~95% of this
-//     machine's peak on 64x64x64 and larger, Eigen's GEMM ~75%), else Eigen's GEMM.
+// blocks. Two rules:
+//   - Symmetry: identical neurons must get bit-identical values and gradients, or the symmetry
+//     experiments measure rounding instead of symmetry (one differing bit is enough for Adam to
+//     split two neurons). So every entry of C whose row, or column, indexes neurons must be
+//     computed by the same sequence of operations wherever it sits: a SIMD lane, a masked tail,
+//     a remainder block. Our own kernel (column_kernel) is built that way: one SIMD lane per row
+//     of C, the same FMA chain for every column of one call. BLAS libraries are not (OpenBLAS
+//     computes edge rows and columns with other micro-kernels; here widths 33, 40 and 70 broke
+//     the symmetry of constant init); nor is Eigen's GEMM.
+//   - Speed: OpenBLAS's sgemm/dgemm (INITBENCH_BLAS; ~95% of this machine's peak on 64x64x64
+//     and larger) when the neuron dimensions are multiples of kBlasMultiple (no edge blocks) and
+//     the shape is not small; our kernel otherwise. For small shapes (at most kSmall output rows
+//     or inner dimension: the course's 2-10-5-1 network, every network's output layer) our
+//     kernel is also the faster one: BLAS pays a fixed cost (packing, blocking) that dominates
+//     such shapes; this kernel streams the batch once and needs no packing of B.
 // Determinism: each kernel sums in a fixed order, so the same inputs give the same bits on every
 // call and in every thread; BLAS runs single-threaded (set once below), and its kernel is chosen
 // by the CPU, so bits can differ between machines (as they already do with -march=native).
@@ -114,14 +122,28 @@ struct View {
 };
 
 constexpr Index kSmall = 16;
-
-#if defined(__AVX512F__)
-constexpr bool kHaveSmallKernel = true;
+constexpr Index kBlasMultiple = 64;
 
 // The few SIMD operations the kernel needs, with masked loads and stores for a partial last
-// chunk of rows (so that 10 rows cost one vector, not 8 + 2 scalars).
+// chunk of rows (so that 10 rows cost one vector, not 8 + 2 scalars): AVX-512, AVX2 + FMA, or
+// one row at a time (the build's -ffp-contract=off keeps a * b + c two roundings in every lane).
 template <typename T>
-struct Simd;
+struct Simd {
+  using V = T;
+  using Mask = bool;
+  static constexpr Index kWidth = 1;
+  static Mask mask(Index rows) { return rows > 0; }
+  static V load(const T* p, Mask m) { return m ? *p : T(0); }
+  static void store(T* p, V v, Mask m) {
+    if (m) *p = v;
+  }
+  static void storeu(T* p, V v) { *p = v; }
+  static V set1(T x) { return x; }
+  static V zero() { return T(0); }
+  static V fma(V a, V b, V c) { return a * b + c; }
+  static V add(V a, V b) { return a + b; }
+};
+#if defined(__AVX512F__)
 template <>
 struct Simd<float> {
   using V = __m512;
@@ -154,18 +176,55 @@ struct Simd<double> {
   static V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
   static V add(V a, V b) { return _mm512_add_pd(a, b); }
 };
+#elif defined(__AVX2__) && defined(__FMA__)
+template <>
+struct Simd<float> {
+  using V = __m256;
+  using Mask = __m256i;
+  static constexpr Index kWidth = 8;
+  static Mask mask(Index rows) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(std::min(rows, kWidth))),
+                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+  static V load(const float* p, Mask m) { return _mm256_maskload_ps(p, m); }
+  static void store(float* p, V v, Mask m) { _mm256_maskstore_ps(p, m, v); }
+  static void storeu(float* p, V v) { _mm256_storeu_ps(p, v); }
+  static V set1(float x) { return _mm256_set1_ps(x); }
+  static V zero() { return _mm256_setzero_ps(); }
+  static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static V add(V a, V b) { return _mm256_add_ps(a, b); }
+};
+template <>
+struct Simd<double> {
+  using V = __m256d;
+  using Mask = __m256i;
+  static constexpr Index kWidth = 4;
+  static Mask mask(Index rows) {
+    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(std::min(rows, kWidth)),
+                              _mm256_setr_epi64x(0, 1, 2, 3));
+  }
+  static V load(const double* p, Mask m) { return _mm256_maskload_pd(p, m); }
+  static void store(double* p, V v, Mask m) { _mm256_maskstore_pd(p, m, v); }
+  static void storeu(double* p, V v) { _mm256_storeu_pd(p, v); }
+  static V set1(double x) { return _mm256_set1_pd(x); }
+  static V zero() { return _mm256_setzero_pd(); }
+  static V fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
+  static V add(V a, V b) { return _mm256_add_pd(a, b); }
+};
+#endif
 
 // C(i, j) = [C(i, j) if accumulate] + [bias(i)] + sum_{p < k} P(i, p) S(p, j)
 // for i < rows <= kWidth and j < kCols, where P(i, p) = P[i + p * ldp] and S(p, j) =
 // S[p * sp + j * sj] (any strides: S is B, or B^T, or a constant with sp = sj = 0). Each column
 // has its own accumulator, so kCols independent FMA chains hide the FMA latency, and the chunk
-// of P loaded once serves every column; with fewer than 4 columns the sum over p is split into
-// kSplit interleaved partial sums for the same reason (added in a fixed order at the end).
-template <typename T, Index kCols>
+// of P loaded once serves every column; when the whole product has fewer than 4 columns the sum
+// over p is split into kSplit interleaved partial sums for the same reason (added in a fixed
+// order at the end). kSplit is chosen per product, never per group, so that every column of C
+// is summed the same way (the symmetry rule above).
+template <typename T, Index kCols, Index kSplit>
 void column_group(Index rows, Index k, const T* P, Index ldp, const T* S, Index sp, Index sj, T* C,
                   Index ldc, const T* bias, bool accumulate, bool spill) {
   using V = typename Simd<T>::V;
-  constexpr Index kSplit = kCols < 4 ? 4 : 1;
   const auto mask = Simd<T>::mask(rows);
   V acc[static_cast<std::size_t>(kSplit)][static_cast<std::size_t>(kCols)];  // registers
   // The unroll pragmas keep acc in registers (without them GCC 12 spills it to the stack).
@@ -216,24 +275,27 @@ void column_group(Index rows, Index k, const T* P, Index ldp, const T* S, Index 
 }
 
 // Columns [j, j + count) of C, count < 8, as one group.
-template <typename T>
+template <typename T, Index kSplit>
 void column_tail(Index count, Index rows, Index k, const T* P, Index ldp, const T* S, Index sp,
                  Index sj, T* C, Index ldc, const T* bias, bool accumulate, bool spill) {
+  auto group = [&]<Index kCols>() {
+    column_group<T, kCols, kSplit>(rows, k, P, ldp, S, sp, sj, C, ldc, bias, accumulate, spill);
+  };
   switch (count) {
-    case 1: column_group<T, 1>(rows, k, P, ldp, S, sp, sj, C, ldc, bias, accumulate, spill); return;
-    case 2: column_group<T, 2>(rows, k, P, ldp, S, sp, sj, C, ldc, bias, accumulate, spill); return;
-    case 3: column_group<T, 3>(rows, k, P, ldp, S, sp, sj, C, ldc, bias, accumulate, spill); return;
-    case 4: column_group<T, 4>(rows, k, P, ldp, S, sp, sj, C, ldc, bias, accumulate, spill); return;
-    case 5: column_group<T, 5>(rows, k, P, ldp, S, sp, sj, C, ldc, bias, accumulate, spill); return;
-    case 6: column_group<T, 6>(rows, k, P, ldp, S, sp, sj, C, ldc, bias, accumulate, spill); return;
-    case 7: column_group<T, 7>(rows, k, P, ldp, S, sp, sj, C, ldc, bias, accumulate, spill); return;
+    case 1: group.template operator()<1>(); return;
+    case 2: group.template operator()<2>(); return;
+    case 3: group.template operator()<3>(); return;
+    case 4: group.template operator()<4>(); return;
+    case 5: group.template operator()<5>(); return;
+    case 6: group.template operator()<6>(); return;
+    case 7: group.template operator()<7>(); return;
     default: return;
   }
 }
 
-template <typename T>
-void column_kernel(Index m, Index n, Index k, const T* P, Index ldp, const T* S, Index sp, Index sj,
-                   T* C, Index ldc, const T* bias, bool accumulate) {
+template <typename T, Index kSplit>
+void column_kernel_split(Index m, Index n, Index k, const T* P, Index ldp, const T* S, Index sp,
+                         Index sj, T* C, Index ldc, const T* bias, bool accumulate) {
   constexpr Index kCols = 8;
   constexpr Index kWidth = Simd<T>::kWidth;
   // A single chunk of rows (m < kWidth) stored densely (ldc == m) is written with full-width
@@ -246,20 +308,30 @@ void column_kernel(Index m, Index n, Index k, const T* P, Index ldp, const T* S,
     const T* b = bias != nullptr ? bias + i : nullptr;
     Index j = 0;
     for (; j + kCols <= n; j += kCols) {
-      column_group<T, kCols>(rows, k, P + i, ldp, S + j * sj, sp, sj, C + i + j * ldc, ldc, b,
-                             accumulate, j + kCols <= n_spill);
+      column_group<T, kCols, kSplit>(rows, k, P + i, ldp, S + j * sj, sp, sj, C + i + j * ldc,
+                                     ldc, b, accumulate, j + kCols <= n_spill);
     }
     if (j < n) {
-      column_tail<T>(n - j, rows, k, P + i, ldp, S + j * sj, sp, sj, C + i + j * ldc, ldc, b,
-                     accumulate, n <= n_spill);
+      column_tail<T, kSplit>(n - j, rows, k, P + i, ldp, S + j * sj, sp, sj, C + i + j * ldc, ldc,
+                             b, accumulate, n <= n_spill);
     }
   }
 }
 
-// C (m x n) = op(A) op(B) with min(m, k) <= kSmall. op(A) = A^T is packed, a block of rows at a
+template <typename T>
+void column_kernel(Index m, Index n, Index k, const T* P, Index ldp, const T* S, Index sp, Index sj,
+                   T* C, Index ldc, const T* bias, bool accumulate) {
+  if (n < 4) {
+    column_kernel_split<T, 4>(m, n, k, P, ldp, S, sp, sj, C, ldc, bias, accumulate);
+  } else {
+    column_kernel_split<T, 1>(m, n, k, P, ldp, S, sp, sj, C, ldc, bias, accumulate);
+  }
+}
+
+// C (m x n) = op(A) op(B) (+ bias) on our kernel. op(A) = A^T is packed, a block of rows at a
 // time, into a buffer on the stack (at most kPack elements), so that its columns are contiguous.
 template <typename T>
-void small_product(Op op_a, Op op_b, Index m, Index n, Index k, View<T> A, View<T> B, T* C,
+void own_product(Op op_a, Op op_b, Index m, Index n, Index k, View<T> A, View<T> B, T* C,
                    Index ldc, const T* bias) {
   // S(p, j) = op(B)(p, j)
   const Index sp = op_b == Op::kN ? 1 : B.ld;
@@ -286,11 +358,6 @@ void small_product(Op op_a, Op op_b, Index m, Index n, Index k, View<T> A, View<
     }
   }
 }
-#else
-constexpr bool kHaveSmallKernel = false;
-template <typename T>
-void small_product(Op, Op, Index, Index, Index, View<T>, View<T>, T*, Index, const T*) {}
-#endif
 
 #if defined(INITBENCH_HAVE_BLAS)
 // Single-threaded OpenBLAS: the runner parallelises over runs, not inside products.
@@ -318,8 +385,12 @@ void blas_gemm(Op op_a, Op op_b, Index m, Index n, Index k, View<double> A, View
 }
 #endif
 
-#if defined(__AVX512F__)
+#if defined(INITBENCH_HAVE_BLAS) && defined(__AVX512F__)
 // out(j, c) = in(c, j) for a 16x16 block of floats (column-major, any leading dimensions).
+// GCC 12 warns that its own intrinsics use an uninitialised __Y (_mm512_undefined_ps(), by
+// design) once they are inlined here.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
 void transpose16(const float* in, Index ld_in, float* out, Index ld_out) {
   __m512 r[16];  // registers
   __m512 t[16];
@@ -346,6 +417,7 @@ void transpose16(const float* in, Index ld_in, float* out, Index ld_out) {
   }
   for (Index c = 0; c < 16; ++c) _mm512_storeu_ps(out + c * ld_out, r[c]);
 }
+#pragma GCC diagnostic pop
 
 // buffer(i, p) = A(p, i) for i < m, p < k (buffer column-major, leading dimension m).
 void transpose_into(const float* A, Index lda, Index m, Index k, float* buffer) {
@@ -363,47 +435,41 @@ void transpose_into(const float* A, Index lda, Index m, Index k, float* buffer) 
 }
 #endif
 
-// C (m x n, leading dimension ldc) = op(A) op(B) (+ bias broadcast over columns).
+// C (m x n, leading dimension ldc) = op(A) op(B) (+ bias broadcast over columns). The rows of C
+// always index neurons; its columns do when neuron_columns (dW of a hidden layer's inputs).
 template <typename T>
 void product(Op op_a, Op op_b, Index m, Index n, Index k, View<T> A, View<T> B, T* C, Index ldc,
-             const T* bias) {
+             const T* bias, bool neuron_columns) {
   if (m == 0 || n == 0) return;
-  if (kHaveSmallKernel && (m <= kSmall || k <= kSmall)) {
-    small_product<T>(op_a, op_b, m, n, k, A, B, C, ldc, bias);
+#if defined(INITBENCH_HAVE_BLAS)
+  const bool blas = m > kSmall && k > kSmall && m % kBlasMultiple == 0 &&
+                    (!neuron_columns || n % kBlasMultiple == 0);
+  if (blas) {
+    // z = W a + b as BLAS does it (PyTorch's addmm): b broadcast into C, then C = W a + 1 C.
+    if (bias != nullptr) {
+      using Map = Eigen::Map<Matrix<T>, 0, Eigen::OuterStride<>>;
+      Map(C, m, n, Eigen::OuterStride<>(ldc)).colwise() = Eigen::Map<const Vector<T>>(bias, m);
+    }
+#if defined(__AVX512F__)
+    // OpenBLAS's A^T B is ~25% slower than its A B on small shapes (64x64x64: 6.3 vs 4.6 us
+    // here); a register transpose of A costs 0.3 us.
+    constexpr Index kTransposeMax = 96;
+    if constexpr (std::is_same_v<T, float>) {
+      if (op_a == Op::kT && m <= kTransposeMax && k <= kTransposeMax) {
+        alignas(64) float transposed[kTransposeMax * kTransposeMax];
+        transpose_into(A.data, A.ld, m, k, transposed);
+        blas_gemm(Op::kN, op_b, m, n, k, View<float>{transposed, m}, B, C, ldc,
+                  bias != nullptr ? T(1) : T(0));
+        return;
+      }
+    }
+#endif
+    blas_gemm(op_a, op_b, m, n, k, A, B, C, ldc, bias != nullptr ? T(1) : T(0));
     return;
   }
-  using Map = Eigen::Map<Matrix<T>, 0, Eigen::OuterStride<>>;
-  Map c(C, m, n, Eigen::OuterStride<>(ldc));
-#if defined(INITBENCH_HAVE_BLAS)
-  // z = W a + b as BLAS does it (PyTorch's addmm): b broadcast into C, then C = W a + 1 C.
-  if (bias != nullptr) c.colwise() = Eigen::Map<const Vector<T>>(bias, m);
-#if defined(__AVX512F__)
-  // OpenBLAS's A^T B is ~25% slower than its A B on small shapes (64x64x64: 6.3 vs 4.6 us here);
-  // a register transpose of A costs 0.3 us.
-  constexpr Index kTransposeMax = 96;
-  if constexpr (std::is_same_v<T, float>) {
-    if (op_a == Op::kT && m <= kTransposeMax && k <= kTransposeMax) {
-      alignas(64) float transposed[kTransposeMax * kTransposeMax];
-      transpose_into(A.data, A.ld, m, k, transposed);
-      blas_gemm(Op::kN, op_b, m, n, k, View<float>{transposed, m}, B, C, ldc,
-                bias != nullptr ? T(1) : T(0));
-      return;
-    }
-  }
 #endif
-  blas_gemm(op_a, op_b, m, n, k, A, B, C, ldc, bias != nullptr ? T(1) : T(0));
-#else
-  using ConstMap = Eigen::Map<const Matrix<T>, 0, Eigen::OuterStride<>>;
-  const Index a_rows = op_a == Op::kN ? m : k;
-  const Index b_rows = op_b == Op::kN ? k : n;
-  ConstMap a(A.data, a_rows, op_a == Op::kN ? k : m, Eigen::OuterStride<>(A.ld));
-  ConstMap b(B.data, b_rows, op_b == Op::kN ? n : k, Eigen::OuterStride<>(B.ld));
-  if (op_a == Op::kN && op_b == Op::kN) c.noalias() = a * b;
-  if (op_a == Op::kN && op_b == Op::kT) c.noalias() = a * b.transpose();
-  if (op_a == Op::kT && op_b == Op::kN) c.noalias() = a.transpose() * b;
-  if (op_a == Op::kT && op_b == Op::kT) c.noalias() = a.transpose() * b.transpose();
-  if (bias != nullptr) c.colwise() += Eigen::Map<const Vector<T>>(bias, m);
-#endif
+  (void)neuron_columns;
+  own_product<T>(op_a, op_b, m, n, k, A, B, C, ldc, bias);
 }
 
 template <typename T>
@@ -422,28 +488,26 @@ void dense_forward(const Matrix<T>& W, const Vector<T>& b, const ConstMatrixRef<
                    MatrixRef<T> z) {
   assert(z.rows() == W.rows() && z.cols() == a.cols() && a.rows() == W.cols());
   product<T>(Op::kN, Op::kN, W.rows(), a.cols(), W.cols(), view(W), view(a), z.data(),
-             z.outerStride(), b.data());
+             z.outerStride(), b.data(), false);
 }
 
 template <typename T>
 void dense_backward(const Matrix<T>& W, const ConstMatrixRef<T>& a, const ConstMatrixRef<T>& dz,
                     Matrix<T>& dW, Vector<T>& db, MatrixRef<T> da) {
   const Index n = dz.cols();
-  // dW = dz a^T: (n_out, n) (n, n_in)
+  // dW = dz a^T: (n_out, n) (n, n_in). Its columns index the neurons of the layer below when
+  // there is one (da wanted), the input features otherwise.
+  const bool hidden_below = da.size() > 0;
   product<T>(Op::kN, Op::kT, W.rows(), W.cols(), n, view(dz), view(a), dW.data(), dW.rows(),
-             nullptr);
+             nullptr, hidden_below);
   // db = dz 1: the row sums, as a product with a column of ones (a stride-0 operand)
-#if defined(__AVX512F__)
   const T one(1);
   column_kernel<T>(W.rows(), 1, n, dz.data(), dz.outerStride(), &one, 0, 0, db.data(), db.size(),
                    nullptr, false);
-#else
-  db.noalias() = dz.rowwise().sum();
-#endif
   // da = W^T dz: (n_in, n_out) (n_out, n)
-  if (da.size() > 0) {
+  if (hidden_below) {
     product<T>(Op::kT, Op::kN, W.cols(), n, W.rows(), view(W), view(dz), da.data(),
-               da.outerStride(), nullptr);
+               da.outerStride(), nullptr, false);
   }
 }
 

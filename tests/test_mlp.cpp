@@ -240,3 +240,51 @@ TEST_CASE("dense_forward/dense_backward: every product path against a double ref
     CHECK(error(db, db_ref) < 1e-6);
   }
 }
+
+TEST_CASE("identical neurons get bit-identical values and gradients, at every width and batch size") {
+  // The symmetry experiments rest on this: under zeros or constant init the neurons of a layer
+  // must stay exactly equal, so every entry of every product and elementwise pass must be
+  // computed by the same sequence of operations whatever its position (a SIMD lane, a masked
+  // tail, a remainder block). A one-bit difference is enough for Adam to split the neurons.
+  for (const Index width :
+       {1, 2, 3, 5, 7, 8, 9, 10, 11, 15, 16, 17, 20, 24, 31, 33, 40, 64, 70, 100, 128}) {
+    for (const Index n : {1, 3, 8, 17, 64, 301}) {
+      CAPTURE(width);
+      CAPTURE(n);
+      MlpConfig config{{2, width, width, 3}, Activation::parse("tanh"), Output::kSoftmax};
+      Mlp<float> net(config, n);
+      for (Index l = 1; l <= 3; ++l) {
+        net.W(l).setConstant(0.1f);
+        net.b(l).setConstant(0.05f);
+      }
+      Rng rng(static_cast<std::uint64_t>(width * 1000 + n));
+      for (Index k = 0; k < 2 * n; ++k) net.workspace().A[0](k) = static_cast<float>(rng.normal());
+      net.workspace().target(n).setZero();
+      for (Index j = 0; j < n; ++j) net.workspace().Y(static_cast<Index>(rng.below(3)), j) = 1.0f;
+      net.forward(n);
+      net.backward(n);
+      auto rows_identical = [](const auto& m) {
+        for (Index i = 1; i < m.rows(); ++i) {
+          if (m.row(i) != m.row(0)) return false;
+        }
+        return true;
+      };
+      auto cols_identical = [](const auto& m) {
+        for (Index j = 1; j < m.cols(); ++j) {
+          if (m.col(j) != m.col(0)) return false;
+        }
+        return true;
+      };
+      const auto& ws = net.workspace();
+      CHECK(rows_identical(ws.Z[1].leftCols(n)));
+      CHECK(rows_identical(ws.A[2].leftCols(n)));
+      CHECK(rows_identical(ws.D[1].leftCols(n)));
+      CHECK(rows_identical(ws.D[2].leftCols(n)));
+      CHECK(rows_identical(net.grads().W[1]));
+      CHECK(rows_identical(net.grads().W[2]));
+      CHECK(cols_identical(net.grads().W[2]));
+      CHECK(cols_identical(net.grads().W[3]));
+      CHECK(rows_identical(net.grads().b[2]));
+    }
+  }
+}
