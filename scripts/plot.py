@@ -592,6 +592,7 @@ def step_axis(exp, ax, steps):
     ax.set_xlabel("step (parameter updates)")
     if spec_get(exp.spec, "probes.schedule") == "log" and len(steps) and max(steps) > 10:
         ax.set_xscale("symlog", linthresh=1)
+        ax.set_xlim(left=0)  # symlog's default margin would show a negative step
 
 
 # ------------------------------------------------------------------------------------------------

@@ -738,7 +738,7 @@ TEST_CASE("data: csv: every malformed file is an error naming file:line") {
 // Standardization
 // ---------------------------------------------------------------------------------------------
 
-TEST_CASE("data: standardize: training mean 0 and std 1; test uses the training statistics") {
+TEST_CASE("data: standardize: training mean 0 and std 1, test uses the training statistics") {
   DataSpec spec = spec_of("blobs");
   spec.features = 3;
   const Dataset raw = load_dataset(spec, 3);

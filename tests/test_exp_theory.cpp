@@ -1,3 +1,285 @@
+// The theory experiments' claims (experiments 6-10 of issue 5), each run at its [quick] size:
+// saxe_linear, edge_of_chaos, dynamical_isometry, scale_sweep, lsuv. Each test asserts the part
+// of its claim that holds at that size; results/<name>/README.md has the full-size numbers.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "experiment_support.hpp"
+#include "initbench/activation.hpp"
+#include "initbench/meanfield.hpp"
+
+namespace {
+
+using initbench::RunRecord;
+using initbench::testing::axis;
+using initbench::testing::quick_experiment;
+using initbench::testing::run_quick;
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// The layers.csv rows of a run at step 0, by layer (1..L).
+std::map<long, initbench::LayerRow> layers_at_step0(const RunRecord& r) {
+  std::map<long, initbench::LayerRow> out;
+  for (const auto& row : r.layers) {
+    if (row.step == 0) out[row.layer] = row;
+  }
+  return out;
+}
+
+// Spread of the Jacobian's singular values at step 0: the ratio of the 10th to the 90th
+// percentile (s at rank ceil(0.1 n) over s at rank ceil(0.9 n), rank 1 = largest), as the
+// geometric mean over the probed samples; infinite when the 90th percentile is 0 (ReLU
+// Jacobians have exact zeros: a unit that is off at the sample passes nothing).
+double jacobian_spread(const RunRecord& r) {
+  std::map<long, std::vector<double>> by_sample;
+  for (const auto& row : r.jacobian) {
+    if (row.step == 0) by_sample[row.sample].push_back(row.singular_value);
+  }
+  REQUIRE(!by_sample.empty());
+  double log_sum = 0.0;
+  for (auto& [sample, values] : by_sample) {
+    std::sort(values.begin(), values.end(), std::greater<>());
+    const auto n = static_cast<double>(values.size());
+    const double p10 = values[static_cast<std::size_t>(std::ceil(0.1 * n)) - 1];
+    const double p90 = values[static_cast<std::size_t>(std::ceil(0.9 * n)) - 1];
+    if (!(p90 > 0.0)) return kInf;
+    log_sum += std::log(p10 / p90);
+  }
+  return std::exp(log_sum / static_cast<double>(by_sample.size()));
+}
+
+}  // namespace
+
+// Saxe et al. 2014: learning time of deep linear networks vs depth. Learning time of a (scheme,
+// depth) = the fewest steps to the target loss over the learning-rate grid (the paper chooses
+// the learning rate per depth); -1 when no learning rate reached it.
+TEST_CASE("saxe_linear: orthogonal learning time stays nearly flat in depth, scaled Gaussian grows") {
+  const auto experiment = quick_experiment("saxe_linear.toml");
+  const auto records = run_quick(experiment);
+  std::map<std::pair<std::string, long>, long> best;  // (scheme, depth) -> fewest steps, or -1
+  std::set<long> depth_set;
+  for (const RunRecord& r : records) {
+    CHECK(r.run.activation == "identity");
+    const auto key = std::make_pair(r.run.scheme, r.run.depth);
+    depth_set.insert(r.run.depth);
+    long& b = best.try_emplace(key, -1).first->second;
+    const long s = r.run.steps_to_target;
+    if (s >= 0 && (b < 0 || s < b)) b = s;
+  }
+  const std::vector<long> depths(depth_set.begin(), depth_set.end());
+  REQUIRE(depths.size() >= 3);
+  REQUIRE(depths.back() >= 16 * depths.front());
+
+  // Orthogonal: every depth learns, and the learning time varies by less than a factor 2 over
+  // the whole depth range (Saxe et al.: a finite, depth-independent delay).
+  long ortho_min = std::numeric_limits<long>::max(), ortho_max = 0;
+  for (long d : depths) {
+    const long b = best.at({"orthogonal", d});
+    INFO("orthogonal, depth " << d << ": best steps to target " << b);
+    REQUIRE(b > 0);
+    ortho_min = std::min(ortho_min, b);
+    ortho_max = std::max(ortho_max, b);
+  }
+  CHECK(ortho_max <= 2 * ortho_min);
+
+  // Scaled Gaussian (lecun_normal): the learning time grows with depth, more than doubling at
+  // every deeper depth of the grid (or the target is never reached), and at the deepest it is at
+  // least 10 times the orthogonal one.
+  long previous = best.at({"lecun_normal", depths[0]});
+  REQUIRE(previous > 0);
+  for (std::size_t i = 1; i < depths.size(); ++i) {
+    const long b = best.at({"lecun_normal", depths[i]});
+    INFO("lecun_normal, depth " << depths[i] << ": best steps " << b << ", previous depth " << previous);
+    CHECK((b < 0 || b > 2 * previous));
+    if (b < 0) break;  // deeper still: not asserted once the target is out of reach
+    previous = b;
+  }
+  const long deep_gauss = best.at({"lecun_normal", depths.back()});
+  const long deep_ortho = best.at({"orthogonal", depths.back()});
+  INFO("deepest: lecun_normal " << deep_gauss << ", orthogonal " << deep_ortho);
+  CHECK((deep_gauss < 0 || deep_gauss >= 10 * deep_ortho));
+}
+
+// Schoenholz et al. 2017: tanh networks with W ~ N(0, sw2 / fan_in), b ~ N(0, sb2) train when
+// depth <~ 6 xi_c. "Trainable" here: final training accuracy >= 0.5 (10 classes, chance 0.1).
+// Runs well inside (depth <= 3 xi_c) must train; runs well outside (depth >= 9 xi_c, 1.5 times
+// the boundary) must not; at the deepest depth the best run is the one nearest criticality.
+TEST_CASE("edge_of_chaos: the trainable region follows the mean-field depth scale 6 xi_c") {
+  const auto experiment = quick_experiment("edge_of_chaos.toml");
+  const auto records = run_quick(experiment);
+  const auto tanh = initbench::Activation::parse("tanh");
+  int inside = 0, outside = 0;
+  long deepest = 0;
+  for (const RunRecord& r : records) deepest = std::max(deepest, r.run.depth);
+  double best_acc = -1, best_xi = 0, max_xi_at_deepest = 0;
+  for (const RunRecord& r : records) {
+    const auto& config = experiment.runs.at(static_cast<std::size_t>(r.run.run_id));
+    REQUIRE(config.init.weights.name() == "variance_scaling");
+    REQUIRE(config.model.activation.str() == "tanh");
+    const double sw2 = config.init.weights.number("scale");
+    const double sb2 = std::pow(config.init.bias().number("stddev"), 2);
+    CHECK(sb2 == doctest::Approx(0.05).epsilon(1e-3));
+    const double xi6 = 6.0 * initbench::meanfield_xi_c(tanh, sw2, sb2);
+    const double acc = r.run.final_train_acc;
+    const auto depth = static_cast<double>(r.run.depth);
+    INFO("sw2 " << sw2 << ", depth " << r.run.depth << ", 6 xi_c " << xi6 << ": train accuracy "
+                << acc);
+    if (depth <= xi6 / 2) {
+      ++inside;
+      CHECK(acc >= 0.5);
+    } else if (depth >= 1.5 * xi6) {
+      ++outside;
+      CHECK(acc < 0.5);
+    }
+    if (r.run.depth == deepest) {
+      max_xi_at_deepest = std::max(max_xi_at_deepest, xi6);
+      if (acc > best_acc) {
+        best_acc = acc;
+        best_xi = xi6;
+      }
+    }
+  }
+  // The quick grid has runs on both sides of the boundary.
+  CHECK(inside >= 2);
+  CHECK(outside >= 2);
+  // Deepest near criticality: at the deepest depth, the best-trained run has the largest xi_c.
+  CHECK(best_xi == max_xi_at_deepest);
+  CHECK(best_acc >= 0.5);
+}
+
+// Pennington et al. 2017: the singular values of J = dz_L/dx stay concentrated only for
+// orthogonal tanh at criticality. Spread = 10th / 90th percentile ratio (jacobian_spread).
+TEST_CASE("dynamical_isometry: the Jacobian spectrum stays narrow only for orthogonal tanh") {
+  const auto experiment = quick_experiment("dynamical_isometry.toml");
+  const auto records = run_quick(experiment);
+  // tanh with sw2 = 1, sb2 = 0 is critical: chi_1 = 1 at the fixed point q* = 0 (which the
+  // variance map approaches only like 1 / (2 n), so the library's iterated q* is ~1e-4 short).
+  CHECK(initbench::meanfield_chi1(initbench::Activation::parse("tanh"), 1.0, 0.0) ==
+        doctest::Approx(1.0).epsilon(1e-3));
+  std::map<std::pair<std::string, std::string>, std::map<long, double>> spread;
+  for (const RunRecord& r : records) {
+    // Square Jacobian: input and output sizes equal the width.
+    std::set<long> ks;
+    for (const auto& row : r.jacobian) ks.insert(row.k);
+    CHECK(static_cast<long>(ks.size()) == r.run.width);
+    spread[{r.run.activation, r.run.scheme}][r.run.depth] = jacobian_spread(r);
+  }
+  const auto& ortho_tanh = spread.at({"tanh", "orthogonal"});
+  REQUIRE(ortho_tanh.size() >= 2);
+  const long shallow = ortho_tanh.begin()->first, deep = ortho_tanh.rbegin()->first;
+  INFO("orthogonal tanh spread: depth " << shallow << " " << ortho_tanh.at(shallow) << ", depth "
+                                        << deep << " " << ortho_tanh.at(deep));
+  // Narrow: at most a factor 2 wider at the deepest depth than at the shallowest.
+  CHECK(std::isfinite(ortho_tanh.at(deep)));
+  CHECK(ortho_tanh.at(deep) <= 2 * ortho_tanh.at(shallow));
+  // Every other pairing (Gaussian tanh, tanh off criticality, ReLU with any weights) is at
+  // least 10 times wider at the deepest depth.
+  for (const auto& [key, by_depth] : spread) {
+    if (key == std::make_pair(std::string("tanh"), std::string("orthogonal"))) continue;
+    INFO(key.first << " " << key.second << ": spread " << by_depth.at(deep) << " at depth " << deep);
+    CHECK(by_depth.at(deep) >= 10 * ortho_tanh.at(deep));
+  }
+  // Gaussian tanh at criticality: the spread grows with depth.
+  const auto& gauss_tanh = spread.at({"tanh", "lecun_normal"});
+  INFO("lecun_normal tanh spread: " << gauss_tanh.at(shallow) << " -> " << gauss_tanh.at(deep));
+  CHECK(gauss_tanh.at(deep) >= 10 * gauss_tanh.at(shallow));
+}
+
+// He et al. 2015: a wrong weight scale shrinks or grows the back-propagated signal
+// exponentially with depth. Measured at step 0: the delta ratio ||dL/dz_1|| / ||dL/dz_L||
+// (layers.csv) and init_grad_ratio = ||dL/dW_1|| / ||dL/dW_L|| (runs.csv).
+TEST_CASE("scale_sweep: gradient ratios across 20 layers move by orders of magnitude with init.scale") {
+  const auto experiment = quick_experiment("scale_sweep.toml");
+  const auto records = run_quick(experiment);
+  struct Point {
+    double scale, delta_ratio, grad_ratio;
+    std::string status;
+  };
+  std::map<std::pair<std::string, std::string>, std::vector<Point>> sweeps;
+  for (const RunRecord& r : records) {
+    const auto layers = layers_at_step0(r);
+    REQUIRE(layers.size() == static_cast<std::size_t>(r.run.depth + 1));
+    const double delta_ratio = layers.begin()->second.delta_norm / layers.rbegin()->second.delta_norm;
+    sweeps[{r.run.activation, r.run.scheme}].push_back(
+        {std::stod(axis(r, "init.scale")), delta_ratio, r.run.init_grad_ratio, r.run.status});
+  }
+  for (auto& [key, points] : sweeps) {
+    std::sort(points.begin(), points.end(), [](const Point& a, const Point& b) { return a.scale < b.scale; });
+    REQUIRE(points.size() >= 3);
+    REQUIRE(points.front().scale <= 0.25);
+    REQUIRE(points.back().scale >= 4.0);
+    INFO(key.first << " " << key.second);
+    // The back-propagated signal: vanishing below the right scale, exploding above, monotone.
+    for (std::size_t i = 1; i < points.size(); ++i) {
+      INFO("scale " << points[i].scale << ": delta ratio " << points[i].delta_ratio);
+      CHECK(points[i].delta_ratio > points[i - 1].delta_ratio);
+    }
+    CHECK(points.front().delta_ratio < 1e-3);
+    CHECK(points.back().delta_ratio > 1e3);
+    const Point& one = *std::find_if(points.begin(), points.end(), [](const Point& p) { return p.scale == 1.0; });
+    if (key.first == "tanh") {
+      // The weight-gradient ratio explodes above the right scale (tanh saturates, so the
+      // activations stay bounded while the deltas grow)...
+      INFO("tanh init_grad_ratio at scale 1: " << one.grad_ratio << ", at scale " << points.back().scale
+                                               << ": " << points.back().grad_ratio);
+      CHECK(points.back().grad_ratio > 100 * one.grad_ratio);
+    } else {
+      // ...but for ReLU with zero biases it does not move below the right scale: the network is
+      // positively homogeneous, so scaling every weight by s multiplies every ||dL/dW_l|| by the
+      // same power of s and the ratio is unchanged (the deltas shrink, the activations they are
+      // multiplied with grow in proportion). The claim's "vanishing" shows in the deltas only.
+      INFO("relu init_grad_ratio at scales " << points[0].scale << ", " << points[1].scale << ": "
+                                             << points[0].grad_ratio << ", " << points[1].grad_ratio);
+      CHECK(points[1].grad_ratio == doctest::Approx(points[0].grad_ratio).epsilon(0.01));
+      // Too large a scale blows up ReLU training (NaN or Inf: status diverged); scale 1 does not.
+      CHECK(points.back().status == "diverged");
+      CHECK(one.status != "diverged");
+    }
+  }
+}
+
+// Mishkin & Matas 2016: after LSUV every layer's output variance is within tol of 1 (on the
+// first min(1024, m) training samples, which are also the probe batch), and deep nets train at
+// least as fast as from orthogonal or He initialisation.
+TEST_CASE("lsuv: every layer's output variance at step 0 is 1 within tol, and training is no slower") {
+  const auto experiment = quick_experiment("lsuv.toml");
+  const auto records = run_quick(experiment);
+  int others_outside_tol = 0;
+  for (const RunRecord& r : records) {
+    const auto& config = experiment.runs.at(static_cast<std::size_t>(r.run.run_id));
+    const auto layers = layers_at_step0(r);
+    REQUIRE(layers.size() == static_cast<std::size_t>(r.run.depth + 1));
+    bool all_within = true;
+    const double tol = r.run.scheme == "lsuv" ? config.init.weights.number("tol") : 0.1;
+    for (const auto& [l, row] : layers) {
+      const double var = row.preact_std * row.preact_std;
+      if (r.run.scheme == "lsuv") {
+        INFO(r.run.activation << " lsuv, layer " << l << ": Var(z) = " << var);
+        CHECK(std::abs(var - 1.0) < tol);
+      }
+      all_within = all_within && std::abs(var - 1.0) < tol;
+    }
+    if (r.run.scheme != "lsuv" && !all_within) ++others_outside_tol;
+  }
+  // The check discriminates: orthogonal and He leave some layer's variance outside the band.
+  CHECK(others_outside_tol >= 1);
+  // Training speed: per activation, LSUV reaches the target accuracy, no later than the others.
+  for (const auto& [activation, runs] : initbench::testing::group_by(records, "model.activation")) {
+    std::map<std::string, long> steps;
+    for (const RunRecord* r : runs) steps[r->run.scheme] = r->run.steps_to_target;
+    INFO(activation << ": steps to target lsuv " << steps["lsuv"] << ", orthogonal " << steps["orthogonal"]
+                    << ", he_normal " << steps["he_normal"]);
+    REQUIRE(steps.at("lsuv") >= 0);
+    for (const auto& [scheme, s] : steps) {
+      if (scheme != "lsuv" && s >= 0) CHECK(steps.at("lsuv") <= s);
+    }
+  }
+}

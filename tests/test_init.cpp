@@ -569,7 +569,7 @@ TEST_CASE("biases: torch_default's rule, zeros by default, other schemes when as
   }
 }
 
-TEST_CASE("InitConfig::scale multiplies every weight; a non-positive scale is rejected") {
+TEST_CASE("InitConfig::scale multiplies every weight, a non-positive scale is rejected") {
   MlpConfig config{{30, 40, 5}, Activation::parse("tanh"), Output::kSoftmax};
   Mlp<double> a(config, 1);
   Mlp<double> b(config, 1);
@@ -647,7 +647,7 @@ TEST_CASE("orthogonal: Haar distributed, so signs are random (not fixed by the Q
   CHECK(std::abs(s2 / m - 0.5) < 5.0 * std::sqrt(0.125 / m));
 }
 
-TEST_CASE("identity(gain=3) on a square layer; identity on a non-square layer is rejected") {
+TEST_CASE("identity(gain=3) on a square layer, identity on a non-square layer is rejected") {
   const Scheme scheme = Scheme::parse("identity(gain=3)");
   Rng rng(1);
   CHECK(same<double>(scheme.sample_weights(6, 6, rng),
@@ -776,7 +776,7 @@ TEST_CASE("lsuv: needs a batch of the right shape") {
 // 4. Reproducibility
 // -------------------------------------------------------------------------------------------------
 
-TEST_CASE("initialize: same (seed, run) same weights; another seed, run or layer gives others") {
+TEST_CASE("initialize: same (seed, run) same weights, another seed, run or layer gives others") {
   MlpConfig config{{40, 40, 40, 40, 3}, Activation::parse("tanh"), Output::kSoftmax};
   for (const char* text :
        {"he_normal", "glorot_uniform", "orthogonal", "sparse", "torch_sparse(sparsity=0.5)",

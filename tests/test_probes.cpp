@@ -182,7 +182,7 @@ TEST_CASE("effective_rank") {
 }
 
 TEST_CASE(
-    "jacobian: a linear network's singular values are those of W2 W1; tanh matches finite "
+    "jacobian: a linear network's singular values are those of W2 W1, tanh matches finite "
     "differences") {
   Rng rng(3);
   SUBCASE("linear") {

@@ -108,7 +108,7 @@ TEST_CASE("runner: outputs are byte-identical for 1 and 2 threads") {
 }
 
 TEST_CASE(
-    "runner: an interrupted experiment keeps complete files; --resume ends identical to an "
+    "runner: an interrupted experiment keeps complete files, --resume ends identical to an "
     "uninterrupted run") {
   const Experiment e = grid();
   const fs::path full = temp_dir("full");

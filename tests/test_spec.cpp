@@ -279,7 +279,7 @@ dump_weights = [0, 100]
   CHECK(r.probes.dump_weights == std::vector<long>{0, 100});
 }
 
-TEST_CASE("spec: keys left out keep RunConfig's defaults; depth, width and epochs map") {
+TEST_CASE("spec: keys left out keep RunConfig's defaults, depth, width and epochs map") {
   const Experiment e =
       parse(spec({{"model", "depth = 3\nwidth = 16"}, {"init", ""}, {"train", "epochs = 4"}}));
   REQUIRE(e.runs.size() == 1);

@@ -92,7 +92,7 @@ TEST_CASE(
 
 TEST_CASE(
     "symmetry: zeros and constant init keep every hidden layer at one distinct neuron, "
-    "for tanh and sigmoid, at every probed step; random schemes give width distinct neurons") {
+    "for tanh and sigmoid, at every probed step, random schemes give width distinct neurons") {
   const Dataset data = make_circles(200, 50, 0.05, 1);
   for (const std::string act : {"tanh", "sigmoid"}) {
     for (const std::string scheme : {"zeros", "constant(value=0.5)", "glorot_uniform"}) {
@@ -172,7 +172,7 @@ TEST_CASE("update_ratio after the first SGD step is lr * ||dW|| / ||W|| of step 
 }
 
 TEST_CASE(
-    "steps_to_target is the first full-batch step whose loss reaches the target; stop_at_target") {
+    "steps_to_target is the first full-batch step whose loss reaches the target, stop_at_target") {
   const Dataset data = make_circles(200, 50, 0.05, 1);
   RunConfig c = circles_run("he_normal", "relu", 2000);
   c.train.eval_every = 1;
@@ -205,7 +205,7 @@ TEST_CASE("a run whose loss does not move is reported as stalled, and stops only
   CHECK(r.run.steps_run < 500);
 }
 
-TEST_CASE("mini-batch training: same seed, same bytes; the probe batch is fixed") {
+TEST_CASE("mini-batch training: same seed, same bytes, the probe batch is fixed") {
   const Dataset data = make_circles(300, 100, 0.05, 2);
   RunConfig c = circles_run("he_normal", "relu", 120);
   c.train.batch = 32;
