@@ -308,8 +308,8 @@ void column_kernel_split(Index m, Index n, Index k, const T* P, Index ldp, const
     const T* b = bias != nullptr ? bias + i : nullptr;
     Index j = 0;
     for (; j + kCols <= n; j += kCols) {
-      column_group<T, kCols, kSplit>(rows, k, P + i, ldp, S + j * sj, sp, sj, C + i + j * ldc,
-                                     ldc, b, accumulate, j + kCols <= n_spill);
+      column_group<T, kCols, kSplit>(rows, k, P + i, ldp, S + j * sj, sp, sj, C + i + j * ldc, ldc,
+                                     b, accumulate, j + kCols <= n_spill);
     }
     if (j < n) {
       column_tail<T, kSplit>(n - j, rows, k, P + i, ldp, S + j * sj, sp, sj, C + i + j * ldc, ldc,
@@ -331,8 +331,8 @@ void column_kernel(Index m, Index n, Index k, const T* P, Index ldp, const T* S,
 // C (m x n) = op(A) op(B) (+ bias) on our kernel. op(A) = A^T is packed, a block of rows at a
 // time, into a buffer on the stack (at most kPack elements), so that its columns are contiguous.
 template <typename T>
-void own_product(Op op_a, Op op_b, Index m, Index n, Index k, View<T> A, View<T> B, T* C,
-                   Index ldc, const T* bias) {
+void own_product(Op op_a, Op op_b, Index m, Index n, Index k, View<T> A, View<T> B, T* C, Index ldc,
+                 const T* bias) {
   // S(p, j) = op(B)(p, j)
   const Index sp = op_b == Op::kN ? 1 : B.ld;
   const Index sj = op_b == Op::kN ? B.ld : 1;

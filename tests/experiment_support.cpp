@@ -6,7 +6,8 @@
 namespace initbench::testing {
 
 Experiment quick_experiment(const std::string& file, const std::vector<std::string>& overrides) {
-  return load_experiment(std::string(INITBENCH_SOURCE_DIR) + "/experiments/" + file, SpecOptions{overrides, true});
+  return load_experiment(std::string(INITBENCH_SOURCE_DIR) + "/experiments/" + file,
+                         SpecOptions{overrides, true});
 }
 
 std::vector<RunRecord> run_quick(const Experiment& experiment) {
@@ -30,7 +31,9 @@ std::map<std::string, std::vector<const RunRecord*>> group_by(const std::vector<
 }
 
 double mean(const std::vector<double>& values) {
-  return values.empty() ? 0.0 : std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
+  return values.empty() ? 0.0
+                        : std::accumulate(values.begin(), values.end(), 0.0) /
+                              static_cast<double>(values.size());
 }
 
 }  // namespace initbench::testing

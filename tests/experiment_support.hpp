@@ -12,7 +12,8 @@
 namespace initbench::testing {
 
 // experiments/<file> with its [quick] profile (and extra --set overrides).
-Experiment quick_experiment(const std::string& file, const std::vector<std::string>& overrides = {});
+Experiment quick_experiment(const std::string& file,
+                            const std::vector<std::string>& overrides = {});
 
 // Runs every run of the experiment in memory on every core; records in grid order.
 std::vector<RunRecord> run_quick(const Experiment& experiment);

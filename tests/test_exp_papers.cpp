@@ -70,9 +70,11 @@ TEST_CASE(
     CAPTURE(depth);
     const long L = std::stol(depth) + 1;  // the output layer
     const auto& standard = find_run(
-        records, {{"model.activation", "tanh"}, {"model.depth", depth}, {"init.scheme", "glorot_standard"}});
+        records,
+        {{"model.activation", "tanh"}, {"model.depth", depth}, {"init.scheme", "glorot_standard"}});
     const auto& normalized = find_run(
-        records, {{"model.activation", "tanh"}, {"model.depth", depth}, {"init.scheme", "glorot_uniform"}});
+        records,
+        {{"model.activation", "tanh"}, {"model.depth", depth}, {"init.scheme", "glorot_uniform"}});
 
     // Back-propagated gradients dL/dz_l at initialization, hidden layer l against the layer above
     // it. Standard init: Var(W) = 1/(3 n), so each tanh layer (near its linear regime) scales the
@@ -118,9 +120,11 @@ TEST_CASE(
       CAPTURE(act);
       CAPTURE(depth);
       const auto& standard = find_run(
-          records, {{"model.activation", act}, {"model.depth", depth}, {"init.scheme", "glorot_standard"}});
+          records,
+          {{"model.activation", act}, {"model.depth", depth}, {"init.scheme", "glorot_standard"}});
       const auto& normalized = find_run(
-          records, {{"model.activation", act}, {"model.depth", depth}, {"init.scheme", "glorot_uniform"}});
+          records,
+          {{"model.activation", act}, {"model.depth", depth}, {"init.scheme", "glorot_uniform"}});
       CHECK(jacobian_mean(standard, 0) < jacobian_mean(normalized, 0));
     }
   }
@@ -134,7 +138,8 @@ TEST_CASE(
       CAPTURE(scheme);
       const long top = std::stol(depth);
       const auto& r = find_run(
-          records, {{"model.activation", "sigmoid"}, {"model.depth", depth}, {"init.scheme", scheme}});
+          records,
+          {{"model.activation", "sigmoid"}, {"model.depth", depth}, {"init.scheme", scheme}});
       const long last = r.layers.back().step;
       const auto first_probe = layers_at(r, 0);
       const auto last_probe = layers_at(r, last);
@@ -157,7 +162,8 @@ TEST_CASE(
   for (const std::string depth : {"21", "29"}) {
     CAPTURE(depth);
     const long L = std::stol(depth) + 1;
-    const auto& glorot = find_run(records, {{"model.depth", depth}, {"init.scheme", "glorot_normal"}});
+    const auto& glorot =
+        find_run(records, {{"model.depth", depth}, {"init.scheme", "glorot_normal"}});
     const auto& he = find_run(records, {{"model.depth", depth}, {"init.scheme", "he_normal"}});
 
     // Step 0. Glorot on square ReLU layers halves the forward variance per layer: the top hidden

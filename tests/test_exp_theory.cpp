@@ -61,7 +61,8 @@ double jacobian_spread(const RunRecord& r) {
 // Saxe et al. 2014: learning time of deep linear networks vs depth. Learning time of a (scheme,
 // depth) = the fewest steps to the target loss over the learning-rate grid (the paper chooses
 // the learning rate per depth); -1 when no learning rate reached it.
-TEST_CASE("saxe_linear: orthogonal learning time stays nearly flat in depth, scaled Gaussian grows") {
+TEST_CASE(
+    "saxe_linear: orthogonal learning time stays nearly flat in depth, scaled Gaussian grows") {
   const auto experiment = quick_experiment("saxe_linear.toml");
   const auto records = run_quick(experiment);
   std::map<std::pair<std::string, long>, long> best;  // (scheme, depth) -> fewest steps, or -1
@@ -97,7 +98,8 @@ TEST_CASE("saxe_linear: orthogonal learning time stays nearly flat in depth, sca
   REQUIRE(previous > 0);
   for (std::size_t i = 1; i < depths.size(); ++i) {
     const long b = best.at({"lecun_normal", depths[i]});
-    INFO("lecun_normal, depth " << depths[i] << ": best steps " << b << ", previous depth " << previous);
+    INFO("lecun_normal, depth " << depths[i] << ": best steps " << b << ", previous depth "
+                                << previous);
     CHECK((b < 0 || b > 2 * previous));
     if (b < 0) break;  // deeper still: not asserted once the target is out of reach
     previous = b;
@@ -184,7 +186,8 @@ TEST_CASE("dynamical_isometry: the Jacobian spectrum stays narrow only for ortho
   // least 10 times wider at the deepest depth.
   for (const auto& [key, by_depth] : spread) {
     if (key == std::make_pair(std::string("tanh"), std::string("orthogonal"))) continue;
-    INFO(key.first << " " << key.second << ": spread " << by_depth.at(deep) << " at depth " << deep);
+    INFO(key.first << " " << key.second << ": spread " << by_depth.at(deep) << " at depth "
+                   << deep);
     CHECK(by_depth.at(deep) >= 10 * ortho_tanh.at(deep));
   }
   // Gaussian tanh at criticality: the spread grows with depth.
@@ -196,7 +199,8 @@ TEST_CASE("dynamical_isometry: the Jacobian spectrum stays narrow only for ortho
 // He et al. 2015: a wrong weight scale shrinks or grows the back-propagated signal
 // exponentially with depth. Measured at step 0: the delta ratio ||dL/dz_1|| / ||dL/dz_L||
 // (layers.csv) and init_grad_ratio = ||dL/dW_1|| / ||dL/dW_L|| (runs.csv).
-TEST_CASE("scale_sweep: gradient ratios across 20 layers move by orders of magnitude with init.scale") {
+TEST_CASE(
+    "scale_sweep: gradient ratios across 20 layers move by orders of magnitude with init.scale") {
   const auto experiment = quick_experiment("scale_sweep.toml");
   const auto records = run_quick(experiment);
   struct Point {
@@ -207,12 +211,14 @@ TEST_CASE("scale_sweep: gradient ratios across 20 layers move by orders of magni
   for (const RunRecord& r : records) {
     const auto layers = layers_at_step0(r);
     REQUIRE(layers.size() == static_cast<std::size_t>(r.run.depth + 1));
-    const double delta_ratio = layers.begin()->second.delta_norm / layers.rbegin()->second.delta_norm;
+    const double delta_ratio =
+        layers.begin()->second.delta_norm / layers.rbegin()->second.delta_norm;
     sweeps[{r.run.activation, r.run.scheme}].push_back(
         {std::stod(axis(r, "init.scale")), delta_ratio, r.run.init_grad_ratio, r.run.status});
   }
   for (auto& [key, points] : sweeps) {
-    std::sort(points.begin(), points.end(), [](const Point& a, const Point& b) { return a.scale < b.scale; });
+    std::sort(points.begin(), points.end(),
+              [](const Point& a, const Point& b) { return a.scale < b.scale; });
     REQUIRE(points.size() >= 3);
     REQUIRE(points.front().scale <= 0.25);
     REQUIRE(points.back().scale >= 4.0);
@@ -224,12 +230,14 @@ TEST_CASE("scale_sweep: gradient ratios across 20 layers move by orders of magni
     }
     CHECK(points.front().delta_ratio < 1e-3);
     CHECK(points.back().delta_ratio > 1e3);
-    const Point& one = *std::find_if(points.begin(), points.end(), [](const Point& p) { return p.scale == 1.0; });
+    const Point& one =
+        *std::find_if(points.begin(), points.end(), [](const Point& p) { return p.scale == 1.0; });
     if (key.first == "tanh") {
       // The weight-gradient ratio explodes above the right scale (tanh saturates, so the
       // activations stay bounded while the deltas grow)...
-      INFO("tanh init_grad_ratio at scale 1: " << one.grad_ratio << ", at scale " << points.back().scale
-                                               << ": " << points.back().grad_ratio);
+      INFO("tanh init_grad_ratio at scale 1: " << one.grad_ratio << ", at scale "
+                                               << points.back().scale << ": "
+                                               << points.back().grad_ratio);
       CHECK(points.back().grad_ratio > 100 * one.grad_ratio);
     } else {
       // ...but for ReLU with zero biases it does not move below the right scale: the network is
@@ -237,7 +245,8 @@ TEST_CASE("scale_sweep: gradient ratios across 20 layers move by orders of magni
       // same power of s and the ratio is unchanged (the deltas shrink, the activations they are
       // multiplied with grow in proportion). The claim's "vanishing" shows in the deltas only.
       INFO("relu init_grad_ratio at scales " << points[0].scale << ", " << points[1].scale << ": "
-                                             << points[0].grad_ratio << ", " << points[1].grad_ratio);
+                                             << points[0].grad_ratio << ", "
+                                             << points[1].grad_ratio);
       CHECK(points[1].grad_ratio == doctest::Approx(points[0].grad_ratio).epsilon(0.01));
       // Too large a scale blows up ReLU training (NaN or Inf: status diverged); scale 1 does not.
       CHECK(points.back().status == "diverged");
@@ -249,7 +258,8 @@ TEST_CASE("scale_sweep: gradient ratios across 20 layers move by orders of magni
 // Mishkin & Matas 2016: after LSUV every layer's output variance is within tol of 1 (on the
 // first min(1024, m) training samples, which are also the probe batch), and deep nets train at
 // least as fast as from orthogonal or He initialisation.
-TEST_CASE("lsuv: every layer's output variance at step 0 is 1 within tol, and training is no slower") {
+TEST_CASE(
+    "lsuv: every layer's output variance at step 0 is 1 within tol, and training is no slower") {
   const auto experiment = quick_experiment("lsuv.toml");
   const auto records = run_quick(experiment);
   int others_outside_tol = 0;
@@ -275,8 +285,8 @@ TEST_CASE("lsuv: every layer's output variance at step 0 is 1 within tol, and tr
   for (const auto& [activation, runs] : initbench::testing::group_by(records, "model.activation")) {
     std::map<std::string, long> steps;
     for (const RunRecord* r : runs) steps[r->run.scheme] = r->run.steps_to_target;
-    INFO(activation << ": steps to target lsuv " << steps["lsuv"] << ", orthogonal " << steps["orthogonal"]
-                    << ", he_normal " << steps["he_normal"]);
+    INFO(activation << ": steps to target lsuv " << steps["lsuv"] << ", orthogonal "
+                    << steps["orthogonal"] << ", he_normal " << steps["he_normal"]);
     REQUIRE(steps.at("lsuv") >= 0);
     for (const auto& [scheme, s] : steps) {
       if (scheme != "lsuv" && s >= 0) CHECK(steps.at("lsuv") <= s);

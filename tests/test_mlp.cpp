@@ -241,7 +241,8 @@ TEST_CASE("dense_forward/dense_backward: every product path against a double ref
   }
 }
 
-TEST_CASE("identical neurons get bit-identical values and gradients, at every width and batch size") {
+TEST_CASE(
+    "identical neurons get bit-identical values and gradients, at every width and batch size") {
   // The symmetry experiments rest on this: under zeros or constant init the neurons of a layer
   // must stay exactly equal, so every entry of every product and elementwise pass must be
   // computed by the same sequence of operations whatever its position (a SIMD lane, a masked

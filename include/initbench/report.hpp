@@ -60,7 +60,8 @@ std::string summary_csv(const CsvTable& runs, const std::vector<std::string>& ax
 // A run's rows for every file, as one text that is written atomically when the run completes
 // (the runner's .runs/<run_id>.bundle); parse_bundle returns (file name, CSV text with header).
 std::string make_bundle(const RunRecord& record);
-std::vector<std::pair<std::string, std::string>> parse_bundle(std::string_view text, const std::string& source);
+std::vector<std::pair<std::string, std::string>> parse_bundle(std::string_view text,
+                                                              const std::string& source);
 
 // Quotes a field if it holds a comma, a quote or a line break.
 std::string csv_escape(std::string_view field);
