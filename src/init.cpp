@@ -672,10 +672,10 @@ std::vector<double> lsuv(Mlp<T>& net, const ConstMatrixRef<T>& batch, double tol
     for (int iter = 0;; ++iter) {
       dense_forward<T>(net.W(l), net.b(l), ws.A[ul - 1], ws.Z[ul]);
       var = variance(ws.Z[ul]);
-      if (!(var > 0) || !std::isfinite(var)) {
-        throw std::runtime_error(
-            fmt::format("lsuv: layer {} output variance is {}; cannot normalise", l, var));
-      }
+      // Nothing to normalise: a layer whose output on the batch is constant (dead units, constant
+      // features) or not finite (huge inputs) keeps its weights, and the run shows what follows
+      // (dead units, or status diverged at step 0) instead of aborting the whole experiment.
+      if (!(var > 0) || !std::isfinite(var)) break;
       if (std::abs(var - 1.0) < tol || iter >= max_iter) break;
       net.W(l) /= static_cast<T>(std::sqrt(var));
     }

@@ -51,7 +51,14 @@ double gauss_density(double u) {
 // it is off by 4% for E[tanh(z)^2] at q = 100).
 template <typename F>
 double expect_normal(double mean, double stddev, F f) {
+  if (std::isnan(mean) || std::isnan(stddev)) return std::numeric_limits<double>::quiet_NaN();
   if (!(stddev > 0)) return f(mean);
+  if (std::isinf(stddev)) {
+    // A diverged network's variance: all the mass is at +-infinity, half on each side. (The
+    // intervals below would start at length 1 / stddev = 0 and never advance.)
+    constexpr double kInf = std::numeric_limits<double>::infinity();
+    return 0.5 * (f(kInf) + f(-kInf));
+  }
   const Legendre& rule = legendre();
   const double u0 = std::clamp(-mean / stddev, -kTail, kTail);
   const double first = std::min(1.0, 1.0 / stddev);

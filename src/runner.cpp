@@ -476,9 +476,25 @@ RunnerResult run_experiment(const Experiment& experiment, const RunnerOptions& o
 
   result.completed = done.load();
   result.interrupted = !failed.load() && cancel.load() && result.completed < result.total;
-  if (!in_memory) assemble_reports(folder);
-  if (in_memory) result.records = std::move(records);
-  if (failed.load()) throw std::runtime_error(error);
+  if (in_memory) {
+    if (failed.load()) throw std::runtime_error(error);
+    result.records = std::move(records);
+    return result;
+  }
+  // The CSV files from what was saved. After a failed run the first error is the one reported
+  // (the assembly may fail for the same reason, a full disk); either way the runs saved in
+  // .runs/ are what --resume starts from, and the message says so.
+  const auto saved = [&](const std::string& what) {
+    return std::runtime_error(
+        fmt::format("{} ({} of {} runs are saved in {}: run again with --resume to finish)", what,
+                    result.completed, result.total, folder));
+  };
+  try {
+    assemble_reports(folder);
+  } catch (const std::exception& e) {
+    if (!failed.load()) throw saved(e.what());
+  }
+  if (failed.load()) throw saved(error);
   return result;
 }
 

@@ -1014,3 +1014,25 @@ TEST_CASE("Scheme::parse: errors say what is wrong") {
   CHECK_NOTHROW(Scheme::parse("truncated_normal(stddev=1, low=-0.05, high=0.05)"));
   CHECK_NOTHROW(Scheme::parse("torch_sparse(sparsity=0)"));
 }
+
+TEST_CASE("lsuv: a layer with zero or non-finite output variance is left as it is") {
+  MlpConfig config{{3, 8, 8, 1}, Activation::parse("tanh"), Output::kLinear};
+  const InitConfig init{Scheme::parse("lsuv"), ""};
+  Mlp<double> orth(config, 1);
+  initialize(orth, InitConfig{Scheme::parse("orthogonal"), ""}, 5, 0);
+  SUBCASE("constant features: variance 0 in every layer") {
+    const Matrix<double> zeros = Matrix<double>::Zero(3, 16);
+    const ConstMatrixRef<double> batch(zeros);
+    Mlp<double> net(config, 1);
+    initialize(net, init, 5, 0, &batch);
+    for (Index l = 1; l <= net.num_layers(); ++l) CHECK(net.W(l) == orth.W(l));
+  }
+  SUBCASE("infinite features: the first layer's variance is not finite") {
+    Matrix<double> huge = normal_batch<double>(3, 16, 2);
+    huge(0, 0) = std::numeric_limits<double>::infinity();
+    const ConstMatrixRef<double> batch(huge);
+    Mlp<double> net(config, 1);
+    initialize(net, init, 5, 0, &batch);
+    CHECK(net.W(1) == orth.W(1));
+  }
+}

@@ -2,6 +2,7 @@
 
 #include <Eigen/SVD>
 #include <cmath>
+#include <limits>
 #include <numbers>
 
 #include "initbench/meanfield.hpp"
@@ -285,4 +286,13 @@ TEST_CASE("mean field: closed forms and the critical lines of relu and tanh") {
   const Activation tanh = Activation::parse("tanh");
   CHECK(meanfield_xi_c(tanh, 1.76, 0.05) > 10 * meanfield_xi_c(tanh, 1.2, 0.05));
   CHECK(meanfield_xi_c(tanh, 1.76, 0.05) > 10 * meanfield_xi_c(tanh, 3.5, 0.05));
+}
+
+TEST_CASE("mean field: an infinite variance (a diverged network) ends, with the limit") {
+  const double inf = std::numeric_limits<double>::infinity();
+  CHECK(gaussian_mean_phi2(Activation::parse("tanh"), inf) == 1.0);
+  CHECK(gaussian_mean_dphi2(Activation::parse("tanh"), inf) == 0.0);
+  CHECK(gaussian_mean_phi2(Activation::parse("elu"), inf) == inf);
+  CHECK(meanfield_next_q(Activation::parse("sigmoid"), inf, 2.0, 0.0) == 1.0);
+  CHECK(std::isnan(gaussian_mean_phi2(Activation::parse("tanh"), std::nan(""))));
 }
