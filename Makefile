@@ -6,11 +6,12 @@
 #   make build      build everything (Release, into build/)
 #   make bench      build the benchmarks
 #   make test-asan  ASan+UBSan build in build-asan/, run every test
+#   make fuzz       libFuzzer targets (clang) in build-fuzz/, each run FUZZ_SECONDS (30)
 #   make format / format-check / tidy / reproduce / deps / clean / help
 #
 # Variables: BUILD_TYPE (Release), CMAKE_FLAGS (extra cmake -D..., e.g. -DINITBENCH_WERROR=ON),
 # BUILD_DIR (build), JOBS (nproc), CTEST_JOBS (2), SKIP_DEPS=1 (no package check),
-# DRY_RUN=1 (with `deps`: print what would be installed).
+# DRY_RUN=1 (with `deps`: print what would be installed), FUZZ_SECONDS, FUZZ_TARGETS.
 # A build dir is configured only when it is not yet, or when its cmake flags changed.
 
 BUILD_TYPE  ?= Release
@@ -35,7 +36,7 @@ RUN_CLANG_TIDY ?= run-clang-tidy
 export ASAN_OPTIONS  ?= halt_on_error=1:abort_on_error=1:detect_leaks=1:strict_init_order=1:detect_stack_use_after_return=1
 export UBSAN_OPTIONS ?= halt_on_error=1:abort_on_error=1:print_stacktrace=1
 
-SOURCE_DIRS := src include tests bench
+SOURCE_DIRS := src include tests bench fuzz
 SOURCES = $(shell find $(SOURCE_DIRS) -type f \( -name '*.cpp' -o -name '*.hpp' -o -name '*.h' \) 2>/dev/null | sort)
 
 # The options every configure passes, so that dropping a flag (e.g. WERROR) really resets it.
@@ -45,10 +46,10 @@ BASE_FLAGS := -G "Unix Makefiles" -DINITBENCH_WERROR=OFF -DINITBENCH_SANITIZE=OF
 .NOTPARALLEL:
 MAKEFLAGS += --no-print-directory
 .PHONY: help deps configure build run test bench test-asan configure-asan format format-check \
-        tidy reproduce clean
+        tidy reproduce clean fuzz
 
 help:
-	@sed -n '1,14p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
+	@sed -n '1,15p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
 
 deps:
 ifneq ($(SKIP_DEPS),1)
@@ -93,6 +94,34 @@ configure-asan: deps
 test-asan: configure-asan
 	cmake --build $(ASAN_DIR) --parallel $(JOBS)
 	ctest --test-dir $(ASAN_DIR) --output-on-failure -j$(CTEST_JOBS)
+
+# libFuzzer (clang, from Debian: `scripts/install-deps.sh --fuzz`) on the spec parser, the IDX
+# reader and the CSV readers, under ASan+UBSan. Each target starts from its seed corpus
+# (fuzz/corpus/<target>/, read only) and the inputs earlier runs found (build-fuzz/corpus/); a
+# failing input is saved as build-fuzz/crash-<target>-* and ends the run with an error: copy it
+# to fuzz/regressions/<target>/, where ctest replays it (fuzz.replay.<target>) in every build.
+FUZZ_DIR     ?= build-fuzz
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS ?= spec idx csv
+fuzz:
+ifneq ($(SKIP_DEPS),1)
+	@scripts/install-deps.sh --fuzz
+endif
+	$(call configure-dir,$(FUZZ_DIR),-G "Unix Makefiles" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo '-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g' -DINITBENCH_FUZZ=ON -DINITBENCH_TESTS=OFF -DINITBENCH_BENCH=OFF -DINITBENCH_WERROR=OFF -DINITBENCH_SANITIZE=OFF $(CMAKE_FLAGS))
+	cmake --build $(FUZZ_DIR) --parallel $(JOBS) --target $(addprefix initbench_fuzz_,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_DIR)/corpus/$$t; log=$(FUZZ_DIR)/fuzz-$$t.log; \
+	  echo "fuzz $$t: $(FUZZ_SECONDS) s (log: $$log)"; \
+	  if $(FUZZ_DIR)/fuzz/initbench_fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	       -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 \
+	       -artifact_prefix=$(FUZZ_DIR)/crash-$$t- $(FUZZ_DIR)/corpus/$$t fuzz/corpus/$$t \
+	       > $$log 2>&1; then \
+	    grep -E '^#[0-9]+ +DONE|stat::(number_of_executed_units|average_exec_per_sec)' $$log; \
+	  else \
+	    tail -n 60 $$log; \
+	    echo "fuzz $$t: failed; the input is in $(FUZZ_DIR)/crash-$$t-*" >&2; exit 1; \
+	  fi; \
+	done
 
 format:
 	@echo "$(CLANG_FORMAT) -i <$(words $(SOURCES)) files under $(SOURCE_DIRS)>"

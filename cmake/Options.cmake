@@ -32,7 +32,16 @@ target_compile_options(initbench_options INTERFACE $<$<CONFIG:Release>:-O3>)
 # Eigen's own SIMD kernels use FMA explicitly; forbidding the compiler from contracting a*b+c
 # elsewhere keeps scalar code (the generator, the QR) bit-reproducible across builds.
 target_compile_options(initbench_options INTERFACE -ffp-contract=off)
-if(INITBENCH_SANITIZE)
+if(INITBENCH_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "INITBENCH_FUZZ needs clang (libFuzzer): configure with "
+                        "-DCMAKE_CXX_COMPILER=clang++, as `make fuzz` does")
+  endif()
+  # Coverage for libFuzzer and both sanitizers in everything; the fuzz targets link libFuzzer.
+  target_compile_options(initbench_options INTERFACE
+    -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  target_link_options(initbench_options INTERFACE -fsanitize=address,undefined)
+elseif(INITBENCH_SANITIZE)
   target_compile_options(initbench_options INTERFACE
     -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
   target_link_options(initbench_options INTERFACE -fsanitize=address,undefined)

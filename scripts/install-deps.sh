@@ -5,6 +5,7 @@
 #   scripts/install-deps.sh --dry-run    print what would be installed, change nothing
 #   scripts/install-deps.sh --list       print the package list, one per line
 #   scripts/install-deps.sh PKG...       check/install these packages instead of the list
+#   scripts/install-deps.sh --fuzz       the fuzzing tools instead (`make fuzz` only)
 #
 # DRY_RUN=1 in the environment is the same as --dry-run (`make deps DRY_RUN=1`).
 # `apt-get update` runs at most once, and only when something must be installed.
@@ -31,6 +32,12 @@ PACKAGES=(
   slurm-client          #   systemd machine only munge's service starts: the Slurm units need
   munge                 #   an /etc/slurm/slurm.conf, which nothing here writes)
 )
+# `make fuzz` only (fuzz/): clang with libFuzzer and the sanitizer runtimes. `make test` does
+# not need them.
+FUZZ_PACKAGES=(
+  clang                 # clang 14
+  libclang-rt-14-dev    # libFuzzer, ASan and UBSan runtimes for clang 14
+)
 
 dry_run="${DRY_RUN:-0}"
 [[ "$dry_run" == "0" || -z "$dry_run" ]] && dry_run=0 || dry_run=1
@@ -38,12 +45,13 @@ requested=()
 for arg in "$@"; do
   case "$arg" in
     --dry-run | -n) dry_run=1 ;;
+    --fuzz) PACKAGES=("${FUZZ_PACKAGES[@]}") ;;
     --list)
       printf '%s\n' "${PACKAGES[@]}"
       exit 0
       ;;
     -h | --help)
-      sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     -*)
