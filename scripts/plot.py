@@ -53,8 +53,10 @@ of a hidden weight times its fan-in; hidden layers of a depth/width network are 
   chi_c = sw2 E[tanh'(u1) tanh'(u2)] at the stable fixed point c* < 1 of the correlation map.
   Gaussian expectations use 81-node Gauss-Hermite quadrature (numpy.polynomial.hermite_e).
 
-Every figure carries the experiment name and the git commit (meta.json, else "unknown") in its
-lower right corner. Figures are deterministic: fixed dpi, matplotlib's default style (no user
+Every figure carries the experiment name and the initbench version (meta.json, else "unknown")
+in its lower right corner (not the git commit: a rerun at a later commit that gives the same
+CSV files gives the same PNGs, so `make reproduce` leaves committed figures unchanged).
+Figures are deterministic: fixed dpi, matplotlib's default style (no user
 matplotlibrc), no metadata in the PNG, so the same CSV files give byte-identical PNGs.
 
 Required: runs.csv, summary.csv, curves.csv. Optional (the figure is skipped with a note when the
@@ -216,8 +218,8 @@ def read_meta(path):
     try:
         with open(path, encoding="utf-8") as f:
             meta = json.load(f)
-        commit = meta.get("git_commit") if isinstance(meta, dict) else None
-        return str(commit) if commit else "unknown"
+        version = meta.get("initbench_version") if isinstance(meta, dict) else None
+        return str(version) if version else "unknown"
     except (OSError, ValueError):
         return "unknown"
 
@@ -334,7 +336,7 @@ class Experiment:
             except FileNotFoundError:
                 self.tables[name] = None
         self.spec = read_spec(join("spec.toml"), self.notes)
-        self.commit = read_meta(join("meta.json"))
+        self.version = read_meta(join("meta.json"))
 
         runs = self.tables["runs.csv"]
         runs.require("run_id", "experiment", "scheme", "activation", "width", "status",
@@ -351,7 +353,7 @@ class Experiment:
             raise DataError(f"{runs.path}: column 'run_id': repeated run ids")
         self.name = runs.text("experiment")[0] or spec_get(self.spec, "name", "") or \
             os.path.basename(os.path.normpath(folder))
-        self.stamp = f"{self.name} \u00b7 commit {self.commit}"
+        self.stamp = f"{self.name} \u00b7 initbench {self.version}"
         self.description = spec_get(self.spec, "description", "")
         self.output = spec_get(self.spec, "model.output", "sigmoid")
 
