@@ -26,6 +26,9 @@
 #include "initbench/text.hpp"
 #include "initbench/trainer.hpp"
 
+#if __has_include("initbench_git_commit.hpp")
+#include "initbench_git_commit.hpp"  // generated at every build (cmake/GitCommit.cmake)
+#endif
 #ifndef INITBENCH_GIT_COMMIT
 #define INITBENCH_GIT_COMMIT "unknown"
 #endif
