@@ -99,7 +99,7 @@ double loss_forward(Output output, const ConstMatrixRef<T>& z, const ConstMatrix
       constexpr Index kMaxRows = 64;
       using Column = Eigen::Array<double, Eigen::Dynamic, 1, 0, kMaxRows, 1>;
       for (Index j = 0; j < m; ++j) {
-        const double zmax = z.col(j).maxCoeff();
+        const auto zmax = static_cast<double>(z.col(j).maxCoeff());
         double exp_sum = 0.0;
         double yz = 0.0;
         double ysum = 0.0;
@@ -112,7 +112,7 @@ double loss_forward(Output output, const ConstMatrixRef<T>& z, const ConstMatrix
           ysum = yd.sum();
         } else {
           for (Index i = 0; i < k; ++i) {
-            const double zi = z(i, j);
+            const auto zi = static_cast<double>(z(i, j));
             exp_sum += std::exp(zi - zmax);
             yz += static_cast<double>(y(i, j)) * zi;
             ysum += static_cast<double>(y(i, j));
