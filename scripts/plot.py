@@ -761,8 +761,10 @@ def fig_layers(exp):
                 if mks:
                     ym = np.array([mstats[k][0] for k in mks])
                     ym = np.where(ym >= floor, ym, np.nan) if log else ym
-                    ax.plot([k[2] for k in mks], ym, lw=1.2, ls="--", color=st["color"],
-                            alpha=0.9)
+                    # a wide translucent band under the measured line: no setting's line
+                    # style (solid, dashed, dotted, dash-dot) can be mistaken for it
+                    ax.plot([k[2] for k in mks], ym, lw=5, ls="-", color=st["color"],
+                            alpha=0.25, solid_capstyle="round", zorder=1)
             if log:
                 log_y(ax, row_vals[row_vals >= floor])
                 ax.set_ylim(bottom=floor / 2)
@@ -783,7 +785,7 @@ def fig_layers(exp):
         extra.append((Line2D([], [], color="0.2", marker="v", ms=5, ls="none"),
                       f"below the axis (< 1e-{LOG_DECADES} \u00d7 the largest value of the row)"))
     if have_mf:
-        extra.append((Line2D([], [], color="0.2", ls="--", lw=1.2),
+        extra.append((Line2D([], [], color="0.2", ls="-", lw=5, alpha=0.25),
                       "mean-field prediction $\\sqrt{q_l}$ (meanfield_preact_var)"))
     handles = setting_handles(exp, shown, extra)
     title = title_for(exp, "signal across layers at initialization and during training\n"
