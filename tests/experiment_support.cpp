@@ -30,6 +30,31 @@ std::map<std::string, std::vector<const RunRecord*>> group_by(const std::vector<
   return groups;
 }
 
+const RunRecord& find_run(const std::vector<RunRecord>& records,
+                          const std::map<std::string, std::string>& where) {
+  const RunRecord* found = nullptr;
+  for (const RunRecord& r : records) {
+    bool match = true;
+    for (const auto& [key, value] : where) match = match && axis(r, key) == value;
+    if (!match) continue;
+    if (found != nullptr) {
+      throw std::invalid_argument("find_run: runs " + std::to_string(found->run.run_id) + " and " +
+                                  std::to_string(r.run.run_id) + " both match");
+    }
+    found = &r;
+  }
+  if (found == nullptr) throw std::invalid_argument("find_run: no run matches");
+  return *found;
+}
+
+std::map<long, LayerRow> layers_at(const RunRecord& record, long step) {
+  std::map<long, LayerRow> out;
+  for (const LayerRow& row : record.layers) {
+    if (row.step == step) out[row.layer] = row;
+  }
+  return out;
+}
+
 double mean(const std::vector<double>& values) {
   return values.empty() ? 0.0
                         : std::accumulate(values.begin(), values.end(), 0.0) /

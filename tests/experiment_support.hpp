@@ -25,6 +25,13 @@ std::string axis(const RunRecord& record, const std::string& key);
 std::map<std::string, std::vector<const RunRecord*>> group_by(const std::vector<RunRecord>& records,
                                                               const std::string& key);
 
+// The one run of the grid whose axes have these values; throws if none or several match.
+const RunRecord& find_run(const std::vector<RunRecord>& records,
+                          const std::map<std::string, std::string>& where);
+
+// The layers.csv rows of a run at one probe step, by layer (1..L).
+std::map<long, LayerRow> layers_at(const RunRecord& record, long step);
+
 double mean(const std::vector<double>& values);
 
 }  // namespace initbench::testing

@@ -33,16 +33,6 @@ const CurveRow& first_curve(const RunRecord& r) {
 }
 
 // The run with these values on these axes (the test fails if there is none).
-const RunRecord& find_run(const std::vector<RunRecord>& records,
-                          const std::vector<std::pair<std::string, std::string>>& where) {
-  const auto it = std::find_if(records.begin(), records.end(), [&](const RunRecord& r) {
-    return std::all_of(where.begin(), where.end(),
-                       [&](const auto& kv) { return axis(r, kv.first) == kv.second; });
-  });
-  REQUIRE(it != records.end());
-  return *it;
-}
-
 bool symmetric_scheme(const std::string& scheme) {
   return scheme == "zeros" || scheme.starts_with("constant");
 }

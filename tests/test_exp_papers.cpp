@@ -12,20 +12,11 @@
 
 namespace {
 
-using initbench::LayerRow;
 using initbench::RunRecord;
-using initbench::testing::axis;
+using initbench::testing::find_run;
+using initbench::testing::layers_at;
 using initbench::testing::quick_experiment;
 using initbench::testing::run_quick;
-
-// The layers.csv rows of a run at one probe step, by layer (1..L).
-std::map<long, LayerRow> layers_at(const RunRecord& r, long step) {
-  std::map<long, LayerRow> out;
-  for (const LayerRow& row : r.layers) {
-    if (row.step == step) out[row.layer] = row;
-  }
-  return out;
-}
 
 // Mean singular value of the input-output Jacobian over the probed samples at one step.
 double jacobian_mean(const RunRecord& r, long step) {
@@ -39,22 +30,6 @@ double jacobian_mean(const RunRecord& r, long step) {
   }
   REQUIRE(n > 0);
   return sum / static_cast<double>(n);
-}
-
-// The run of the grid with these axis values (exactly one).
-const RunRecord& find_run(const std::vector<RunRecord>& records,
-                          const std::map<std::string, std::string>& where) {
-  const RunRecord* found = nullptr;
-  for (const RunRecord& r : records) {
-    bool match = true;
-    for (const auto& [key, value] : where) match = match && axis(r, key) == value;
-    if (match) {
-      REQUIRE(found == nullptr);
-      found = &r;
-    }
-  }
-  REQUIRE(found != nullptr);
-  return *found;
 }
 
 }  // namespace

@@ -20,19 +20,11 @@ namespace {
 
 using initbench::RunRecord;
 using initbench::testing::axis;
+using initbench::testing::layers_at;
 using initbench::testing::quick_experiment;
 using initbench::testing::run_quick;
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
-
-// The layers.csv rows of a run at step 0, by layer (1..L).
-std::map<long, initbench::LayerRow> layers_at_step0(const RunRecord& r) {
-  std::map<long, initbench::LayerRow> out;
-  for (const auto& row : r.layers) {
-    if (row.step == 0) out[row.layer] = row;
-  }
-  return out;
-}
 
 // Spread of the Jacobian's singular values at step 0: the ratio of the 10th to the 90th
 // percentile (s at rank ceil(0.1 n) over s at rank ceil(0.9 n), rank 1 = largest), as the
@@ -209,7 +201,7 @@ TEST_CASE(
   };
   std::map<std::pair<std::string, std::string>, std::vector<Point>> sweeps;
   for (const RunRecord& r : records) {
-    const auto layers = layers_at_step0(r);
+    const auto layers = layers_at(r, 0);
     REQUIRE(layers.size() == static_cast<std::size_t>(r.run.depth + 1));
     const double delta_ratio =
         layers.begin()->second.delta_norm / layers.rbegin()->second.delta_norm;
@@ -265,7 +257,7 @@ TEST_CASE(
   int others_outside_tol = 0;
   for (const RunRecord& r : records) {
     const auto& config = experiment.runs.at(static_cast<std::size_t>(r.run.run_id));
-    const auto layers = layers_at_step0(r);
+    const auto layers = layers_at(r, 0);
     REQUIRE(layers.size() == static_cast<std::size_t>(r.run.depth + 1));
     bool all_within = true;
     const double tol = r.run.scheme == "lsuv" ? config.init.weights.number("tol") : 0.1;
