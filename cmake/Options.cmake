@@ -24,10 +24,12 @@ endif()
 
 # initbench_options: optimisation, SIMD and sanitizers, for everything we build (tests and
 # benchmarks included, so that what is tested is what is timed).
+# Everything but the instruction-set kernels (src/kernels/isa_*.cpp, which carry their own
+# -march and are chosen at run time) is compiled for one fixed baseline, INITBENCH_ARCH, never
+# for the build machine: Eigen's vectorised code (reductions, the SVD of the probes) then has the
+# same instructions, and so the same bits, wherever it is built and run.
 add_library(initbench_options INTERFACE)
-if(INITBENCH_NATIVE)
-  target_compile_options(initbench_options INTERFACE -march=native)
-endif()
+target_compile_options(initbench_options INTERFACE -march=${INITBENCH_ARCH})
 target_compile_options(initbench_options INTERFACE $<$<CONFIG:Release>:-O3>)
 # Eigen's own SIMD kernels use FMA explicitly; forbidding the compiler from contracting a*b+c
 # elsewhere keeps scalar code (the generator, the QR) bit-reproducible across builds.
@@ -45,21 +47,4 @@ elseif(INITBENCH_SANITIZE)
   target_compile_options(initbench_options INTERFACE
     -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
   target_link_options(initbench_options INTERFACE -fsanitize=address,undefined)
-endif()
-
-# OpenBLAS for the large matrix products (src/mlp.cpp): ~95% of a core's peak here, where
-# Eigen's own GEMM reaches ~75%. Debian's libopenblas-dev (scripts/install-deps.sh); without it
-# the build falls back to Eigen's GEMM with a warning. Products run single-threaded.
-if(INITBENCH_BLAS)
-  find_library(INITBENCH_OPENBLAS_LIBRARY NAMES openblas)
-  find_path(INITBENCH_CBLAS_INCLUDE_DIR NAMES cblas.h)
-  if(INITBENCH_OPENBLAS_LIBRARY AND INITBENCH_CBLAS_INCLUDE_DIR)
-    message(STATUS "initbench: large products use OpenBLAS (${INITBENCH_OPENBLAS_LIBRARY})")
-    target_compile_definitions(initbench_options INTERFACE INITBENCH_HAVE_BLAS)
-    target_include_directories(initbench_options SYSTEM INTERFACE ${INITBENCH_CBLAS_INCLUDE_DIR})
-    target_link_libraries(initbench_options INTERFACE ${INITBENCH_OPENBLAS_LIBRARY})
-  else()
-    message(WARNING "initbench: INITBENCH_BLAS is ON but OpenBLAS (libopenblas-dev) was not "
-                    "found; large products use Eigen's GEMM (about 25% slower)")
-  endif()
 endif()

@@ -16,7 +16,8 @@ PACKAGES=(
   build-essential       # g++, make
   cmake
   libeigen3-dev         # linear algebra
-  libopenblas-dev       # large matrix products (INITBENCH_BLAS; Eigen's GEMM without it)
+  libsleef-dev          # deterministic vector exp/log1p/tanh/erfc for the kernels
+  libopenblas-dev       # bench/ only: the peak reference beside our products (and NumPy's BLAS)
   libfmt-dev            # formatting
   doctest-dev           # unit tests
   libbenchmark-dev      # bench/

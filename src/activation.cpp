@@ -5,6 +5,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "initbench/kernels.hpp"
 #include "initbench/text.hpp"
 
 namespace initbench {
@@ -134,83 +135,14 @@ double activation_derivative(const Activation& act, double z) {
   return 1.0;
 }
 
-// The matrix versions are Eigen array expressions on flat spans: one vectorised pass each, no
-// temporaries. A contiguous block (what the network's buffers always are) is one span; otherwise
-// each column is one. (Eigen traverses a Ref with a runtime outer stride column by column, and
-// with 1 to 10 rows per column that is scalar code: many times slower.)
+// The matrix versions run the kernels (kernels.hpp: the same bits on every instruction set, in
+// every lane) on flat spans: the whole block when it is contiguous (as the network's buffers
+// always are), else one column at a time.
 namespace {
-
-template <typename T>
-using Span = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
-template <typename T>
-using ConstSpan = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
 
 template <typename T>
 bool contiguous(const ConstMatrixRef<T>& x) {
   return x.outerStride() == x.rows() || x.cols() <= 1;
-}
-
-template <typename T>
-void forward_span(const Activation& act, const ConstSpan<T>& Z, Span<T> A) {
-  const T p = static_cast<T>(act.param);
-  const T zero(0);
-  const T one(1);
-  switch (act.kind) {
-    case ActivationKind::kIdentity: A = Z; break;
-    // Eigen's logistic() is stable on both tails (no exp overflow to inf/inf).
-    case ActivationKind::kSigmoid: A = Z.logistic(); break;
-    case ActivationKind::kTanh: A = Z.tanh(); break;
-    case ActivationKind::kRelu: A = Z.max(zero); break;
-    case ActivationKind::kLeakyRelu: A = (Z > zero).select(Z, p * Z); break;
-    // max(z, 0) + alpha (e^min(z, 0) - 1) is z for z > 0 and alpha (e^z - 1) otherwise, without
-    // select(), which Eigen 3.4 evaluates one scalar (and one scalar exp) at a time.
-    case ActivationKind::kElu: A = Z.max(zero) + p * (Z.min(zero).exp() - one); break;
-    case ActivationKind::kSelu: {
-      const T lambda = static_cast<T>(kSeluLambda);
-      const T alpha = static_cast<T>(kSeluAlpha);
-      A = lambda * (Z.max(zero) + alpha * (Z.min(zero).exp() - one));
-      break;
-    }
-    case ActivationKind::kSoftsign: A = Z / (one + Z.abs()); break;
-    case ActivationKind::kGelu: {
-      const T half(0.5);
-      const T inv_sqrt2 = static_cast<T>(kInvSqrt2);
-      A = half * Z * (one + Z.unaryExpr([inv_sqrt2](T v) { return std::erf(v * inv_sqrt2); }));
-      break;
-    }
-  }
-}
-
-template <typename T>
-void backward_span(const Activation& act, const ConstSpan<T>& Z, const ConstSpan<T>& A, Span<T> D) {
-  const T p = static_cast<T>(act.param);
-  const T zero(0);
-  const T one(1);
-  switch (act.kind) {
-    case ActivationKind::kIdentity: break;
-    case ActivationKind::kSigmoid: D *= A * (one - A); break;
-    case ActivationKind::kTanh: D *= one - A.square(); break;
-    case ActivationKind::kRelu: D = (Z > zero).select(D, zero); break;
-    case ActivationKind::kLeakyRelu: D = (Z > zero).select(D, p * D); break;
-    case ActivationKind::kElu: D = (Z > zero).select(D, (A + p) * D); break;
-    case ActivationKind::kSelu: {
-      const T lambda = static_cast<T>(kSeluLambda);
-      const T lambda_alpha = static_cast<T>(kSeluLambda * kSeluAlpha);
-      // for z <= 0: a = lambda alpha (e^z - 1), so phi'(z) = lambda alpha e^z = a + lambda alpha
-      D = (Z > zero).select(lambda * D, (A + lambda_alpha) * D);
-      break;
-    }
-    case ActivationKind::kSoftsign: D /= (one + Z.abs()).square(); break;
-    case ActivationKind::kGelu: {
-      const T half(0.5);
-      const T inv_sqrt2 = static_cast<T>(kInvSqrt2);
-      const T inv_sqrt2pi = static_cast<T>(kInvSqrt2Pi);
-      D *= Z.unaryExpr([=](T v) {
-        return half * (one + std::erf(v * inv_sqrt2)) + v * inv_sqrt2pi * std::exp(-half * v * v);
-      });
-      break;
-    }
-  }
 }
 
 }  // namespace
@@ -218,12 +150,12 @@ void backward_span(const Activation& act, const ConstSpan<T>& Z, const ConstSpan
 template <typename T>
 void activation_forward(const Activation& act, const ConstMatrixRef<T>& z, MatrixRef<T> a) {
   if (contiguous<T>(z) && contiguous<T>(a)) {
-    forward_span<T>(act, ConstSpan<T>(z.data(), z.size()), Span<T>(a.data(), a.size()));
+    kernels::activation_forward<T>(act, z.size(), z.data(), a.data());
     return;
   }
   for (Index j = 0; j < z.cols(); ++j) {
-    forward_span<T>(act, ConstSpan<T>(z.data() + j * z.outerStride(), z.rows()),
-                    Span<T>(a.data() + j * a.outerStride(), a.rows()));
+    kernels::activation_forward<T>(act, z.rows(), z.data() + j * z.outerStride(),
+                                   a.data() + j * a.outerStride());
   }
 }
 
@@ -231,14 +163,13 @@ template <typename T>
 void activation_backward(const Activation& act, const ConstMatrixRef<T>& z,
                          const ConstMatrixRef<T>& a, MatrixRef<T> d) {
   if (contiguous<T>(z) && contiguous<T>(a) && contiguous<T>(d)) {
-    backward_span<T>(act, ConstSpan<T>(z.data(), z.size()), ConstSpan<T>(a.data(), a.size()),
-                     Span<T>(d.data(), d.size()));
+    kernels::activation_backward<T>(act, z.size(), z.data(), a.data(), d.data());
     return;
   }
   for (Index j = 0; j < z.cols(); ++j) {
-    backward_span<T>(act, ConstSpan<T>(z.data() + j * z.outerStride(), z.rows()),
-                     ConstSpan<T>(a.data() + j * a.outerStride(), a.rows()),
-                     Span<T>(d.data() + j * d.outerStride(), d.rows()));
+    kernels::activation_backward<T>(act, z.rows(), z.data() + j * z.outerStride(),
+                                    a.data() + j * a.outerStride(),
+                                    d.data() + j * d.outerStride());
   }
 }
 

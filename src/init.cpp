@@ -670,7 +670,7 @@ std::vector<double> lsuv(Mlp<T>& net, const ConstMatrixRef<T>& batch, double tol
     const auto ul = static_cast<std::size_t>(l);
     double var = kNan;
     for (int iter = 0;; ++iter) {
-      dense_forward<T>(net.W(l), net.b(l), ws.A[ul - 1], ws.Z[ul]);
+      dense_forward<T>(net.W(l), net.b(l), ws.A[ul - 1], ws.Z[ul], ws.scratch);
       var = variance(ws.Z[ul]);
       // Nothing to normalise: a layer whose output on the batch is constant (dead units, constant
       // features) or not finite (huge inputs) keeps its weights, and the run shows what follows

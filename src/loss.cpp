@@ -6,6 +6,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "initbench/kernels.hpp"
 #include "initbench/text.hpp"
 
 namespace initbench {
@@ -40,38 +41,43 @@ using Span = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
 template <typename T>
 using ConstSpan = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
 
-// Calls f(offset, size) over the elements of a (k, m) block in spans that are contiguous in
-// every operand: once for the whole block when it is contiguous (as the network's buffers are),
-// else once per column. Eigen traverses a Ref with a runtime outer stride column by column, which
-// is scalar code for the 1 to 10 outputs of a network: flat spans vectorise.
+// Calls f(column offset, size) over the elements of a (k, m) block in spans that are contiguous
+// in every operand: once for the whole block when it is contiguous (as the network's buffers
+// are), else once per column.
 template <typename T, typename F>
 void for_each_span(const ConstMatrixRef<T>& z, const ConstMatrixRef<T>& y, Index dz_stride, F f) {
   const Index k = z.rows();
   if (z.outerStride() == k && y.outerStride() == k && dz_stride == k) {
-    f(Index{0}, Index{0}, z.size());
+    f(Index{0}, z.size());
     return;
   }
-  for (Index j = 0; j < z.cols(); ++j) f(j, Index{0}, k);
+  for (Index j = 0; j < z.cols(); ++j) f(j, k);
 }
 
-// sum over a span of softplus(z) - y z, in double, a chunk at a time on the stack:
-// softplus(z) = max(z, 0) + log1p(e), e = exp(-|z|) in (0, 1]. log1p(e) is computed as
-// log(u) e / (u - 1) with u = 1 + e (Goldberg's correction: accurate to a few ulp, and
-// vectorised, where std::log1p is a scalar call per element).
+constexpr Index kChunk = 256;
+
+// sum += softplus(z_i) - y_i z_i over a span, in double and in index order; softplus by the
+// kernels, a chunk at a time on the stack.
 template <typename T>
-double bce_sum(const T* z, const T* y, Index size) {
-  constexpr Index kChunk = 256;
-  using Chunk = Eigen::Array<double, Eigen::Dynamic, 1, 0, kChunk, 1>;
-  double sum = 0.0;
+void bce_sum(const T* z, const T* y, Index size, double& sum) {
+  alignas(64) double zd[kChunk];
+  alignas(64) double sp[kChunk];
   for (Index i = 0; i < size; i += kChunk) {
     const Index c = std::min(kChunk, size - i);
-    const Chunk zd = ConstSpan<T>(z + i, c).template cast<double>();
-    const Chunk e = (-zd.abs()).exp();
-    const Chunk u = 1.0 + e;
-    const Chunk log1p_e = (u == 1.0).select(e, u.log() * (e / (u - 1.0)));
-    sum += (zd.max(0.0) + log1p_e - ConstSpan<T>(y + i, c).template cast<double>() * zd).sum();
+    for (Index r = 0; r < c; ++r) zd[r] = static_cast<double>(z[i + r]);
+    kernels::softplus<double>(c, zd, sp);
+    for (Index r = 0; r < c; ++r) sum += sp[r] - static_cast<double>(y[i + r]) * zd[r];
   }
-  return sum;
+}
+
+// Largest entry of a column (NaN if any entry is NaN, so that a diverged run stays NaN).
+template <typename T>
+T column_max(const T* z, Index k) {
+  T best = z[0];
+  for (Index i = 1; i < k; ++i) {
+    if (z[i] > best || std::isnan(z[i])) best = z[i];
+  }
+  return best;
 }
 
 }  // namespace
@@ -91,31 +97,28 @@ double loss_forward(Output output, const ConstMatrixRef<T>& z, const ConstMatrix
       }
       return sum / static_cast<double>(k * m);
     case Output::kSigmoid:
-      for_each_span<T>(z, y, k, [&](Index j, Index, Index size) {
-        sum += bce_sum<T>(z.data() + j * z.outerStride(), y.data() + j * y.outerStride(), size);
+      for_each_span<T>(z, y, k, [&](Index j, Index size) {
+        bce_sum<T>(z.data() + j * z.outerStride(), y.data() + j * y.outerStride(), size, sum);
       });
       return sum / static_cast<double>(k * m);
     case Output::kSoftmax: {
-      constexpr Index kMaxRows = 64;
-      using Column = Eigen::Array<double, Eigen::Dynamic, 1, 0, kMaxRows, 1>;
+      alignas(64) double buffer[kChunk];
       for (Index j = 0; j < m; ++j) {
-        const auto zmax = static_cast<double>(z.col(j).maxCoeff());
+        const T* zj = z.data() + j * z.outerStride();
+        const T* yj = y.data() + j * y.outerStride();
+        const auto zmax = static_cast<double>(column_max<T>(zj, k));
         double exp_sum = 0.0;
         double yz = 0.0;
         double ysum = 0.0;
-        if (k <= kMaxRows) {
-          // vectorised exp on a stack column
-          const Column zd = ConstSpan<T>(z.data() + j * z.outerStride(), k).template cast<double>();
-          const Column yd = ConstSpan<T>(y.data() + j * y.outerStride(), k).template cast<double>();
-          exp_sum = (zd - zmax).exp().sum();
-          yz = (yd * zd).sum();
-          ysum = yd.sum();
-        } else {
-          for (Index i = 0; i < k; ++i) {
-            const auto zi = static_cast<double>(z(i, j));
-            exp_sum += std::exp(zi - zmax);
-            yz += static_cast<double>(y(i, j)) * zi;
-            ysum += static_cast<double>(y(i, j));
+        for (Index i0 = 0; i0 < k; i0 += kChunk) {
+          const Index c = std::min(kChunk, k - i0);
+          for (Index r = 0; r < c; ++r) buffer[r] = static_cast<double>(zj[i0 + r]) - zmax;
+          kernels::exp<double>(c, buffer, buffer);
+          for (Index r = 0; r < c; ++r) {
+            exp_sum += buffer[r];
+            const auto yi = static_cast<double>(yj[i0 + r]);
+            yz += yi * static_cast<double>(zj[i0 + r]);
+            ysum += yi;
           }
         }
         // sum_i y_i (logsumexp(z) - z_i), with sum_i y_i = 1 for one-hot targets
@@ -135,7 +138,7 @@ void loss_backward(Output output, const ConstMatrixRef<T>& z, const ConstMatrixR
   switch (output) {
     case Output::kLinear: {
       const T scale = static_cast<T>(2.0 / static_cast<double>(k * m));
-      for_each_span<T>(z, y, dz.outerStride(), [&](Index j, Index, Index size) {
+      for_each_span<T>(z, y, dz.outerStride(), [&](Index j, Index size) {
         Span<T>(dz.data() + j * dz.outerStride(), size) =
             scale * (ConstSpan<T>(z.data() + j * z.outerStride(), size) -
                      ConstSpan<T>(y.data() + j * y.outerStride(), size));
@@ -144,22 +147,32 @@ void loss_backward(Output output, const ConstMatrixRef<T>& z, const ConstMatrixR
     }
     case Output::kSigmoid: {
       const T scale = static_cast<T>(1.0 / static_cast<double>(k * m));
-      for_each_span<T>(z, y, dz.outerStride(), [&](Index j, Index, Index size) {
-        Span<T>(dz.data() + j * dz.outerStride(), size) =
-            scale * (ConstSpan<T>(z.data() + j * z.outerStride(), size).logistic() -
-                     ConstSpan<T>(y.data() + j * y.outerStride(), size));
+      for_each_span<T>(z, y, dz.outerStride(), [&](Index j, Index size) {
+        T* out = dz.data() + j * dz.outerStride();
+        kernels::logistic<T>(size, z.data() + j * z.outerStride(), out);
+        Span<T>(out, size) = scale * (Span<T>(out, size) -
+                                      ConstSpan<T>(y.data() + j * y.outerStride(), size));
       });
       return;
     }
     case Output::kSoftmax: {
       const T scale = static_cast<T>(1.0 / static_cast<double>(m));
       for (Index j = 0; j < m; ++j) {
-        const T zmax = z.col(j).maxCoeff();
-        dz.col(j).array() = (z.col(j).array() - zmax).exp();
-        const T total = dz.col(j).sum();
+        const T* zj = z.data() + j * z.outerStride();
+        const T* yj = y.data() + j * y.outerStride();
+        T* dj = dz.data() + j * dz.outerStride();
+        const T zmax = column_max<T>(zj, k);
+        for (Index i = 0; i < k; ++i) dj[i] = zj[i] - zmax;
+        kernels::exp<T>(k, dj, dj);
+        T total(0);
+        T mass(0);
+        for (Index i = 0; i < k; ++i) {
+          total += dj[i];
+          mass += yj[i];
+        }
         // softmax times the sample's target mass (1 for one-hot), minus the target
-        const T mass = y.col(j).sum();
-        dz.col(j).array() = scale * (dz.col(j).array() * (mass / total) - y.col(j).array());
+        const T ratio = mass / total;
+        for (Index i = 0; i < k; ++i) dj[i] = scale * (dj[i] * ratio - yj[i]);
       }
       return;
     }

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "initbench/kernels.hpp"
 #include "initbench/init.hpp"
 #include "initbench/io.hpp"
 #include "initbench/report.hpp"
@@ -431,7 +432,23 @@ int main(int argc, char** argv) {
       "Without a command, runs the course demonstration (symmetry, vanishing and exploding) and "
       "prints "
       "a table."};
-  app.set_version_flag("--version", std::string("initbench ") + INITBENCH_VERSION);
+  app.set_version_flag("--version", [] {
+    // The kernels' instruction set: every choice gives the same bytes (include/initbench/kernels.hpp).
+    std::string supported;
+    for (const Isa isa : supported_isas()) {
+      supported += fmt::format("{}{}", supported.empty() ? "" : ", ", isa_name(isa));
+    }
+    std::string active;
+    try {
+      active = std::string(isa_name(active_isa()));
+    } catch (const std::exception& e) {
+      active = fmt::format("none ({})", e.what());
+    }
+    return fmt::format(
+        "initbench {}\nkernels: {} (this CPU supports: {}; INITBENCH_ISA=avx512|avx2|scalar picks "
+        "one, with the same results)",
+        INITBENCH_VERSION, active, supported);
+  });
   app.require_subcommand(0, 1);
 
   RunArgs run_args;
@@ -504,6 +521,7 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   try {
+    active_isa();  // a bad INITBENCH_ISA is an error before anything runs
     if (*run) return run_specs(run_args);
     if (*merge) {
       const std::string folder = merge_shards(merge_out, merge_dirs);

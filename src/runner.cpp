@@ -13,6 +13,7 @@
 #include <ctime>
 #include <exception>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -21,6 +22,7 @@
 
 #include "initbench/data.hpp"
 #include "initbench/io.hpp"
+#include "initbench/kernels.hpp"
 #include "initbench/report.hpp"
 #include "initbench/rng.hpp"
 #include "initbench/text.hpp"
@@ -136,6 +138,22 @@ std::string json_escape(const std::string& s) {
 
 }  // namespace
 
+// The CPU's model name as /proc/cpuinfo gives it (provenance only: results do not depend on it).
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      const auto colon = line.find(':');
+      if (colon != std::string::npos) {
+        const auto start = line.find_first_not_of(" \t", colon + 1);
+        return start == std::string::npos ? "" : line.substr(start);
+      }
+    }
+  }
+  return "unknown";
+}
+
 std::string meta_json(const Experiment& experiment, const RunnerOptions& options) {
   const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   std::tm utc{};
@@ -151,6 +169,8 @@ std::string meta_json(const Experiment& experiment, const RunnerOptions& options
       "  \"eigen\": \"{}.{}.{}\",\n"
       "  \"fmt\": \"{}\",\n"
       "  \"tomlplusplus\": \"{}.{}.{}\",\n"
+      "  \"kernels\": \"{}\",\n"
+      "  \"cpu\": \"{}\",\n"
       "  \"threads\": {},\n"
       "  \"shard\": \"{}/{}\",\n"
       "  \"runs\": {},\n"
@@ -159,7 +179,8 @@ std::string meta_json(const Experiment& experiment, const RunnerOptions& options
       json_escape(experiment.name), json_escape(experiment.path), INITBENCH_VERSION,
       INITBENCH_GIT_COMMIT, json_escape(__VERSION__), json_escape(INITBENCH_CXX_FLAGS),
       EIGEN_WORLD_VERSION, EIGEN_MAJOR_VERSION, EIGEN_MINOR_VERSION, FMT_VERSION, TOML_LIB_MAJOR,
-      TOML_LIB_MINOR, TOML_LIB_PATCH, options.threads, options.shard.index + 1, options.shard.count,
+      TOML_LIB_MINOR, TOML_LIB_PATCH, isa_name(active_isa()), json_escape(cpu_model()),
+      options.threads, options.shard.index + 1, options.shard.count,
       experiment.runs.size(), utc);
 }
 

@@ -224,8 +224,9 @@ TEST_CASE("dense_forward/dense_backward: every product path against a double ref
     fill(b);
     Matrix<float> z(fan_out, n), dW(fan_out, fan_in), da(fan_in, n);
     Vector<float> db(fan_out);
-    dense_forward<float>(W, b, a, z);
-    dense_backward<float>(W, a, dz, dW, db, da);
+    kernels::GemmScratch<float> scratch;
+    dense_forward<float>(W, b, a, z, scratch);
+    dense_backward<float>(W, a, dz, dW, db, da, scratch);
     const Matrix<double> Wd = W.cast<double>(), ad = a.cast<double>(), dzd = dz.cast<double>();
     auto error = [](const auto& x, const auto& reference) {
       return (x.template cast<double>() - reference).norm() / reference.norm();

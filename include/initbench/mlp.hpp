@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "initbench/activation.hpp"
+#include "initbench/kernels.hpp"
 #include "initbench/loss.hpp"
 #include "initbench/types.hpp"
 
@@ -54,6 +55,7 @@ struct Workspace {
   std::vector<Matrix<T>> A;  // A[l]: (n_l, capacity) activations, l = 0..L-1 (A[0]: the input)
   std::vector<Matrix<T>> D;  // D[l]: (n_l, capacity) dL/dZ[l], l = 1..L
   Matrix<T> Y;               // (n_L, capacity) targets
+  kernels::GemmScratch<T> scratch;  // packing buffers of the products (allocated here, once)
 
   Workspace() = default;
   Workspace(const MlpConfig& config, Index capacity);
@@ -106,14 +108,16 @@ class Mlp {
 };
 
 // The two halves of a dense layer, as free functions so one grep finds both.
-// z = W a + b (z: (n_out, n), a: (n_in, n)).
+// z = W a + b (z: (n_out, n), a: (n_in, n)). scratch: the products' packing buffers (a
+// Workspace's own; any GemmScratch works, grown on first use if too small).
 template <typename T>
 void dense_forward(const Matrix<T>& W, const Vector<T>& b, const ConstMatrixRef<T>& a,
-                   MatrixRef<T> z);
+                   MatrixRef<T> z, kernels::GemmScratch<T>& scratch);
 // dW = dz a^T, db = row sums of dz; if da is non-empty, da = W^T dz.
 template <typename T>
 void dense_backward(const Matrix<T>& W, const ConstMatrixRef<T>& a, const ConstMatrixRef<T>& dz,
-                    Matrix<T>& dW, Vector<T>& db, MatrixRef<T> da);
+                    Matrix<T>& dW, Vector<T>& db, MatrixRef<T> da,
+                    kernels::GemmScratch<T>& scratch);
 
 extern template class Mlp<float>;
 extern template class Mlp<double>;
