@@ -521,7 +521,10 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   try {
-    active_isa();  // a bad INITBENCH_ISA is an error before anything runs
+    // A bad INITBENCH_ISA or INITBENCH_GEMM_BLOCKING is an error before anything runs.
+    active_isa();
+    kernels::gemm_blocking<float>();
+    kernels::gemm_blocking<double>();
     if (*run) return run_specs(run_args);
     if (*merge) {
       const std::string folder = merge_shards(merge_out, merge_dirs);

@@ -86,6 +86,19 @@ template <typename T>
 void gemm(Op op_a, Op op_b, Index m, Index n, Index k, const T* A, Index lda, const T* B, Index ldb,
           T* C, Index ldc, const T* bias, GemmScratch<T>& scratch);
 
+// The cache blocking of gemm's packed path, and the size of op(B) (bytes) up to which products
+// skip packing. Chosen from the CPU's caches at the first product, or from the environment
+// variable INITBENCH_GEMM_BLOCKING="kc,mc,nc[,direct_bytes]". It changes speed, never bits.
+struct GemmBlocking {
+  Index kc, mc, nc, direct_bytes;
+};
+template <typename T>
+GemmBlocking gemm_blocking();
+// Tests and tuning: replaces T's blocking (mc, nc rounded up to the micro-tile multiples). Call
+// only while no product runs.
+template <typename T>
+void set_gemm_blocking(GemmBlocking blocking);
+
 // out(i) = sum over j of X(i, j) for X (m, n), summed in order j = 0, 1, ... from 0.
 template <typename T>
 void row_sums(Index m, Index n, const T* X, Index ldx, T* out);

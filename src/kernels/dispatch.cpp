@@ -171,10 +171,19 @@ Index round_to(Index x, Index multiple) {
   return std::max(multiple, x / multiple * multiple);
 }
 
-// The blocking for T: from the caches of the CPU it runs on, or
-// INITBENCH_GEMM_BLOCKING="kc,mc,nc[,direct_bytes]" (tuning and tests; rounded to the tile
-// multiples; direct_bytes 0 packs every product that can be packed). A (kc x NR) micro-panel of op(B) takes a
-// quarter of L1, a (mc x kc) block of op(A) half of L2.
+// The default blocking for T, from the caches of the CPU it runs on: a (kc x NR) micro-panel of
+// op(B) takes a quarter of L1, a (mc x kc) block of op(A) half of L2, and products whose op(B)
+// fits in half of L2 skip packing. INITBENCH_GEMM_BLOCKING="kc,mc,nc[,direct_bytes]" replaces it.
+template <typename T>
+detail::Blocking rounded(detail::Blocking b) {
+  constexpr detail::MicroTile tile = max_tile<T>();
+  b.kc = std::max<Index>(1, b.kc);
+  b.mc = std::max<Index>(1, (b.mc + tile.mr - 1) / tile.mr) * tile.mr;
+  b.nc = std::max<Index>(1, (b.nc + tile.nr - 1) / tile.nr) * tile.nr;
+  b.direct_bytes = std::max<Index>(0, b.direct_bytes);
+  return b;
+}
+
 template <typename T>
 detail::Blocking choose_blocking() {
   constexpr detail::MicroTile tile = max_tile<T>();
@@ -194,18 +203,20 @@ detail::Blocking choose_blocking() {
       throw std::invalid_argument(fmt::format(
           "INITBENCH_GEMM_BLOCKING='{}': expected positive integers kc,mc,nc[,direct_bytes]", text));
     }
-    b.direct_bytes = direct;
-    b.kc = kc;
-    b.mc = (mc + tile.mr - 1) / tile.mr * tile.mr;
-    b.nc = (nc + tile.nr - 1) / tile.nr * tile.nr;
+    b = {kc, mc, nc, direct};
   }
+  return rounded<T>(b);
+}
+
+template <typename T>
+detail::Blocking& blocking_slot() {
+  static detail::Blocking b = choose_blocking<T>();
   return b;
 }
 
 template <typename T>
 const detail::Blocking& blocking() {
-  static const detail::Blocking b = choose_blocking<T>();
-  return b;
+  return blocking_slot<T>();
 }
 
 // The packing buffers gemm needs for products up to (m, n, k), under any ISA's micro-tile.
@@ -269,6 +280,16 @@ void gemm(Op op_a, Op op_b, Index m, Index n, Index k, const T* A, Index lda, co
 }
 
 template <typename T>
+GemmBlocking gemm_blocking() {
+  return blocking<T>();
+}
+
+template <typename T>
+void set_gemm_blocking(GemmBlocking b) {
+  blocking_slot<T>() = rounded<T>(b);
+}
+
+template <typename T>
 void row_sums(Index m, Index n, const T* X, Index ldx, T* out) {
   table<T>().row_sums(m, n, X, ldx, out);
 }
@@ -303,6 +324,8 @@ void softplus(Index size, const T* x, T* out) {
   template struct GemmScratch<T>;                                                                \
   template void gemm<T>(Op, Op, Index, Index, Index, const T*, Index, const T*, Index, T*, Index, \
                         const T*, GemmScratch<T>&);                                              \
+  template GemmBlocking gemm_blocking<T>();                                                      \
+  template void set_gemm_blocking<T>(GemmBlocking);                                              \
   template void row_sums<T>(Index, Index, const T*, Index, T*);                                  \
   template void activation_forward<T>(const Activation&, Index, const T*, T*);                   \
   template void activation_backward<T>(const Activation&, Index, const T*, const T*, T*);        \

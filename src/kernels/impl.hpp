@@ -484,17 +484,40 @@ constexpr double kSeluLambdaD = 1.0507009873554804934193349852946;
 constexpr double kSeluAlphaD = 1.6732632423543772848170429916717;
 
 // GELU in double: gelu(z) = z Phi(z) with Phi(z) = erfc(-z / sqrt 2) / 2 (no cancellation for
-// negative z, unlike 1 + erf), and gelu'(z) = Phi(z) + z e^(-z^2 / 2) / sqrt(2 pi).
+// negative z, unlike 1 + erf), and gelu'(z) = Phi(z) + z e^(-z^2 / 2) / sqrt(2 pi). erfc and
+// exp are ill-conditioned in the tail (a relative error e in their argument x becomes about
+// 2 x^2 e in the result), so their arguments are carried as double-double values hi + lo (the
+// rounding errors of -z / sqrt 2 and of z^2, recovered with fma) and the lo part enters through
+// the first-order term: erfc(hi + lo) = erfc(hi) - lo (2 / sqrt pi) e^(-hi^2), e^(hi + lo) =
+// e^hi (1 + lo).
+constexpr double kInvSqrt2Hi = 0.7071067811865476;     // 1 / sqrt 2 = hi + lo
+constexpr double kInvSqrt2Lo = -4.833646656726457e-17;
+constexpr double kTwoOverSqrtPi = 1.1283791670955126;
+
+template <typename V, typename S>
+V gelu_phi(V z) {  // Phi(z)
+  const V mz = S::sub(S::zero(), z);
+  const V hi = S::mul(mz, S::set1(kInvSqrt2Hi));
+  const V lo = S::fma(mz, S::set1(kInvSqrt2Lo), S::fma(mz, S::set1(kInvSqrt2Hi), S::sub(S::zero(), hi)));
+  const V slope = S::mul(S::set1(kTwoOverSqrtPi), S::exp(S::sub(S::zero(), S::mul(hi, hi))));
+  const V tail = S::sub(S::erfc(hi), S::mul(lo, slope));
+  return S::mul(S::set1(0.5), tail);
+}
+
 template <typename V, typename S>
 V gelu_value(V z) {
-  const V phi = S::mul(S::set1(0.5), S::erfc(S::mul(S::set1(-kInvSqrt2), z)));
-  return S::mul(z, phi);
+  return S::mul(z, gelu_phi<V, S>(z));
 }
+
 template <typename V, typename S>
 V gelu_slope(V z) {
-  const V phi = S::mul(S::set1(0.5), S::erfc(S::mul(S::set1(-kInvSqrt2), z)));
-  const V density = S::mul(S::set1(kInvSqrt2Pi), S::exp(S::mul(S::set1(-0.5), S::mul(z, z))));
-  return S::add(phi, S::mul(z, density));
+  // e^(-z^2 / 2) with z^2 = h + l
+  const V h = S::mul(z, z);
+  const V l = S::fma(z, z, S::sub(S::zero(), h));
+  const V e = S::exp(S::mul(S::set1(-0.5), h));
+  const V g = S::fma(S::mul(e, S::set1(-0.5)), l, e);
+  const V density = S::mul(S::set1(kInvSqrt2Pi), g);
+  return S::fma(z, density, gelu_phi<V, S>(z));
 }
 
 // Float GELU goes through double (exact conversions, one final rounding): a chunk at a time.

@@ -13,12 +13,9 @@ namespace initbench::kernels::detail {
 // L3, a (mc x kc) block of op(A) in L2, a (kc x NR) micro-panel of op(B) in L1. Chosen at run time
 // from the caches (dispatch.cpp); it changes speed, never bits (kernels.hpp). mc is a multiple of
 // the ISA's MR, nc of its NR.
-struct Blocking {
-  Index kc, mc, nc;
-  // Products whose op(B) takes at most this many bytes (it then stays in L2 while every group of
-  // rows streams over it) skip packing (the direct path): half of L2.
-  Index direct_bytes;
-};
+// Products whose op(B) takes at most direct_bytes (it then stays in L2 while every group of rows
+// streams over it) skip packing (the direct path).
+using Blocking = GemmBlocking;
 
 // One gemm call with its blocking and packing buffers (see gemm in kernels.hpp). The buffers hold
 // at least round_up(min(m, mc), MR) * min(k, kc) and round_up(min(n, nc), NR) * min(k, kc)
