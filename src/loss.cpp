@@ -102,10 +102,39 @@ double loss_forward(Output output, const ConstMatrixRef<T>& z, const ConstMatrix
       });
       return sum / static_cast<double>(k * m);
     case Output::kSoftmax: {
+      // exp(z - max) for a group of whole columns at a time (one kernel call for many short
+      // columns; a long column goes a chunk at a time), in double on the stack.
       alignas(64) double buffer[kChunk];
-      for (Index j = 0; j < m; ++j) {
-        const T* zj = z.data() + j * z.outerStride();
-        const T* yj = y.data() + j * y.outerStride();
+      const Index per_call = std::max<Index>(1, kChunk / k);
+      for (Index j0 = 0; j0 < m; j0 += per_call) {
+        const Index columns = std::min(per_call, m - j0);
+        if (k <= kChunk) {
+          double zmax[kChunk];
+          for (Index c = 0; c < columns; ++c) {
+            const T* zj = z.data() + (j0 + c) * z.outerStride();
+            zmax[c] = static_cast<double>(column_max<T>(zj, k));
+            for (Index i = 0; i < k; ++i) buffer[c * k + i] = static_cast<double>(zj[i]) - zmax[c];
+          }
+          kernels::exp<double>(columns * k, buffer, buffer);
+          for (Index c = 0; c < columns; ++c) {
+            const T* zj = z.data() + (j0 + c) * z.outerStride();
+            const T* yj = y.data() + (j0 + c) * y.outerStride();
+            double exp_sum = 0.0;
+            double yz = 0.0;
+            double ysum = 0.0;
+            for (Index i = 0; i < k; ++i) {
+              exp_sum += buffer[c * k + i];
+              const auto yi = static_cast<double>(yj[i]);
+              yz += yi * static_cast<double>(zj[i]);
+              ysum += yi;
+            }
+            // sum_i y_i (logsumexp(z) - z_i), with sum_i y_i = 1 for one-hot targets
+            sum += ysum * (zmax[c] + std::log(exp_sum)) - yz;
+          }
+          continue;
+        }
+        const T* zj = z.data() + j0 * z.outerStride();
+        const T* yj = y.data() + j0 * y.outerStride();
         const auto zmax = static_cast<double>(column_max<T>(zj, k));
         double exp_sum = 0.0;
         double yz = 0.0;
@@ -121,7 +150,6 @@ double loss_forward(Output output, const ConstMatrixRef<T>& z, const ConstMatrix
             ysum += yi;
           }
         }
-        // sum_i y_i (logsumexp(z) - z_i), with sum_i y_i = 1 for one-hot targets
         sum += ysum * (zmax + std::log(exp_sum)) - yz;
       }
       return sum / static_cast<double>(m);
@@ -157,13 +185,23 @@ void loss_backward(Output output, const ConstMatrixRef<T>& z, const ConstMatrixR
     }
     case Output::kSoftmax: {
       const T scale = static_cast<T>(1.0 / static_cast<double>(m));
+      // dz = z - max per column, then one exp over the whole block when it is contiguous
       for (Index j = 0; j < m; ++j) {
         const T* zj = z.data() + j * z.outerStride();
-        const T* yj = y.data() + j * y.outerStride();
         T* dj = dz.data() + j * dz.outerStride();
         const T zmax = column_max<T>(zj, k);
         for (Index i = 0; i < k; ++i) dj[i] = zj[i] - zmax;
-        kernels::exp<T>(k, dj, dj);
+      }
+      if (dz.outerStride() == k) {
+        kernels::exp<T>(k * m, dz.data(), dz.data());
+      } else {
+        for (Index j = 0; j < m; ++j) {
+          kernels::exp<T>(k, dz.data() + j * dz.outerStride(), dz.data() + j * dz.outerStride());
+        }
+      }
+      for (Index j = 0; j < m; ++j) {
+        const T* yj = y.data() + j * y.outerStride();
+        T* dj = dz.data() + j * dz.outerStride();
         T total(0);
         T mass(0);
         for (Index i = 0; i < k; ++i) {

@@ -172,8 +172,8 @@ Index round_to(Index x, Index multiple) {
 }
 
 // The default blocking for T, from the caches of the CPU it runs on: a (kc x NR) micro-panel of
-// op(B) takes a quarter of L1, a (mc x kc) block of op(A) half of L2, and products whose op(B)
-// fits in half of L2 skip packing. INITBENCH_GEMM_BLOCKING="kc,mc,nc[,direct_bytes]" replaces it.
+// op(B) takes a quarter of L1, a (mc x kc) block of op(A) half of L2, and products whose operands
+// fit in L2 skip packing (impl.hpp, use_packed). INITBENCH_GEMM_BLOCKING="kc,mc,nc[,direct_bytes]" replaces it.
 template <typename T>
 detail::Blocking rounded(detail::Blocking b) {
   constexpr detail::MicroTile tile = max_tile<T>();
@@ -194,7 +194,7 @@ detail::Blocking choose_blocking() {
   b.kc = std::clamp<Index>(l1 / 4 / (tile.nr * size) / 16 * 16, 64, 1024);
   b.mc = std::clamp<Index>(round_to(l2 / 2 / (b.kc * size), tile.mr), tile.mr, 4096);
   b.nc = 4096;
-  b.direct_bytes = l2 / 2;
+  b.direct_bytes = l2;
   if (const char* text = std::getenv("INITBENCH_GEMM_BLOCKING"); text != nullptr && *text != '\0') {
     long kc = 0, mc = 0, nc = 0;
     long direct = b.direct_bytes;

@@ -389,14 +389,19 @@ void gemm_direct(const GemmCall<T>& g) {
 }
 
 // The packed path pays for packing op(B) (k x n values) once per mc rows of C and op(A) once per
-// nc columns. It wins when op(B) no longer fits in L2 (the direct path then streams it from
-// memory for every group of rows); with few rows, columns or steps, packing cannot pay for itself
-// (measured with bench_gemm: bench/README.md).
+// nc columns; the direct path reads A in place down its columns (a new page every step when A is
+// large) and re-reads op(B) for every group of rows. So: direct when the operands together fit
+// in direct_bytes (L2), or when there are too few rows, columns or steps for packing to pay; for
+// A^T (packed a panel at a time on the direct path too) also whenever op(B) alone fits. Measured
+// with bench_gemm (bench/README.md).
 template <typename T>
 bool use_packed(const GemmCall<T>& g) {
   constexpr Index W = Simd<T>::kWidth;
   if (g.m <= 4 * W || g.n < 16 || g.k < 16) return false;
-  return g.k * g.n * static_cast<Index>(sizeof(T)) > g.blocking.direct_bytes;
+  const auto size = static_cast<Index>(sizeof(T));
+  if ((g.m * g.k + g.k * g.n) * size <= g.blocking.direct_bytes) return false;
+  if (g.op_a == Op::kT && 2 * g.k * g.n * size <= g.blocking.direct_bytes) return false;
+  return true;
 }
 
 template <typename T>

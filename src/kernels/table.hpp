@@ -13,8 +13,7 @@ namespace initbench::kernels::detail {
 // L3, a (mc x kc) block of op(A) in L2, a (kc x NR) micro-panel of op(B) in L1. Chosen at run time
 // from the caches (dispatch.cpp); it changes speed, never bits (kernels.hpp). mc is a multiple of
 // the ISA's MR, nc of its NR.
-// Products whose op(B) takes at most direct_bytes (it then stays in L2 while every group of rows
-// streams over it) skip packing (the direct path).
+// Products whose operands take at most direct_bytes skip packing (the direct path; impl.hpp).
 using Blocking = GemmBlocking;
 
 // One gemm call with its blocking and packing buffers (see gemm in kernels.hpp). The buffers hold
