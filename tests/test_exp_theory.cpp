@@ -104,16 +104,21 @@ TEST_CASE(
 
 // Schoenholz et al. 2017: tanh networks with W ~ N(0, sw2 / fan_in), b ~ N(0, sb2) train when
 // depth <~ 6 xi_c. "Trainable" here: final training accuracy >= 0.5 (10 classes, chance 0.1).
-// Runs well inside (depth <= 3 xi_c) must train; runs well outside (depth >= 9 xi_c, 1.5 times
-// the boundary) must not; at the deepest depth the best run is the one nearest criticality.
+// Runs well inside (depth <= 3 xi_c) and within the budget's reach (at most 40 layers: 300 SGD
+// steps at width 64 train no deeper, whatever xi_c; see the spec's [quick] note) must train; runs
+// well outside (depth >= 9 xi_c, 1.5 times the boundary) must not; at the deepest depth (80,
+// beyond the budget) the best run of each seed is the one nearest criticality, and it trains
+// partly (at least 3 times chance) while the others stay near chance.
 TEST_CASE("edge_of_chaos: the trainable region follows the mean-field depth scale 6 xi_c") {
   const auto experiment = quick_experiment("edge_of_chaos.toml");
   const auto records = run_quick(experiment);
   const auto tanh = initbench::Activation::parse("tanh");
+  constexpr long kBudgetDepth = 40;
   int inside = 0, outside = 0;
   long deepest = 0;
   for (const RunRecord& r : records) deepest = std::max(deepest, r.run.depth);
-  double best_acc = -1, best_xi = 0, max_xi_at_deepest = 0;
+  std::map<long, std::pair<double, double>> best_at_deepest;  // seed -> (accuracy, 6 xi_c)
+  std::map<long, double> max_xi_at_deepest;
   for (const RunRecord& r : records) {
     const auto& config = experiment.runs.at(static_cast<std::size_t>(r.run.run_id));
     REQUIRE(config.init.weights.name() == "variance_scaling");
@@ -124,9 +129,10 @@ TEST_CASE("edge_of_chaos: the trainable region follows the mean-field depth scal
     const double xi6 = 6.0 * initbench::meanfield_xi_c(tanh, sw2, sb2);
     const double acc = r.run.final_train_acc;
     const auto depth = static_cast<double>(r.run.depth);
-    INFO("sw2 " << sw2 << ", depth " << r.run.depth << ", 6 xi_c " << xi6 << ": train accuracy "
-                << acc);
-    if (depth <= xi6 / 2) {
+    const long seed = static_cast<long>(config.seed);
+    INFO("seed " << seed << ", sw2 " << sw2 << ", depth " << r.run.depth << ", 6 xi_c " << xi6
+                 << ": train accuracy " << acc);
+    if (depth <= xi6 / 2 && r.run.depth <= kBudgetDepth) {
       ++inside;
       CHECK(acc >= 0.5);
     } else if (depth >= 1.5 * xi6) {
@@ -134,19 +140,22 @@ TEST_CASE("edge_of_chaos: the trainable region follows the mean-field depth scal
       CHECK(acc < 0.5);
     }
     if (r.run.depth == deepest) {
-      max_xi_at_deepest = std::max(max_xi_at_deepest, xi6);
-      if (acc > best_acc) {
-        best_acc = acc;
-        best_xi = xi6;
-      }
+      max_xi_at_deepest[seed] = std::max(max_xi_at_deepest[seed], xi6);
+      auto& best = best_at_deepest[seed];
+      if (acc > best.first) best = {acc, xi6};
     }
   }
   // The quick grid has runs on both sides of the boundary.
-  CHECK(inside >= 2);
-  CHECK(outside >= 2);
-  // Deepest near criticality: at the deepest depth, the best-trained run has the largest xi_c.
-  CHECK(best_xi == max_xi_at_deepest);
-  CHECK(best_acc >= 0.5);
+  CHECK(inside >= 6);
+  CHECK(outside >= 6);
+  // Deepest near criticality: at the deepest depth, each seed's best run has the largest xi_c,
+  // and it trains partly.
+  CHECK(best_at_deepest.size() == 3);
+  for (const auto& [seed, best] : best_at_deepest) {
+    INFO("seed " << seed << ": best accuracy at depth " << deepest << " " << best.first);
+    CHECK(best.second == max_xi_at_deepest.at(seed));
+    CHECK(best.first >= 0.3);
+  }
 }
 
 // Pennington et al. 2017: the singular values of J = dz_L/dx stay concentrated only for
