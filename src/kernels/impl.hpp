@@ -257,7 +257,7 @@ void gemm_packed(const GemmCall<T>& g) {
 
 // C tile (rows x kCols, rows <= kMRV W) continued over kc steps, as packed_tile. a: step a_step
 // (rows masked); b(p, j) = b[p sp + j sj].
-template <typename T, Index kMRV, Index kCols>
+template <typename T, Index kMRV, Index kCols, bool kFull>
 void direct_tile(Index kc, const T* __restrict a, Index a_step, const T* __restrict b, Index sp,
                  Index sj, T* __restrict c, Index ldc, Index rows, bool first, bool last,
                  const T* bias) {
@@ -272,13 +272,15 @@ void direct_tile(Index kc, const T* __restrict a, Index a_step, const T* __restr
   for (Index j = 0; j < kCols; ++j) {
 #pragma GCC unroll 4
     for (Index v = 0; v < kMRV; ++v) {
-      acc[v][j] = first ? S::zero() : S::load_mask(c + v * W + j * ldc, m[v]);
+      acc[v][j] = first ? S::zero()
+                  : kFull ? S::loadu(c + v * W + j * ldc)
+                          : S::load_mask(c + v * W + j * ldc, m[v]);
     }
   }
   for (Index p = 0; p < kc; ++p) {
     V av[static_cast<std::size_t>(kMRV)];
 #pragma GCC unroll 4
-    for (Index v = 0; v < kMRV; ++v) av[v] = S::load_mask(a + v * W, m[v]);
+    for (Index v = 0; v < kMRV; ++v) av[v] = kFull ? S::loadu(a + v * W) : S::load_mask(a + v * W, m[v]);
     const T* bp = b + p * sp;
 #pragma GCC unroll 8
     for (Index j = 0; j < kCols; ++j) {
@@ -291,7 +293,7 @@ void direct_tile(Index kc, const T* __restrict a, Index a_step, const T* __restr
   if (last && bias != nullptr) {
 #pragma GCC unroll 4
     for (Index v = 0; v < kMRV; ++v) {
-      const V bv = S::load_mask(bias + v * W, m[v]);
+      const V bv = kFull ? S::loadu(bias + v * W) : S::load_mask(bias + v * W, m[v]);
 #pragma GCC unroll 8
       for (Index j = 0; j < kCols; ++j) acc[v][j] = S::add(bv, acc[v][j]);
     }
@@ -299,25 +301,32 @@ void direct_tile(Index kc, const T* __restrict a, Index a_step, const T* __restr
 #pragma GCC unroll 8
   for (Index j = 0; j < kCols; ++j) {
 #pragma GCC unroll 4
-    for (Index v = 0; v < kMRV; ++v) S::store_mask(c + v * W + j * ldc, acc[v][j], m[v]);
+    for (Index v = 0; v < kMRV; ++v) {
+      if constexpr (kFull) {
+        S::storeu(c + v * W + j * ldc, acc[v][j]);
+      } else {
+        S::store_mask(c + v * W + j * ldc, acc[v][j], m[v]);
+      }
+    }
   }
 }
 
 // Columns [0, n) of one row group, kDirectCols at a time, then the remaining columns as one tile.
-template <typename T, Index kMRV>
+template <typename T, Index kMRV, bool kFull>
 void direct_columns(Index kc, const T* a, Index a_step, const T* b, Index sp, Index sj, T* c,
                     Index ldc, Index rows, Index n, bool first, bool last, const T* bias) {
   constexpr Index kCols = Simd<T>::kDirectCols;
   Index j = 0;
   for (; j + kCols <= n; j += kCols) {
-    direct_tile<T, kMRV, kCols>(kc, a, a_step, b + j * sj, sp, sj, c + j * ldc, ldc, rows, first,
-                                last, bias);
+    direct_tile<T, kMRV, kCols, kFull>(kc, a, a_step, b + j * sj, sp, sj, c + j * ldc, ldc, rows,
+                                       first, last, bias);
   }
   const T* bj = b + j * sj;
   T* cj = c + j * ldc;
   auto tail = [&]<Index kTail>() {
     if constexpr (kTail < kCols) {
-      direct_tile<T, kMRV, kTail>(kc, a, a_step, bj, sp, sj, cj, ldc, rows, first, last, bias);
+      direct_tile<T, kMRV, kTail, kFull>(kc, a, a_step, bj, sp, sj, cj, ldc, rows, first, last,
+                                         bias);
     }
   };
   switch (n - j) {
@@ -332,27 +341,38 @@ void direct_columns(Index kc, const T* a, Index a_step, const T* b, Index sp, In
   }
 }
 
-// One group of `rows` rows (at most kDirectMRV vectors) with the narrowest tile that holds them.
+// One group of `rows` rows (at most kDirectMRV vectors) with the narrowest tile that holds them
+// (unmasked loads and stores when the rows fill it).
+template <typename T, Index kMRV>
+void direct_group(Index kc, const T* a, Index a_step, const T* b, Index sp, Index sj, T* c,
+                  Index ldc, Index rows, Index n, bool first, bool last, const T* bias) {
+  if (rows == kMRV * Simd<T>::kWidth) {
+    direct_columns<T, kMRV, true>(kc, a, a_step, b, sp, sj, c, ldc, rows, n, first, last, bias);
+  } else {
+    direct_columns<T, kMRV, false>(kc, a, a_step, b, sp, sj, c, ldc, rows, n, first, last, bias);
+  }
+}
+
 template <typename T>
 void direct_rows(Index kc, const T* a, Index a_step, const T* b, Index sp, Index sj, T* c,
                  Index ldc, Index rows, Index n, bool first, bool last, const T* bias) {
   using S = Simd<T>;
   static_assert(S::kDirectMRV >= 1 && S::kDirectMRV <= 4 && S::kDirectCols <= 8);
   switch ((rows + S::kWidth - 1) / S::kWidth) {
-    case 1: direct_columns<T, 1>(kc, a, a_step, b, sp, sj, c, ldc, rows, n, first, last, bias); break;
+    case 1: direct_group<T, 1>(kc, a, a_step, b, sp, sj, c, ldc, rows, n, first, last, bias); break;
     case 2:
       if constexpr (S::kDirectMRV >= 2) {
-        direct_columns<T, 2>(kc, a, a_step, b, sp, sj, c, ldc, rows, n, first, last, bias);
+        direct_group<T, 2>(kc, a, a_step, b, sp, sj, c, ldc, rows, n, first, last, bias);
       }
       break;
     case 3:
       if constexpr (S::kDirectMRV >= 3) {
-        direct_columns<T, 3>(kc, a, a_step, b, sp, sj, c, ldc, rows, n, first, last, bias);
+        direct_group<T, 3>(kc, a, a_step, b, sp, sj, c, ldc, rows, n, first, last, bias);
       }
       break;
     default:
       if constexpr (S::kDirectMRV >= 4) {
-        direct_columns<T, 4>(kc, a, a_step, b, sp, sj, c, ldc, rows, n, first, last, bias);
+        direct_group<T, 4>(kc, a, a_step, b, sp, sj, c, ldc, rows, n, first, last, bias);
       }
       break;
   }
@@ -399,7 +419,9 @@ bool use_packed(const GemmCall<T>& g) {
   constexpr Index W = Simd<T>::kWidth;
   if (g.m <= 4 * W || g.n < 16 || g.k < 16) return false;
   const auto size = static_cast<Index>(sizeof(T));
-  if ((g.m * g.k + g.k * g.n) * size <= g.blocking.direct_bytes) return false;
+  // double: half the float limit (its direct tiles have half the columns' worth of lanes)
+  const Index footprint = (g.m * g.k + g.k * g.n) * size * (size == 8 ? 2 : 1);
+  if (footprint <= g.blocking.direct_bytes) return false;
   if (g.op_a == Op::kT && 2 * g.k * g.n * size <= g.blocking.direct_bytes) return false;
   return true;
 }
