@@ -1,7 +1,7 @@
 // bench_runner: the runner's parallel throughput. A grid of 16 course-sized runs (circles, 300
 // training samples, 2-10-5-1 relu, sigmoid output, SGD lr 0.05, 2000 full-batch steps, seeds 1..16)
 // through initbench::run_experiment in memory, with 1 and with 2 threads; wall-clock time
-// (UseRealTime), runs per second as a counter. The issue-7 figure is the ratio of the two.
+// (UseRealTime), runs per second as a counter. bench/README.md reports the ratio of the two.
 #include <benchmark/benchmark.h>
 
 #include "initbench/runner.hpp"

@@ -25,7 +25,7 @@ struct Workload {
   Index batch;
 };
 
-// The four workloads of issue 7 (compare.py's WORKLOADS).
+// The four workloads of compare.py (its WORKLOADS).
 inline std::vector<Workload> workloads() {
   std::vector<Index> deep{64};
   for (int l = 0; l < 30; ++l) deep.push_back(64);
@@ -105,6 +105,17 @@ inline Dataset random_dataset(const Workload& w, Index samples) {
   d.Y_test.resize(outputs, 0);
   d.num_classes = w.output == Output::kSoftmax ? outputs : 2;
   return d;
+}
+
+// A shape of compare.py's --sweep: `depth` hidden relu layers of `width` units on `width`
+// inputs, softmax over 10 classes, batch `batch`; named sweep/width:W/depth:D/batch:B (so that
+// bench_compare registers it as compare/sweep/width:W/depth:D/batch:B).
+inline Workload sweep_workload(Index width, Index depth, Index batch) {
+  std::vector<Index> sizes(static_cast<std::size_t>(depth) + 1, width);
+  sizes.push_back(10);
+  return {"sweep/width:" + std::to_string(width) + "/depth:" + std::to_string(depth) +
+              "/batch:" + std::to_string(batch),
+          sizes, "relu", Output::kSoftmax, batch};
 }
 
 }  // namespace initbench::bench

@@ -168,8 +168,7 @@ void activation_backward(const Activation& act, const ConstMatrixRef<T>& z,
   }
   for (Index j = 0; j < z.cols(); ++j) {
     kernels::activation_backward<T>(act, z.rows(), z.data() + j * z.outerStride(),
-                                    a.data() + j * a.outerStride(),
-                                    d.data() + j * d.outerStride());
+                                    a.data() + j * a.outerStride(), d.data() + j * d.outerStride());
   }
 }
 

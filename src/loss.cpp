@@ -178,8 +178,8 @@ void loss_backward(Output output, const ConstMatrixRef<T>& z, const ConstMatrixR
       for_each_span<T>(z, y, dz.outerStride(), [&](Index j, Index size) {
         T* out = dz.data() + j * dz.outerStride();
         kernels::logistic<T>(size, z.data() + j * z.outerStride(), out);
-        Span<T>(out, size) = scale * (Span<T>(out, size) -
-                                      ConstSpan<T>(y.data() + j * y.outerStride(), size));
+        Span<T>(out, size) =
+            scale * (Span<T>(out, size) - ConstSpan<T>(y.data() + j * y.outerStride(), size));
       });
       return;
     }

@@ -17,9 +17,9 @@
 #include <thread>
 #include <vector>
 
-#include "initbench/kernels.hpp"
 #include "initbench/init.hpp"
 #include "initbench/io.hpp"
+#include "initbench/kernels.hpp"
 #include "initbench/report.hpp"
 #include "initbench/runner.hpp"
 #include "initbench/spec.hpp"
@@ -215,7 +215,7 @@ struct RunArgs {
   bool quick = false;
   bool resume = false;
   std::vector<std::string> sets;
-  std::string shard = "1/1";  // [robustness, issue 8] so that an explicit --shard "" is an error
+  std::string shard = "1/1";  // [robustness] so that an explicit --shard "" is an error
   bool no_plot = false;
 };
 
@@ -433,7 +433,8 @@ int main(int argc, char** argv) {
       "prints "
       "a table."};
   app.set_version_flag("--version", [] {
-    // The kernels' instruction set: every choice gives the same bytes (include/initbench/kernels.hpp).
+    // The kernels' instruction set: every choice gives the same bytes
+    // (include/initbench/kernels.hpp).
     std::string supported;
     for (const Isa isa : supported_isas()) {
       supported += fmt::format("{}{}", supported.empty() ? "" : ", ", isa_name(isa));
@@ -512,7 +513,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    // [robustness, issue 8] --help and --version print as CLI11 does; a bad command line is one
+    // [robustness] --help and --version print as CLI11 does; a bad command line is one
     // line on stderr and exit status 2 (CLI11's own message spans two lines, with codes 105-109).
     if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
     std::fprintf(stderr, "initbench: error: %s (see initbench --help)\n", e.what());

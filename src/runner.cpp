@@ -43,7 +43,7 @@ namespace initbench {
 namespace fs = std::filesystem;
 
 Shard Shard::parse(const std::string& text) {
-  // [robustness, issue 8] strict digits: sscanf's %ld accepted " 1/2" and "+1/2", and an
+  // [robustness] strict digits: sscanf's %ld accepted " 1/2" and "+1/2", and an
   // out-of-range count ("1/99999999999999999999") was undefined behaviour.
   long i = 0;
   long n = 0;
@@ -180,8 +180,7 @@ std::string meta_json(const Experiment& experiment, const RunnerOptions& options
       INITBENCH_GIT_COMMIT, json_escape(__VERSION__), json_escape(INITBENCH_CXX_FLAGS),
       EIGEN_WORLD_VERSION, EIGEN_MAJOR_VERSION, EIGEN_MINOR_VERSION, FMT_VERSION, TOML_LIB_MAJOR,
       TOML_LIB_MINOR, TOML_LIB_PATCH, isa_name(active_isa()), json_escape(cpu_model()),
-      options.threads, options.shard.index + 1, options.shard.count,
-      experiment.runs.size(), utc);
+      options.threads, options.shard.index + 1, options.shard.count, experiment.runs.size(), utc);
 }
 
 void assemble_reports(const std::string& folder) {
@@ -404,7 +403,7 @@ RunnerResult run_experiment(const Experiment& experiment, const RunnerOptions& o
       throw std::runtime_error(
           fmt::format("cannot create the output folder {}: {}", folder, e.code().message()));
     }
-    // [robustness, issue 8] a process killed mid-write (SIGKILL) leaves <file>.tmp.<pid> behind.
+    // [robustness] a process killed mid-write (SIGKILL) leaves <file>.tmp.<pid> behind.
     remove_stale_temporaries(folder);
     const std::string spec_path = folder + "/" + kSpecCopy;
     if (options.resume && fs::exists(spec_path) && read_file(spec_path) != experiment.resolved) {

@@ -1,4 +1,4 @@
-// The papers' claims (experiments 4 and 5 of issue 5), each run at its [quick] size:
+// The papers' claims, each run at its [quick] size:
 // glorot2010 (Glorot & Bengio 2010) and he2015 (He et al. 2015). Each test asserts the part of
 // its claim that holds at that size; results/<name>/README.md has the full-size numbers.
 #include <doctest/doctest.h>

@@ -1,4 +1,4 @@
-// The theory experiments' claims (experiments 6-10 of issue 5), each run at its [quick] size:
+// The theory experiments' claims, each run at its [quick] size:
 // saxe_linear, edge_of_chaos, dynamical_isometry, scale_sweep, lsuv. Each test asserts the part
 // of its claim that holds at that size; results/<name>/README.md has the full-size numbers.
 #include <doctest/doctest.h>

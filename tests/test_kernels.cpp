@@ -4,11 +4,11 @@
 // every instruction set, in every lane and tail, and is as accurate as docs/kernels.md states.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <string>
-#include <algorithm>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "initbench/kernels.hpp"
@@ -61,9 +61,9 @@ void check_gemm_shapes(const char* what) {
   struct Shape {
     Index m, n, k;
   };
-  const Shape shapes[] = {{1, 1, 1},    {1, 7, 300},   {3, 2, 5},     {10, 300, 2},
-                          {16, 16, 16}, {17, 9, 33},   {31, 8, 1},    {47, 13, 64},
-                          {48, 16, 17}, {49, 65, 100}, {64, 64, 64},  {65, 3, 129},
+  const Shape shapes[] = {{1, 1, 1},    {1, 7, 300},   {3, 2, 5},      {10, 300, 2},
+                          {16, 16, 16}, {17, 9, 33},   {31, 8, 1},     {47, 13, 64},
+                          {48, 16, 17}, {49, 65, 100}, {64, 64, 64},   {65, 3, 129},
                           {100, 33, 7}, {129, 70, 40}, {200, 24, 390}, {300, 130, 20}};
   Rng rng(5);
   for (const Shape& s : shapes) {
@@ -166,8 +166,9 @@ std::vector<T> test_inputs() {
   return x;
 }
 
-const char* const kActivations[] = {"identity", "sigmoid",  "tanh",     "relu", "leaky_relu(slope=0.2)",
-                                    "elu",      "elu(alpha=0.5)", "selu", "softsign", "gelu"};
+const char* const kActivations[] = {
+    "identity", "sigmoid",        "tanh", "relu",     "leaky_relu(slope=0.2)",
+    "elu",      "elu(alpha=0.5)", "selu", "softsign", "gelu"};
 
 // Every elementwise kernel on `x`, under the active ISA, concatenated.
 template <typename T>
@@ -202,14 +203,17 @@ TEST_CASE_TEMPLATE("elementwise kernels give the same bits under every ISA, in e
   set_active_isa(Isa::kScalar);
   // the whole span, and short spans at odd offsets (every tail length, every lane position)
   std::vector<std::vector<T>> want{all_functions<T>(x, 0, n)};
-  for (Index size = 1; size <= 33; ++size) want.push_back(all_functions<T>(x, size * 37 % 500, size));
+  for (Index size = 1; size <= 33; ++size)
+    want.push_back(all_functions<T>(x, size * 37 % 500, size));
   for (const Isa isa : supported_isas()) {
     set_active_isa(isa);
     std::vector<std::vector<T>> got{all_functions<T>(x, 0, n)};
-    for (Index size = 1; size <= 33; ++size) got.push_back(all_functions<T>(x, size * 37 % 500, size));
+    for (Index size = 1; size <= 33; ++size)
+      got.push_back(all_functions<T>(x, size * 37 % 500, size));
     for (std::size_t c = 0; c < want.size(); ++c) {
       Index wrong = 0;
-      for (std::size_t e = 0; e < want[c].size(); ++e) wrong += same_bits(got[c][e], want[c][e]) ? 0 : 1;
+      for (std::size_t e = 0; e < want[c].size(); ++e)
+        wrong += same_bits(got[c][e], want[c][e]) ? 0 : 1;
       CAPTURE(isa_name(isa));
       CAPTURE(c);
       CHECK(wrong == 0);
@@ -294,8 +298,7 @@ std::vector<Accuracy<T>> accuracy_table() {
        -8, 80, f ? 0.5 : 1.5, !f},
       {"exp", &kernels::exp<T>, [](Ld z) { return std::exp(z); }, -80, 80, 1.0},
       {"softplus", &kernels::softplus<T>,
-       [](Ld z) { return std::max(z, Ld(0)) + std::log1p(std::exp(-std::fabs(z))); }, -80, 80,
-       2.0},
+       [](Ld z) { return std::max(z, Ld(0)) + std::log1p(std::exp(-std::fabs(z))); }, -80, 80, 2.0},
   };
 }
 
@@ -303,18 +306,18 @@ template <typename T>
 double max_ulp(const Accuracy<T>& acc, T& where) {
   Rng rng(4);
   std::vector<T> z;
-  for (int i = 0; i < 200000; ++i) z.push_back(static_cast<T>(acc.lo + (acc.hi - acc.lo) * rng.uniform()));
+  for (int i = 0; i < 200000; ++i)
+    z.push_back(static_cast<T>(acc.lo + (acc.hi - acc.lo) * rng.uniform()));
   for (int i = 0; i < 20000; ++i) z.push_back(static_cast<T>((rng.uniform() * 2 - 1) * 4));
   std::vector<T> out(z.size());
   acc.kernel(static_cast<Index>(z.size()), z.data(), out.data());
   double worst = 0;
   for (std::size_t i = 0; i < z.size(); ++i) {
     const Ld want = acc.reference(static_cast<Ld>(z[i]));
-    const double e =
-        acc.absolute
-            ? static_cast<double>(std::fabs(static_cast<Ld>(out[i]) - want) /
-                                  static_cast<Ld>(std::numeric_limits<T>::epsilon()))
-            : ulp_error<T>(out[i], want);
+    const double e = acc.absolute
+                         ? static_cast<double>(std::fabs(static_cast<Ld>(out[i]) - want) /
+                                               static_cast<Ld>(std::numeric_limits<T>::epsilon()))
+                         : ulp_error<T>(out[i], want);
     if (e > worst) {
       worst = e;
       where = z[i];
@@ -332,8 +335,7 @@ TEST_CASE_TEMPLATE("elementwise accuracy against long double, as docs/kernels.md
     const double worst = max_ulp<T>(acc, where);
     const std::string line = acc.name + (sizeof(T) == 4 ? " float" : " double") + ": max " +
                              std::to_string(worst) + (acc.absolute ? " eps (absolute)" : " ulp") +
-                             " at z = " +
-                             std::to_string(static_cast<double>(where));
+                             " at z = " + std::to_string(static_cast<double>(where));
     MESSAGE(line);
     CAPTURE(line);
     CHECK(worst <= acc.max_ulp);

@@ -475,7 +475,7 @@ TEST_CASE("spec: --set overrides replace whole values, TOML or bare words") {
     CHECK(e.runs[2].seed == 7);
     CHECK(e.runs[0].model.activation.kind == ActivationKind::kTanh);
   }
-  SUBCASE("bare words, and the bare list from the issue, which becomes an axis") {
+  SUBCASE("bare words, and a bare list, which becomes an axis") {
     const Experiment e = parse(
         text, SpecOptions{{"model.depth=30", "init.scheme=[glorot_normal,he_normal]"}, false});
     CHECK(e.axes == std::vector<std::string>{"seed", "init.scheme"});

@@ -34,11 +34,11 @@ namespace initbench {
 
 enum class Isa { kScalar, kAvx2, kAvx512 };
 
-std::string_view isa_name(Isa isa);                // "scalar", "avx2", "avx512"
-Isa parse_isa(std::string_view text);              // throws std::invalid_argument
-bool isa_supported(Isa isa);                       // by this CPU and operating system
-std::vector<Isa> supported_isas();                 // best first
-Isa best_isa();                                    // the best supported one
+std::string_view isa_name(Isa isa);    // "scalar", "avx2", "avx512"
+Isa parse_isa(std::string_view text);  // throws std::invalid_argument
+bool isa_supported(Isa isa);           // by this CPU and operating system
+std::vector<Isa> supported_isas();     // best first
+Isa best_isa();                        // the best supported one
 // The instruction set in use: the first call reads INITBENCH_ISA (throws std::invalid_argument
 // naming the variable for an unknown or unsupported value), else takes best_isa().
 Isa active_isa();

@@ -1,6 +1,5 @@
 // dispatch.cpp: which instruction set's kernels run, and the public entry points of kernels.hpp.
 #include <fmt/format.h>
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -41,7 +40,8 @@ Isa from_environment() {
   }
   if (!isa_supported(isa)) {
     std::string names;
-    for (Isa s : supported_isas()) names += fmt::format("{}{}", names.empty() ? "" : ", ", isa_name(s));
+    for (Isa s : supported_isas())
+      names += fmt::format("{}{}", names.empty() ? "" : ", ", isa_name(s));
     throw std::invalid_argument(fmt::format(
         "INITBENCH_ISA={}: this CPU does not support it; supported here: {}", value, names));
   }
@@ -167,13 +167,12 @@ Index cache_size(int name, Index fallback) {
   return bytes > 0 ? static_cast<Index>(bytes) : fallback;
 }
 
-Index round_to(Index x, Index multiple) {
-  return std::max(multiple, x / multiple * multiple);
-}
+Index round_to(Index x, Index multiple) { return std::max(multiple, x / multiple * multiple); }
 
 // The default blocking for T, from the caches of the CPU it runs on: a (kc x NR) micro-panel of
 // op(B) takes a quarter of L1, a (mc x kc) block of op(A) half of L2, and products whose operands
-// fit in L2 skip packing (impl.hpp, use_packed). INITBENCH_GEMM_BLOCKING="kc,mc,nc[,direct_bytes]" replaces it.
+// fit in L2 skip packing (impl.hpp, use_packed). INITBENCH_GEMM_BLOCKING="kc,mc,nc[,direct_bytes]"
+// replaces it.
 template <typename T>
 detail::Blocking rounded(detail::Blocking b) {
   constexpr detail::MicroTile tile = max_tile<T>();
@@ -201,7 +200,8 @@ detail::Blocking choose_blocking() {
     const int fields = std::sscanf(text, "%ld,%ld,%ld,%ld", &kc, &mc, &nc, &direct);
     if (fields < 3 || kc < 1 || mc < 1 || nc < 1 || direct < 0) {
       throw std::invalid_argument(fmt::format(
-          "INITBENCH_GEMM_BLOCKING='{}': expected positive integers kc,mc,nc[,direct_bytes]", text));
+          "INITBENCH_GEMM_BLOCKING='{}': expected positive integers kc,mc,nc[,direct_bytes]",
+          text));
     }
     b = {kc, mc, nc, direct};
   }
@@ -271,11 +271,23 @@ template <typename T>
 void gemm(Op op_a, Op op_b, Index m, Index n, Index k, const T* A, Index lda, const T* B, Index ldb,
           T* C, Index ldc, const T* bias, GemmScratch<T>& scratch) {
   scratch.reserve(m, n, k);  // a no-op when the owner sized it (a network's Workspace does)
-  const detail::GemmCall<T> call{op_a,       op_b,          m,          n,
-                                 k,          A,             lda,        B,
-                                 ldb,        C,             ldc,        bias,
-                                 scratch.a.data(), scratch.a.size(), scratch.b.data(),
-                                 scratch.b.size(), blocking<T>()};
+  const detail::GemmCall<T> call{op_a,
+                                 op_b,
+                                 m,
+                                 n,
+                                 k,
+                                 A,
+                                 lda,
+                                 B,
+                                 ldb,
+                                 C,
+                                 ldc,
+                                 bias,
+                                 scratch.a.data(),
+                                 scratch.a.size(),
+                                 scratch.b.data(),
+                                 scratch.b.size(),
+                                 blocking<T>()};
   table<T>().gemm(call);
 }
 
@@ -319,18 +331,18 @@ void softplus(Index size, const T* x, T* out) {
   table<T>().softplus(size, x, out);
 }
 
-#define INITBENCH_KERNELS_INSTANTIATE(T)                                                         \
-  template class Buffer<T>;                                                                      \
-  template struct GemmScratch<T>;                                                                \
+#define INITBENCH_KERNELS_INSTANTIATE(T)                                                          \
+  template class Buffer<T>;                                                                       \
+  template struct GemmScratch<T>;                                                                 \
   template void gemm<T>(Op, Op, Index, Index, Index, const T*, Index, const T*, Index, T*, Index, \
-                        const T*, GemmScratch<T>&);                                              \
-  template GemmBlocking gemm_blocking<T>();                                                      \
-  template void set_gemm_blocking<T>(GemmBlocking);                                              \
-  template void row_sums<T>(Index, Index, const T*, Index, T*);                                  \
-  template void activation_forward<T>(const Activation&, Index, const T*, T*);                   \
-  template void activation_backward<T>(const Activation&, Index, const T*, const T*, T*);        \
-  template void logistic<T>(Index, const T*, T*);                                                \
-  template void exp<T>(Index, const T*, T*);                                                     \
+                        const T*, GemmScratch<T>&);                                               \
+  template GemmBlocking gemm_blocking<T>();                                                       \
+  template void set_gemm_blocking<T>(GemmBlocking);                                               \
+  template void row_sums<T>(Index, Index, const T*, Index, T*);                                   \
+  template void activation_forward<T>(const Activation&, Index, const T*, T*);                    \
+  template void activation_backward<T>(const Activation&, Index, const T*, const T*, T*);         \
+  template void logistic<T>(Index, const T*, T*);                                                 \
+  template void exp<T>(Index, const T*, T*);                                                      \
   template void softplus<T>(Index, const T*, T*);
 INITBENCH_KERNELS_INSTANTIATE(float)
 INITBENCH_KERNELS_INSTANTIATE(double)

@@ -87,7 +87,8 @@ void packed_tile(Index kc, const T* __restrict a, Index a_step, const T* __restr
   if (last && bias != nullptr) {
 #pragma GCC unroll 4
     for (Index v = 0; v < kMRV; ++v) {
-      const V bv = full ? S::loadu(bias + v * W) : S::load_mask(bias + v * W, S::mask(rows - v * W));
+      const V bv =
+          full ? S::loadu(bias + v * W) : S::load_mask(bias + v * W, S::mask(rows - v * W));
 #pragma GCC unroll 16
       for (Index j = 0; j < kNR; ++j) acc[v][j] = S::add(bv, acc[v][j]);
     }
@@ -122,7 +123,8 @@ void transpose_pack(const T* src, Index ld, Index count, Index kc, T* out) {
     const Index steps = min_of(kTile, kc - p);
     Index r = 0;
     if (steps == kTile) {
-      for (; r < full_rows; r += kTile) Simd<T>::transpose_tile(src + r * ld + p, ld, out + p * kR + r, kR);
+      for (; r < full_rows; r += kTile)
+        Simd<T>::transpose_tile(src + r * ld + p, ld, out + p * kR + r, kR);
     }
     for (; r < count; ++r) {
       const T* column = src + r * ld + p;
@@ -148,7 +150,8 @@ void pack_a(Op op, const T* A, Index lda, Index i0, Index rows, Index p0, Index 
       const T* src = A + (i0 + ir) + p0 * lda;
       if (mr == kMR) {
         for (Index p = 0; p < kc; ++p) {
-          for (Index v = 0; v < kMR; v += W) S::store(out + p * kMR + v, S::loadu(src + p * lda + v));
+          for (Index v = 0; v < kMR; v += W)
+            S::store(out + p * kMR + v, S::loadu(src + p * lda + v));
         }
       } else {
         for (Index p = 0; p < kc; ++p) {
@@ -272,7 +275,7 @@ void direct_tile(Index kc, const T* __restrict a, Index a_step, const T* __restr
   for (Index j = 0; j < kCols; ++j) {
 #pragma GCC unroll 4
     for (Index v = 0; v < kMRV; ++v) {
-      acc[v][j] = first ? S::zero()
+      acc[v][j] = first   ? S::zero()
                   : kFull ? S::loadu(c + v * W + j * ldc)
                           : S::load_mask(c + v * W + j * ldc, m[v]);
     }
@@ -280,7 +283,8 @@ void direct_tile(Index kc, const T* __restrict a, Index a_step, const T* __restr
   for (Index p = 0; p < kc; ++p) {
     V av[static_cast<std::size_t>(kMRV)];
 #pragma GCC unroll 4
-    for (Index v = 0; v < kMRV; ++v) av[v] = kFull ? S::loadu(a + v * W) : S::load_mask(a + v * W, m[v]);
+    for (Index v = 0; v < kMRV; ++v)
+      av[v] = kFull ? S::loadu(a + v * W) : S::load_mask(a + v * W, m[v]);
     const T* bp = b + p * sp;
 #pragma GCC unroll 8
     for (Index j = 0; j < kCols; ++j) {
@@ -393,8 +397,7 @@ void gemm_direct(const GemmCall<T>& g) {
     const T* bias = g.bias != nullptr ? g.bias + i : nullptr;
     if (g.op_a == Op::kN) {
       // the whole chain in one pass: A's rows are read in place
-      direct_rows<T>(g.k, g.A + i, g.lda, g.B, sp, sj, g.C + i, g.ldc, rows, g.n, true, true,
-                     bias);
+      direct_rows<T>(g.k, g.A + i, g.lda, g.B, sp, sj, g.C + i, g.ldc, rows, g.n, true, true, bias);
       continue;
     }
     // A^T: pack a (rows x kc) panel at a time, continue the chains block after block
@@ -457,7 +460,8 @@ void row_sums(Index m, Index n, const T* X, Index ldx, T* out) {
     for (Index v = 0; v < kVectors; ++v) acc[v] = S::zero();
     for (Index j = 0; j < n; ++j) {
 #pragma GCC unroll 4
-      for (Index v = 0; v < kVectors; ++v) acc[v] = S::add(acc[v], S::loadu(X + i + v * W + j * ldx));
+      for (Index v = 0; v < kVectors; ++v)
+        acc[v] = S::add(acc[v], S::loadu(X + i + v * W + j * ldx));
     }
 #pragma GCC unroll 4
     for (Index v = 0; v < kVectors; ++v) S::storeu(out + i + v * W, acc[v]);
@@ -498,10 +502,10 @@ void map3(Index size, const T* x, const T* y, T* inout, F f) {
   }
   if (i < size) {
     const auto mask = S::mask(size - i);
-    S::store_mask(inout + i,
-                  f(S::load_mask(x + i, mask), S::load_mask(y + i, mask),
-                    S::load_mask(inout + i, mask)),
-                  mask);
+    S::store_mask(
+        inout + i,
+        f(S::load_mask(x + i, mask), S::load_mask(y + i, mask), S::load_mask(inout + i, mask)),
+        mask);
   }
 }
 
@@ -517,7 +521,7 @@ constexpr double kSeluAlphaD = 1.6732632423543772848170429916717;
 // rounding errors of -z / sqrt 2 and of z^2, recovered with fma) and the lo part enters through
 // the first-order term: erfc(hi + lo) = erfc(hi) - lo (2 / sqrt pi) e^(-hi^2), e^(hi + lo) =
 // e^hi (1 + lo).
-constexpr double kInvSqrt2Hi = 0.7071067811865476;     // 1 / sqrt 2 = hi + lo
+constexpr double kInvSqrt2Hi = 0.7071067811865476;  // 1 / sqrt 2 = hi + lo
 constexpr double kInvSqrt2Lo = -4.833646656726457e-17;
 constexpr double kTwoOverSqrtPi = 1.1283791670955126;
 
@@ -525,7 +529,8 @@ template <typename V, typename S>
 V gelu_phi(V z) {  // Phi(z)
   const V mz = S::sub(S::zero(), z);
   const V hi = S::mul(mz, S::set1(kInvSqrt2Hi));
-  const V lo = S::fma(mz, S::set1(kInvSqrt2Lo), S::fma(mz, S::set1(kInvSqrt2Hi), S::sub(S::zero(), hi)));
+  const V lo =
+      S::fma(mz, S::set1(kInvSqrt2Lo), S::fma(mz, S::set1(kInvSqrt2Hi), S::sub(S::zero(), hi)));
   const V slope = S::mul(S::set1(kTwoOverSqrtPi), S::exp(S::sub(S::zero(), S::mul(hi, hi))));
   const V tail = S::sub(S::erfc(hi), S::mul(lo, slope));
   return S::mul(S::set1(0.5), tail);
@@ -581,15 +586,11 @@ void activation_forward(ActivationKind kind, T param, Index size, const T* z, T*
   const V one = S::set1(T(1));
   const V p = S::set1(param);
   switch (kind) {
-    case ActivationKind::kIdentity:
-      map1<T>(size, z, a, [](V x) { return x; });
-      return;
+    case ActivationKind::kIdentity: map1<T>(size, z, a, [](V x) { return x; }); return;
     case ActivationKind::kSigmoid:  // 1 / (1 + e^-z): 0 for very negative z (e^-z = inf)
       map1<T>(size, z, a, [&](V x) { return S::div(one, S::add(one, S::exp(S::sub(zero, x)))); });
       return;
-    case ActivationKind::kTanh:
-      map1<T>(size, z, a, [](V x) { return S::tanh(x); });
-      return;
+    case ActivationKind::kTanh: map1<T>(size, z, a, [](V x) { return S::tanh(x); }); return;
     case ActivationKind::kRelu:  // max(0, z): NaN stays NaN
       map1<T>(size, z, a, [&](V x) { return S::max(zero, x); });
       return;
@@ -597,7 +598,8 @@ void activation_forward(ActivationKind kind, T param, Index size, const T* z, T*
       map1<T>(size, z, a, [&](V x) { return S::select(S::gt(x, zero), x, S::mul(p, x)); });
       return;
     case ActivationKind::kElu:  // z > 0 ? z : alpha expm1(z)
-      map1<T>(size, z, a, [&](V x) { return S::select(S::gt(x, zero), x, S::mul(p, S::expm1(x))); });
+      map1<T>(size, z, a,
+              [&](V x) { return S::select(S::gt(x, zero), x, S::mul(p, S::expm1(x))); });
       return;
     case ActivationKind::kSelu: {  // z > 0 ? lambda z : (lambda alpha) expm1(z)
       const V lambda = S::set1(static_cast<T>(kSeluLambdaD));
@@ -610,9 +612,7 @@ void activation_forward(ActivationKind kind, T param, Index size, const T* z, T*
     case ActivationKind::kSoftsign:  // z / (1 + |z|)
       map1<T>(size, z, a, [&](V x) { return S::div(x, S::add(one, S::abs(x))); });
       return;
-    case ActivationKind::kGelu:
-      gelu_span<T, false>(size, z, a);
-      return;
+    case ActivationKind::kGelu: gelu_span<T, false>(size, z, a); return;
   }
 }
 
@@ -624,8 +624,7 @@ void activation_backward(ActivationKind kind, T param, Index size, const T* z, c
   const V one = S::set1(T(1));
   const V p = S::set1(param);
   switch (kind) {
-    case ActivationKind::kIdentity:
-      return;
+    case ActivationKind::kIdentity: return;
     case ActivationKind::kSigmoid:  // d (a (1 - a))
       map3<T>(size, z, a, d, [&](V, V y, V g) { return S::mul(g, S::mul(y, S::sub(one, y))); });
       return;
@@ -640,9 +639,8 @@ void activation_backward(ActivationKind kind, T param, Index size, const T* z, c
               [&](V x, V, V g) { return S::select(S::gt(x, zero), g, S::mul(p, g)); });
       return;
     case ActivationKind::kElu:  // z > 0 ? d : (a + alpha) d, as a + alpha = alpha e^z
-      map3<T>(size, z, a, d, [&](V x, V y, V g) {
-        return S::select(S::gt(x, zero), g, S::mul(S::add(y, p), g));
-      });
+      map3<T>(size, z, a, d,
+              [&](V x, V y, V g) { return S::select(S::gt(x, zero), g, S::mul(S::add(y, p), g)); });
       return;
     case ActivationKind::kSelu: {  // z > 0 ? lambda d : (a + lambda alpha) d
       const V lambda = S::set1(static_cast<T>(kSeluLambdaD));
@@ -677,7 +675,8 @@ void logistic(Index size, const T* x, T* out) {
   using S = Simd<T>;
   using V = typename S::V;
   const V one = S::set1(T(1));
-  map1<T>(size, x, out, [&](V v) { return S::div(one, S::add(one, S::exp(S::sub(S::zero(), v)))); });
+  map1<T>(size, x, out,
+          [&](V v) { return S::div(one, S::add(one, S::exp(S::sub(S::zero(), v)))); });
 }
 
 template <typename T>
@@ -699,8 +698,8 @@ void softplus(Index size, const T* x, T* out) {
 template <typename T>
 const initbench::kernels::detail::Table<T>& table() {
   static constexpr initbench::kernels::detail::Table<T> kTable{
-      &gemm<T>, &row_sums<T>, &activation_forward<T>, &activation_backward<T>,
-      &logistic<T>, &exp<T>, &softplus<T>};
+      &gemm<T>, &row_sums<T>, &activation_forward<T>, &activation_backward<T>, &logistic<T>,
+      &exp<T>,  &softplus<T>};
   return kTable;
 }
 

@@ -2,8 +2,6 @@
 #include <immintrin.h>
 #include <sleef.h>
 
-#include <cstdlib>
-
 #include "table.hpp"
 
 namespace initbench::kernels::avx2 {

@@ -3,8 +3,6 @@
 #include <immintrin.h>
 #include <sleef.h>
 
-#include <cstdlib>
-
 #include "table.hpp"
 
 namespace initbench::kernels::avx512 {
@@ -28,7 +26,9 @@ struct Simd<float> {
   static constexpr Index kDirectMRV = 3;
   static constexpr Index kDirectCols = 8;
   static Mask mask(Index count) {
-    return count >= kWidth ? Mask(0xFFFF) : count <= 0 ? Mask(0) : static_cast<Mask>((1u << count) - 1u);
+    return count >= kWidth ? Mask(0xFFFF)
+           : count <= 0    ? Mask(0)
+                           : static_cast<Mask>((1u << count) - 1u);
   }
   static V zero() { return _mm512_setzero_ps(); }
   static V set1(float x) { return _mm512_set1_ps(x); }
@@ -88,7 +88,9 @@ struct Simd<double> {
   static constexpr Index kDirectMRV = 3;
   static constexpr Index kDirectCols = 8;
   static Mask mask(Index count) {
-    return count >= kWidth ? Mask(0xFF) : count <= 0 ? Mask(0) : static_cast<Mask>((1u << count) - 1u);
+    return count >= kWidth ? Mask(0xFF)
+           : count <= 0    ? Mask(0)
+                           : static_cast<Mask>((1u << count) - 1u);
   }
   static V zero() { return _mm512_setzero_pd(); }
   static V set1(double x) { return _mm512_set1_pd(x); }

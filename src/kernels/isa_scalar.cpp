@@ -3,7 +3,6 @@
 #include <sleef.h>
 
 #include <cmath>
-#include <cstdlib>
 
 #include "table.hpp"
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""End-to-end bad-input tests of the initbench binary (issue 8).
+"""End-to-end bad-input tests of the initbench binary.
 
 Every case runs `initbench run ...` on something wrong and checks what a user sees:
 - the exit status is non-zero, not a signal, and the process ends within a timeout;

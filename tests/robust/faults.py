@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""End-to-end fault tests of the initbench binary (issue 8).
+"""End-to-end fault tests of the initbench binary.
 
     faults.py BINARY GROUP     GROUP: numeric, interrupt, disk_ulimit, disk_tmpfs (or --list)
 
