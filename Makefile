@@ -151,4 +151,4 @@ reproduce: configure
 	$(PYTHON) scripts/results_tables.py results
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR) build-debug build-portable build-ci
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) build-debug build-ci

@@ -8,9 +8,10 @@
 //   elu        phi(z) = z if z > 0 else alpha (e^z - 1)            (alpha default 1)
 //   selu       phi(z) = lambda * (z if z > 0 else alpha (e^z - 1)) (Klambauer et al. 2017)
 //   softsign   phi(z) = z / (1 + |z|)
-//   gelu       phi(z) = z Phi(z) = z (1 + erf(z / sqrt 2)) / 2    (exact form, PyTorch default)
+//   gelu       phi(z) = z Phi(z) = z erfc(-z / sqrt 2) / 2        (exact form, PyTorch default)
 // At a kink (relu, leaky_relu at 0) the derivative taken is the right-hand one's complement:
-// phi'(0) = 0 for relu and slope for leaky_relu, as PyTorch does.
+// phi'(0) = 0 for relu and slope for leaky_relu, as PyTorch does. The matrix versions run the
+// kernels (kernels.hpp; formulas and accuracy in docs/kernels.md).
 #pragma once
 
 #include <string>
