@@ -26,7 +26,8 @@ Output parse_output(std::string_view text);  // "linear" | "sigmoid" | "softmax"
 std::string output_name(Output output);
 const std::vector<std::string>& output_names();
 
-// Mean loss of logits z (k, m) against targets y (k, m). Accumulated in double.
+// Mean loss of logits z (k, m) against targets y (k, m): a compensated (Neumaier) sum in double,
+// in a fixed order (column by column, row by row).
 template <typename T>
 double loss_forward(Output output, const ConstMatrixRef<T>& z, const ConstMatrixRef<T>& y);
 

@@ -111,7 +111,8 @@ void packed_tile(Index kc, const T* __restrict a, Index a_step, const T* __restr
   }
 }
 
-// out(r, p) = out[p kR + r] = src[p + r ld] for r < count, 0 for count <= r < kR, p < kc: a
+// out(r, p) = out[p kR + r] = src[p + r ld] for r < count (then 0 up to the next whole vector),
+// p < kc: a
 // transposing copy, by the ISA's register transpose of (kTile x kTile) tiles where whole tiles
 // fit, element by element elsewhere; in blocks of kTile steps, so that the (kTile x kR) block
 // written stays in L1.
@@ -119,6 +120,7 @@ template <typename T, Index kR>
 void transpose_pack(const T* src, Index ld, Index count, Index kc, T* out) {
   constexpr Index kTile = Simd<T>::kTile;
   const Index full_rows = count / kTile * kTile;
+  const Index padded = min_of(round_up(count, Simd<T>::kWidth), kR);
   for (Index p = 0; p < kc; p += kTile) {
     const Index steps = min_of(kTile, kc - p);
     Index r = 0;
@@ -130,8 +132,10 @@ void transpose_pack(const T* src, Index ld, Index count, Index kc, T* out) {
       const T* column = src + r * ld + p;
       for (Index q = 0; q < steps; ++q) out[(p + q) * kR + r] = column[q];
     }
+    // zeros up to the vector holding the last row: the narrowest tile that reads the panel
+    // reads no further
     for (Index q = 0; q < steps; ++q) {
-      for (Index rr = count; rr < kR; ++rr) out[(p + q) * kR + rr] = T(0);
+      for (Index rr = count; rr < padded; ++rr) out[(p + q) * kR + rr] = T(0);
     }
   }
 }
@@ -154,10 +158,10 @@ void pack_a(Op op, const T* A, Index lda, Index i0, Index rows, Index p0, Index 
             S::store(out + p * kMR + v, S::loadu(src + p * lda + v));
         }
       } else {
+        // the last panel: its rows, then zeros up to the next whole vector (all a tile reads)
         for (Index p = 0; p < kc; ++p) {
-          for (Index v = 0; v < kMR; v += W) {
-            S::store(out + p * kMR + v,
-                     mr > v ? S::load_mask(src + p * lda + v, S::mask(mr - v)) : S::zero());
+          for (Index v = 0; v < mr; v += W) {
+            S::store(out + p * kMR + v, S::load_mask(src + p * lda + v, S::mask(mr - v)));
           }
         }
       }
