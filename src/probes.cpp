@@ -50,21 +50,35 @@ double sum_double(const T* x, Index size, G g) {
   return total;
 }
 
-// Two passes in double: the mean, then the mean squared deviation (no cancellation).
+// Mean and population standard deviation in double, without cancellation and in one pass over
+// memory: each block of up to 512 values is converted to double on the stack and reduced there in
+// two passes (its mean, then its squared deviations about it); blocks are combined in order with
+// Chan, Golub and LeVeque's update, M2 += M2_b + delta^2 n n_b / (n + n_b).
 template <typename Derived>
 Moments moments(const Eigen::MatrixBase<Derived>& x) {
   using T = typename Derived::Scalar;
   if (x.size() == 0) return {kNan, kNan};
-  const auto count = static_cast<double>(x.size());
-  double sum = 0.0;
-  for_each_span(
-      x, [&](const T* p, Index n) { sum += sum_double(p, n, [](const auto& b) { return b; }); });
-  const double mean = sum / count;
-  double deviation2 = 0.0;
-  for_each_span(x, [&](const T* p, Index n) {
-    deviation2 += sum_double(p, n, [mean](const auto& b) { return (b - mean).square(); });
+  constexpr Index kBlock = 512;
+  alignas(64) double buffer[kBlock];
+  double count = 0.0;
+  double mean = 0.0;
+  double m2 = 0.0;
+  for_each_span(x, [&](const T* p, Index size) {
+    for (Index i = 0; i < size; i += kBlock) {
+      const Index n = std::min(kBlock, size - i);
+      for (Index k = 0; k < n; ++k) buffer[k] = static_cast<double>(p[i + k]);
+      const Eigen::Map<const Eigen::ArrayXd> b(buffer, n);
+      const auto nb = static_cast<double>(n);
+      const double mean_b = b.sum() / nb;
+      const double m2_b = (b - mean_b).square().sum();
+      const double delta = mean_b - mean;
+      const double total = count + nb;
+      mean += delta * (nb / total);
+      m2 += m2_b + delta * delta * (count * nb / total);
+      count = total;
+    }
   });
-  return {mean, std::sqrt(deviation2 / count)};
+  return {mean, std::sqrt(m2 / count)};
 }
 
 template <typename Derived>
@@ -108,13 +122,19 @@ double dead_fraction(const Activation& act, const Eigen::MatrixBase<Derived>& a)
   using T = typename Derived::Scalar;
   if (!act.is_relu_like()) return kNan;
   const Index rows = a.rows();
-  std::vector<unsigned char> alive(static_cast<std::size_t>(rows), 0);
-  unsigned char* flags = alive.data();
-  for (Index j = 0; j < a.cols(); ++j) {
-    const T* column = a.derived().data() + j * a.outerStride();
-    for (Index i = 0; i < rows; ++i) flags[i] |= static_cast<unsigned char>(column[i] != T(0));
+  // a block of units at a time, its flags on the stack
+  constexpr Index kUnits = 1024;
+  unsigned char flags[kUnits];
+  Index dead = 0;
+  for (Index i0 = 0; i0 < rows; i0 += kUnits) {
+    const Index units = std::min(kUnits, rows - i0);
+    std::fill(flags, flags + units, static_cast<unsigned char>(0));
+    for (Index j = 0; j < a.cols(); ++j) {
+      const T* column = a.derived().data() + j * a.outerStride() + i0;
+      for (Index i = 0; i < units; ++i) flags[i] |= static_cast<unsigned char>(column[i] != T(0));
+    }
+    dead += std::count(flags, flags + units, 0);
   }
-  const auto dead = std::count(alive.begin(), alive.end(), 0);
   return static_cast<double>(dead) / static_cast<double>(a.rows());
 }
 

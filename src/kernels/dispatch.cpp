@@ -170,7 +170,7 @@ Index cache_size(int name, Index fallback) {
 Index round_to(Index x, Index multiple) { return std::max(multiple, x / multiple * multiple); }
 
 // The default blocking for T, from the caches of the CPU it runs on: a (kc x NR) micro-panel of
-// op(B) takes a quarter of L1, a (mc x kc) block of op(A) half of L2, and products whose operands
+// op(B) takes a third of L1, a (mc x kc) block of op(A) half of L2, and products whose operands
 // fit in L2 skip packing (impl.hpp, use_packed). INITBENCH_GEMM_BLOCKING="kc,mc,nc[,direct_bytes]"
 // replaces it.
 template <typename T>
@@ -190,7 +190,7 @@ detail::Blocking choose_blocking() {
   const Index l1 = cache_size(_SC_LEVEL1_DCACHE_SIZE, 32 * 1024);
   const Index l2 = cache_size(_SC_LEVEL2_CACHE_SIZE, 1024 * 1024);
   detail::Blocking b{};
-  b.kc = std::clamp<Index>(l1 / 4 / (tile.nr * size) / 16 * 16, 64, 1024);
+  b.kc = std::clamp<Index>(l1 / 3 / (tile.nr * size) / 16 * 16, 64, 1024);
   b.mc = std::clamp<Index>(round_to(l2 / 2 / (b.kc * size), tile.mr), tile.mr, 4096);
   b.nc = 4096;
   b.direct_bytes = l2;
