@@ -9,7 +9,8 @@
 // workload's batch, 20 steps per iteration; time per step):
 //   probes/<workload>/train_bare    no probes
 //   probes/<workload>/train_layers  per-layer statistics every step (probes.every = 1, batch = 0),
-//                                   update ratios included: the "every step" figure of bench/README.md
+//                                   update ratios included: the "every step" figure of
+//                                   bench/README.md
 #include <benchmark/benchmark.h>
 
 #include <limits>
