@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numbers>
 #include <numeric>
 #include <stdexcept>
 
@@ -82,6 +83,23 @@ constexpr double kTruncatedStd = 0.87962566103423978;
 
 double normal_cdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
 
+double square(double x) { return x * x; }
+
+// Variance of N(mean, stddev^2) truncated to [low, high]: stddev^2 (1 + (a phi(a) - b phi(b)) / Z
+// - ((phi(a) - phi(b)) / Z)^2), a and b the standardised bounds, Z = Phi(b) - Phi(a).
+double truncated_variance(double mean, double stddev, double low, double high) {
+  const double a = (low - mean) / stddev;
+  const double b = (high - mean) / stddev;
+  const auto phi = [](double x) {
+    return std::exp(-0.5 * x * x) / std::sqrt(2.0 * std::numbers::pi);
+  };
+  const double z = normal_cdf(b) - normal_cdf(a);
+  const double pa = std::isfinite(a) ? a * phi(a) : 0.0;
+  const double pb = std::isfinite(b) ? b * phi(b) : 0.0;
+  const double shift = (phi(a) - phi(b)) / z;
+  return stddev * stddev * (1.0 + (pa - pb) / z - shift * shift);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The schemes. Each sampler gets the parsed scheme, the fans, and the layer's generator.
 // ---------------------------------------------------------------------------------------------
@@ -89,9 +107,14 @@ double normal_cdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
 using Sampler = Matrix<double> (*)(const Scheme&, Index rows, Index cols, Index fan_in,
                                    Index fan_out, Rng&);
 
+// Var(w) of one entry of a (fan_out, fan_in) matrix the scheme samples, before init.scale:
+// E[w^2] - E[w]^2 over the distribution (nan where it depends on the data).
+using Variance = double (*)(const Scheme&, Index fan_in, Index fan_out);
+
 struct Entry {
   SchemeInfo info;
   Sampler sample;
+  Variance variance;
 };
 
 ParamInfo number(std::string name, std::string default_value, std::string description) {
@@ -116,126 +139,176 @@ ParamInfo mode(std::vector<std::string> choices = {"fan_in", "fan_out"}) {
 const std::vector<Entry>& registry() {
   static const std::vector<Entry> entries = [] {
     std::vector<Entry> e;
-    auto add = [&](SchemeInfo info, Sampler sampler) { e.push_back({std::move(info), sampler}); };
+    auto add = [&](SchemeInfo info, Sampler sampler, Variance variance) {
+      e.push_back({std::move(info), sampler, variance});
+    };
 
-    add({"zeros", {}, "0", "the course's symmetric baseline; Keras Zeros, PyTorch zeros_", false},
+    add(
+        {.name = "zeros",
+         .formula = "0",
+         .source = "the course's symmetric baseline; Keras Zeros, PyTorch zeros_",
+         .random = false},
         [](const Scheme&, Index r, Index c, Index, Index, Rng&) -> Matrix<double> {
           return Matrix<double>::Zero(r, c);
-        });
-    add({"ones", {}, "1", "Keras Ones, PyTorch ones_", false},
+        },
+        [](const Scheme&, Index, Index) { return 0.0; });
+    add(
+        {.name = "ones", .formula = "1", .source = "Keras Ones, PyTorch ones_", .random = false},
         [](const Scheme&, Index r, Index c, Index, Index, Rng&) -> Matrix<double> {
           return Matrix<double>::Ones(r, c);
-        });
-    add({"constant",
-         {number("value", "", "every entry")},
-         "value",
-         "Keras Constant, PyTorch constant_",
-         false},
+        },
+        [](const Scheme&, Index, Index) { return 0.0; });
+    add(
+        {.name = "constant",
+         .params = {number("value", "", "every entry")},
+         .formula = "value",
+         .source = "Keras Constant, PyTorch constant_",
+         .random = false,
+         .example = "constant(value=0.1)"},
         [](const Scheme& s, Index r, Index c, Index, Index, Rng&) -> Matrix<double> {
           return Matrix<double>::Constant(r, c, s.number("value"));
-        });
-    add({"uniform",
-         {number("low", "", "lower bound"), number("high", "", "upper bound")},
-         "U(low, high)",
-         "Keras RandomUniform, PyTorch uniform_"},
+        },
+        [](const Scheme&, Index, Index) { return 0.0; });
+    add(
+        {.name = "uniform",
+         .params = {number("low", "", "lower bound"), number("high", "", "upper bound")},
+         .formula = "U(low, high)",
+         .source = "Keras RandomUniform, PyTorch uniform_",
+         .example = "uniform(low=-0.05, high=0.05)"},
         [](const Scheme& s, Index r, Index c, Index, Index, Rng& rng) {
           return uniform(r, c, s.number("low"), s.number("high"), rng);
+        },
+        [](const Scheme& s, Index, Index) {
+          return square(s.number("high") - s.number("low")) / 12.0;
         });
-    add({"normal",
-         {number("mean", "0", "mean"),
-          number("stddev", "", "standard deviation (not the variance)")},
-         "N(mean, stddev^2); the course's small random is normal(stddev=0.01), large random "
-         "normal(stddev=10)",
-         "Keras RandomNormal, PyTorch normal_, numpy randn * stddev"},
+    add(
+        {.name = "normal",
+         .params = {number("mean", "0", "mean"),
+                    number("stddev", "", "standard deviation (not the variance)")},
+         .formula =
+             "N(mean, stddev^2); the course's small random is normal(stddev=0.01), large random "
+             "normal(stddev=10)",
+         .source = "Keras RandomNormal, PyTorch normal_, numpy randn * stddev",
+         .example = "normal(stddev=0.01)"},
         [](const Scheme& s, Index r, Index c, Index, Index, Rng& rng) {
           return normal(r, c, s.number("mean"), s.number("stddev"), rng);
-        });
-    add({"truncated_normal",
-         {number("mean", "0", "mean before truncation"),
-          number("stddev", "", "standard deviation before truncation"),
-          number("low", "auto", "absolute lower bound; default mean - 2 stddev"),
-          number("high", "auto", "absolute upper bound; default mean + 2 stddev")},
-         "N(mean, stddev^2) redrawn outside [low, high]; no variance correction",
-         "PyTorch trunc_normal_ (absolute bounds), Keras TruncatedNormal (bounds mean +- 2 "
-         "stddev)"},
+        },
+        [](const Scheme& s, Index, Index) { return square(s.number("stddev")); });
+    add(
+        {.name = "truncated_normal",
+         .params = {number("mean", "0", "mean before truncation"),
+                    number("stddev", "", "standard deviation before truncation"),
+                    number("low", "auto", "absolute lower bound; default mean - 2 stddev"),
+                    number("high", "auto", "absolute upper bound; default mean + 2 stddev")},
+         .formula = "N(mean, stddev^2) redrawn outside [low, high]; no variance correction",
+         .source =
+             "PyTorch trunc_normal_ (absolute bounds), Keras TruncatedNormal (bounds mean +- 2 "
+             "stddev)",
+         .example = "truncated_normal(stddev=0.1)"},
         [](const Scheme& s, Index r, Index c, Index, Index, Rng& rng) {
           return truncated_normal(r, c, s.number("mean"), s.number("stddev"), s.number("low"),
                                   s.number("high"), rng);
+        },
+        [](const Scheme& s, Index, Index) {
+          return truncated_variance(s.number("mean"), s.number("stddev"), s.number("low"),
+                                    s.number("high"));
         });
-    add({"glorot_uniform",
-         {gain()},
-         "U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out))",
-         "Glorot & Bengio 2010 (\"normalized\" init); PyTorch xavier_uniform_, Keras "
-         "GlorotUniform"},
+    add(
+        {.name = "glorot_uniform",
+         .params = {gain()},
+         .formula = "U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out))",
+         .source = "Glorot & Bengio 2010 (\"normalized\" init); PyTorch xavier_uniform_, Keras "
+                   "GlorotUniform"},
         [](const Scheme& s, Index r, Index c, Index fi, Index fo, Rng& rng) {
           const double a = s.number("gain") * std::sqrt(6.0 / static_cast<double>(fi + fo));
           return uniform(r, c, -a, a, rng);
+        },
+        [](const Scheme& s, Index fi, Index fo) {
+          return square(s.number("gain")) * 2.0 / static_cast<double>(fi + fo);
         });
-    add({"glorot_normal",
-         {gain()},
-         "N(0, s^2), s = gain * sqrt(2 / (fan_in + fan_out)), untruncated",
-         "Glorot & Bengio 2010; PyTorch xavier_normal_ (Keras GlorotNormal truncates: "
-         "variance_scaling(scale=1, "
-         "mode=fan_avg, distribution=truncated_normal))"},
+    add(
+        {.name = "glorot_normal",
+         .params = {gain()},
+         .formula = "N(0, s^2), s = gain * sqrt(2 / (fan_in + fan_out)), untruncated",
+         .source = "Glorot & Bengio 2010; PyTorch xavier_normal_ (Keras GlorotNormal truncates: "
+                   "variance_scaling(scale=1, "
+                   "mode=fan_avg, distribution=truncated_normal))"},
         [](const Scheme& s, Index r, Index c, Index fi, Index fo, Rng& rng) {
           return normal(r, c, 0.0, s.number("gain") * std::sqrt(2.0 / static_cast<double>(fi + fo)),
                         rng);
+        },
+        [](const Scheme& s, Index fi, Index fo) {
+          return square(s.number("gain")) * 2.0 / static_cast<double>(fi + fo);
         });
-    add({"lecun_uniform",
-         {},
-         "U(-a, a), a = sqrt(3 / fan_in)",
-         "LeCun et al. 1998; Keras LecunUniform"},
+    add(
+        {.name = "lecun_uniform",
+         .formula = "U(-a, a), a = sqrt(3 / fan_in)",
+         .source = "LeCun et al. 1998; Keras LecunUniform"},
         [](const Scheme&, Index r, Index c, Index fi, Index, Rng& rng) {
           const double a = std::sqrt(3.0 / static_cast<double>(fi));
           return uniform(r, c, -a, a, rng);
-        });
-    add({"lecun_normal",
-         {},
-         "N(0, s^2), s = sqrt(1 / fan_in), untruncated",
-         "LeCun et al. 1998; the course article's \"Xavier\" code randn * sqrt(1/n_in) (Keras "
-         "LecunNormal "
-         "truncates: variance_scaling(scale=1, mode=fan_in, distribution=truncated_normal))"},
+        },
+        [](const Scheme&, Index fi, Index) { return 1.0 / static_cast<double>(fi); });
+    add(
+        {.name = "lecun_normal",
+         .formula = "N(0, s^2), s = sqrt(1 / fan_in), untruncated",
+         .source =
+             "LeCun et al. 1998; the course article's \"Xavier\" code randn * sqrt(1/n_in) (Keras "
+             "LecunNormal "
+             "truncates: variance_scaling(scale=1, mode=fan_in, distribution=truncated_normal))"},
         [](const Scheme&, Index r, Index c, Index fi, Index, Rng& rng) {
           return normal(r, c, 0.0, std::sqrt(1.0 / static_cast<double>(fi)), rng);
-        });
+        },
+        [](const Scheme&, Index fi, Index) { return 1.0 / static_cast<double>(fi); });
     auto he_gain = ParamInfo{"slope",
                              ParamType::kNumber,
                              "0",
                              {},
                              "negative slope of the leaky ReLU; gain = sqrt(2 / (1 + slope^2))"};
-    add({"he_uniform",
-         {mode(), he_gain},
-         "U(-a, a), a = gain * sqrt(3 / fan), gain = sqrt(2 / (1 + slope^2))",
-         "He et al. 2015; PyTorch kaiming_uniform_, Keras HeUniform"},
+    add(
+        {.name = "he_uniform",
+         .params = {mode(), he_gain},
+         .formula = "U(-a, a), a = gain * sqrt(3 / fan), gain = sqrt(2 / (1 + slope^2))",
+         .source = "He et al. 2015; PyTorch kaiming_uniform_, Keras HeUniform"},
         [](const Scheme& s, Index r, Index c, Index fi, Index fo, Rng& rng) {
           const double slope = s.number("slope");
           const double g = std::sqrt(2.0 / (1.0 + slope * slope));
           const double a = g * std::sqrt(3.0 / fan_for_mode(s.choice("mode"), fi, fo));
           return uniform(r, c, -a, a, rng);
+        },
+        [](const Scheme& s, Index fi, Index fo) {
+          return 2.0 / (1.0 + square(s.number("slope"))) / fan_for_mode(s.choice("mode"), fi, fo);
         });
-    add({"he_normal",
-         {mode(), he_gain},
-         "N(0, s^2), s = gain / sqrt(fan), gain = sqrt(2 / (1 + slope^2)), untruncated",
-         "He et al. 2015; PyTorch kaiming_normal_ (Keras HeNormal truncates: "
-         "variance_scaling(scale=2, "
-         "mode=fan_in, distribution=truncated_normal))"},
+    add(
+        {.name = "he_normal",
+         .params = {mode(), he_gain},
+         .formula = "N(0, s^2), s = gain / sqrt(fan), gain = sqrt(2 / (1 + slope^2)), untruncated",
+         .source = "He et al. 2015; PyTorch kaiming_normal_ (Keras HeNormal truncates: "
+                   "variance_scaling(scale=2, "
+                   "mode=fan_in, distribution=truncated_normal))"},
         [](const Scheme& s, Index r, Index c, Index fi, Index fo, Rng& rng) {
           const double slope = s.number("slope");
           const double g = std::sqrt(2.0 / (1.0 + slope * slope));
           return normal(r, c, 0.0, g / std::sqrt(fan_for_mode(s.choice("mode"), fi, fo)), rng);
+        },
+        [](const Scheme& s, Index fi, Index fo) {
+          return 2.0 / (1.0 + square(s.number("slope"))) / fan_for_mode(s.choice("mode"), fi, fo);
         });
-    add({"variance_scaling",
-         {number("scale", "1", "target variance times n"), mode({"fan_in", "fan_out", "fan_avg"}),
-          ParamInfo{"distribution",
-                    ParamType::kChoice,
-                    "truncated_normal",
-                    {"truncated_normal", "untruncated_normal", "uniform", "normal"},
-                    "normal is Keras' alias of truncated_normal"}},
-         "n = fan_in, fan_out or (fan_in + fan_out) / 2; uniform: U(-a, a), a = sqrt(3 scale / n); "
-         "untruncated_normal: N(0, scale / n); truncated_normal: s = sqrt(scale / n) / "
-         "0.87962566103423978, "
-         "redrawn outside +-2s",
-         "Keras and JAX VarianceScaling"},
+    add(
+        {.name = "variance_scaling",
+         .params = {number("scale", "1", "target variance times n"),
+                    mode({"fan_in", "fan_out", "fan_avg"}),
+                    ParamInfo{"distribution",
+                              ParamType::kChoice,
+                              "truncated_normal",
+                              {"truncated_normal", "untruncated_normal", "uniform", "normal"},
+                              "normal is Keras' alias of truncated_normal"}},
+         .formula = "n = fan_in, fan_out or (fan_in + fan_out) / 2; uniform: U(-a, a), a = sqrt(3 "
+                    "scale / n); "
+                    "untruncated_normal: N(0, scale / n); truncated_normal: s = sqrt(scale / n) / "
+                    "0.87962566103423978, "
+                    "redrawn outside +-2s",
+         .source = "Keras and JAX VarianceScaling"},
         [](const Scheme& s, Index r, Index c, Index fi, Index fo, Rng& rng) {
           const double n = fan_for_mode(s.choice("mode"), fi, fo);
           const double scale = s.number("scale");
@@ -247,51 +320,72 @@ const std::vector<Entry>& registry() {
           if (dist == "untruncated_normal") return normal(r, c, 0.0, std::sqrt(scale / n), rng);
           const double sd = std::sqrt(scale / n) / kTruncatedStd;
           return truncated_normal(r, c, 0.0, sd, -2.0 * sd, 2.0 * sd, rng);
+        },
+        [](const Scheme& s, Index fi, Index fo) {
+          return s.number("scale") / fan_for_mode(s.choice("mode"), fi, fo);
         });
-    add({"glorot_standard",
-         {},
-         "U(-a, a), a = 1 / sqrt(fan_in); Var = 1 / (3 fan_in)",
-         "Glorot & Bengio 2010's \"standard\" baseline; PyTorch nn.Linear's default weight init"},
+    add(
+        {.name = "glorot_standard",
+         .formula = "U(-a, a), a = 1 / sqrt(fan_in); Var = 1 / (3 fan_in)",
+         .source = "Glorot & Bengio 2010's \"standard\" baseline; PyTorch nn.Linear's default "
+                   "weight init"},
         [](const Scheme&, Index r, Index c, Index fi, Index, Rng& rng) {
           const double a = 1.0 / std::sqrt(static_cast<double>(fi));
           return uniform(r, c, -a, a, rng);
-        });
-    add({"torch_default",
-         {},
-         "weights and bias U(-a, a), a = 1 / sqrt(fan_in)",
-         "PyTorch nn.Linear.reset_parameters (kaiming_uniform_(a=sqrt(5)) and its bias rule)"},
+        },
+        [](const Scheme&, Index fi, Index) { return 1.0 / (3.0 * static_cast<double>(fi)); });
+    add(
+        {.name = "torch_default",
+         .formula = "weights and bias U(-a, a), a = 1 / sqrt(fan_in)",
+         .source =
+             "PyTorch nn.Linear.reset_parameters (kaiming_uniform_(a=sqrt(5)) and its bias rule)"},
         [](const Scheme&, Index r, Index c, Index fi, Index, Rng& rng) {
           const double a = 1.0 / std::sqrt(static_cast<double>(fi));
           return uniform(r, c, -a, a, rng);
-        });
-    add({"orthogonal",
-         {gain()},
-         "gain * Q, Q from the QR of an N(0, 1) matrix (transposed when fan_out < fan_in), Q *= "
-         "sign(diag R)",
-         "Saxe et al. 2014; PyTorch orthogonal_, Keras Orthogonal",
-         true,
-         false},
+        },
+        [](const Scheme&, Index fi, Index) { return 1.0 / (3.0 * static_cast<double>(fi)); });
+    add(
+        {.name = "orthogonal",
+         .params = {gain()},
+         .formula = "gain * Q, Q from the QR of an N(0, 1) matrix (transposed when fan_out < "
+                    "fan_in), Q *= "
+                    "sign(diag R)",
+         .source = "Saxe et al. 2014; PyTorch orthogonal_, Keras Orthogonal",
+         .random = true,
+         .for_bias = false},
         [](const Scheme& s, Index r, Index c, Index, Index, Rng& rng) -> Matrix<double> {
           return s.number("gain") * random_orthogonal(r, c, rng);
+        },
+        [](const Scheme& s, Index fi, Index fo) {
+          // each unit-norm row (fan_out <= fan_in) or column (fan_out >= fan_in) spreads 1 over
+          // max(fan_in, fan_out) entries
+          return square(s.number("gain")) / static_cast<double>(std::max(fi, fo));
         });
-    add({"identity",
-         {gain()},
-         "gain * I (square layers only)",
-         "Keras Identity, PyTorch eye_ (Le et al. 2015)",
-         false,
-         false},
+    add(
+        {.name = "identity",
+         .params = {gain()},
+         .formula = "gain * I (square layers only)",
+         .source = "Keras Identity, PyTorch eye_ (Le et al. 2015)",
+         .random = false,
+         .for_bias = false},
         [](const Scheme& s, Index r, Index c, Index, Index, Rng&) -> Matrix<double> {
           return s.number("gain") * Matrix<double>::Identity(r, c);
+        },
+        [](const Scheme& s, Index fi, Index) {
+          const auto n = static_cast<double>(fi);  // square: n ones on the diagonal of n x n
+          return square(s.number("gain")) * (1.0 / n - 1.0 / (n * n));
         });
-    add({"sparse",
-         {integer("nonzero", "15",
-                  "nonzero incoming weights per unit (all of them if fan_in is smaller)"),
-          number("stddev", "1", "standard deviation of the nonzero weights")},
-         "each unit: min(nonzero, fan_in) incoming weights N(0, stddev^2) at random inputs, the "
-         "rest 0",
-         "Martens 2010 (sparse initialization, k = 15)",
-         true,
-         false},
+    add(
+        {.name = "sparse",
+         .params = {integer("nonzero", "15",
+                            "nonzero incoming weights per unit (all of them if fan_in is smaller)"),
+                    number("stddev", "1", "standard deviation of the nonzero weights")},
+         .formula = "each unit: min(nonzero, fan_in) incoming weights N(0, stddev^2) at random "
+                    "inputs, the "
+                    "rest 0",
+         .source = "Martens 2010 (sparse initialization, k = 15)",
+         .random = true,
+         .for_bias = false},
         [](const Scheme& s, Index r, Index c, Index, Index, Rng& rng) -> Matrix<double> {
           const auto k = std::min<Index>(static_cast<Index>(s.number("nonzero")), c);
           const double sd = s.number("stddev");
@@ -309,15 +403,22 @@ const std::vector<Entry>& registry() {
             }
           }
           return out;
+        },
+        [](const Scheme& s, Index fi, Index) {
+          const auto k = std::min<double>(s.number("nonzero"), static_cast<double>(fi));
+          return square(s.number("stddev")) * k / static_cast<double>(fi);
         });
-    add({"torch_sparse",
-         {number("sparsity", "", "fraction of each column set to zero, in [0, 1)"),
-          number("stddev", "0.01", "standard deviation of the weights")},
-         "N(0, stddev^2), then ceil(sparsity * fan_out) random entries of each column (input) set "
-         "to 0",
-         "PyTorch sparse_",
-         true,
-         false},
+    add(
+        {.name = "torch_sparse",
+         .params = {number("sparsity", "", "fraction of each column set to zero, in [0, 1)"),
+                    number("stddev", "0.01", "standard deviation of the weights")},
+         .formula = "N(0, stddev^2), then ceil(sparsity * fan_out) random entries of each column "
+                    "(input) set "
+                    "to 0",
+         .source = "PyTorch sparse_",
+         .random = true,
+         .for_bias = false,
+         .example = "torch_sparse(sparsity=0.9)"},
         [](const Scheme& s, Index r, Index c, Index, Index, Rng& rng) -> Matrix<double> {
           Matrix<double> out = normal(r, c, 0.0, s.number("stddev"), rng);
           const auto zeros =
@@ -333,19 +434,27 @@ const std::vector<Entry>& registry() {
             }
           }
           return out;
+        },
+        [](const Scheme& s, Index, Index fo) {
+          const auto n = static_cast<double>(fo);
+          const double zeros = std::ceil(s.number("sparsity") * n);
+          return square(s.number("stddev")) * (n - zeros) / n;
         });
-    add({"lsuv",
-         {number("tol", "0.1", "stop when |Var(z_l) - 1| < tol"),
-          integer("max_iter", "10", "iterations per layer")},
-         "orthogonal pre-init, then per layer in order W_l /= sqrt(Var(z_l on a batch)) until |Var "
-         "- 1| < tol",
-         "Mishkin & Matas 2016 (layer-sequential unit-variance)",
-         true,
-         false,
-         true},
+    add(
+        {.name = "lsuv",
+         .params = {number("tol", "0.1", "stop when |Var(z_l) - 1| < tol"),
+                    integer("max_iter", "10", "iterations per layer")},
+         .formula = "orthogonal pre-init, then per layer in order W_l /= sqrt(Var(z_l on a batch)) "
+                    "until |Var "
+                    "- 1| < tol",
+         .source = "Mishkin & Matas 2016 (layer-sequential unit-variance)",
+         .random = true,
+         .for_bias = false,
+         .data_dependent = true},
         [](const Scheme&, Index r, Index c, Index, Index, Rng& rng) -> Matrix<double> {
           return random_orthogonal(r, c, rng);
-        });
+        },
+        [](const Scheme&, Index, Index) { return kNan; });  // depends on the data
     return e;
   }();
   return entries;
@@ -388,6 +497,13 @@ double Scheme::number(std::string_view param) const {
     return calculate_gain(Activation::parse(value));  // a gain given as an activation name
   }
   throw std::logic_error(fmt::format("scheme {} has no parameter {}", name(), param));
+}
+
+double Scheme::variance(Index fan_in, Index fan_out) const {
+  for (const auto& entry : registry()) {
+    if (&entry.info == info_) return entry.variance(*this, fan_in, fan_out);
+  }
+  throw std::logic_error("scheme not in the registry");
 }
 
 const std::string& Scheme::choice(std::string_view param) const {

@@ -5,7 +5,10 @@
 #include <array>
 #include <cmath>
 #include <limits>
+#include <map>
+#include <mutex>
 #include <numbers>
+#include <tuple>
 
 namespace initbench {
 
@@ -131,28 +134,72 @@ double meanfield_next_q(const Activation& act, double q_prev, double sw2, double
   return sw2 * gaussian_mean_phi2(act, q_prev) + sb2;
 }
 
+namespace {
+
+// identity, relu and leaky_relu are positively homogeneous: E[phi(z)^2] = k q and
+// E[phi'(z)^2] = k with k = 1, 1/2, (1 + slope^2)/2, so the variance map is linear.
+bool homogeneous(const Activation& act, double* k) {
+  switch (act.kind) {
+    case ActivationKind::kIdentity: *k = 1.0; return true;
+    case ActivationKind::kRelu: *k = 0.5; return true;
+    case ActivationKind::kLeakyRelu: *k = (1.0 + act.param * act.param) / 2.0; return true;
+    default: return false;
+  }
+}
+
+constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kChaoticLimit = 1e12;
+constexpr double kUnbounded = 1e30;  // q / (1 + sw2 + sb2) past this: no fixed point
+
+}  // namespace
+
 double meanfield_fixed_point(const Activation& act, double sw2, double sb2) {
+  if (!(sw2 >= 0) || !(sb2 >= 0) || std::isinf(sw2) || std::isinf(sb2)) return kNan;
+  double k = 0.0;
+  if (homogeneous(act, &k)) {
+    const double lambda = sw2 * k;  // q -> lambda q + sb2
+    if (lambda < 1.0) return sb2 / (1.0 - lambda);
+    if (lambda == 1.0 && sb2 == 0.0) return kNan;  // every q is fixed
+    return kInf;
+  }
   double q = 1.0;
   for (int i = 0; i < 10000; ++i) {
     const double next = meanfield_next_q(act, q, sw2, sb2);
-    if (!std::isfinite(next)) return next;
+    if (std::isnan(next)) return next;
+    if (!(next <= kUnbounded * (1.0 + sw2 + sb2))) return kInf;
     if (std::abs(next - q) <= 1e-13 * std::max(1.0, q)) return next;
+    const bool growing = next > q;
     q = next;
+    if (i == 9999 && growing) return kInf;  // still growing: linearly, without a fixed point
   }
+  // Still falling, as at criticality with sb2 = 0 (q ~ 1 / step): the last iterate, an upper
+  // bound within about 1e-4 of q*.
   return q;
 }
 
 double meanfield_chi1(const Activation& act, double sw2, double sb2) {
-  return sw2 * gaussian_mean_dphi2(act, meanfield_fixed_point(act, sw2, sb2));
+  double k = 0.0;
+  if (homogeneous(act, &k)) return sw2 * k;  // whatever q is
+  const double q = meanfield_fixed_point(act, sw2, sb2);
+  if (!std::isfinite(q)) return kNan;
+  return sw2 * gaussian_mean_dphi2(act, q);
 }
 
 double meanfield_c_star(const Activation& act, double sw2, double sb2) {
+  double k = 0.0;
+  if (homogeneous(act, &k)) return 1.0;  // never chaotic: correlations always approach 1
   const double q = meanfield_fixed_point(act, sw2, sb2);
-  if (!(q > 0) || !std::isfinite(q)) return 1.0;
-  if (meanfield_chi1(act, sw2, sb2) <= 1.0) return 1.0;
-  // Chaotic phase: c = 1 is unstable; iterate the correlation map from c = 0.5.
-  double c = 0.5;
-  for (int i = 0; i < 2000; ++i) {
+  const double chi1 = meanfield_chi1(act, sw2, sb2);
+  if (!std::isfinite(q) || std::isnan(chi1)) return kNan;
+  if (chi1 <= 1.0) return 1.0;
+  // The two-dimensional quadrature's cost grows as log(q)^2: seconds past q* = 1e12, where every
+  // unit is saturated (pre-activations of standard deviation 1e6) and no run asks for xi_c.
+  if (q > kChaoticLimit) return kNan;
+  // Chaotic phase (q* > 0 there): c = 1 is unstable; iterate the correlation map F from
+  // c = 0.5 with Steffensen's acceleration (c - (F(c) - c)^2 / (F(F(c)) - 2 F(c) + c)): each
+  // step costs two two-dimensional integrals and about doubles the correct digits.
+  const auto map = [&](double c) {
     const double next =
         (sw2 * expect2(q, c,
                        [&](double u1, double u2) {
@@ -160,22 +207,62 @@ double meanfield_c_star(const Activation& act, double sw2, double sb2) {
                        }) +
          sb2) /
         q;
-    if (std::abs(next - c) < 1e-12) return next;
-    c = std::min(next, 1.0);
+    return std::min(next, 1.0);
+  };
+  double c = 0.5;
+  for (int i = 0; i < 200; ++i) {
+    const double c1 = map(c);
+    if (std::abs(c1 - c) < 1e-12) return c1;
+    const double c2 = map(c1);
+    if (std::abs(c2 - c1) < 1e-12) return c2;
+    const double d = c2 - 2.0 * c1 + c;
+    const double accelerated = c - (c1 - c) * (c1 - c) / d;
+    c = std::isfinite(accelerated) && accelerated >= -1.0 && accelerated < 1.0 ? accelerated : c2;
   }
   return c;
 }
 
 double meanfield_xi_c(const Activation& act, double sw2, double sb2) {
+  double k = 0.0;
+  if (homogeneous(act, &k)) {
+    // The correlation map at q*: c -> lambda f(c) + (1 - lambda) with f the normalised
+    // arc-cosine kernel (slope 1 at c = 1), so chi_c = lambda where q* is finite and positive
+    // (sb2 > 0, lambda < 1). Otherwise the bias becomes negligible against q (or is 0), the map
+    // is f itself and correlations approach 1 polynomially: no finite depth scale.
+    const double lambda = sw2 * k;
+    if (!(sw2 >= 0) || !(sb2 >= 0) || std::isinf(sw2) || std::isinf(sb2)) return kNan;
+    if (sb2 > 0 && lambda < 1.0) return -1.0 / std::log(lambda);
+    return kInf;
+  }
   const double q = meanfield_fixed_point(act, sw2, sb2);
   const double c = meanfield_c_star(act, sw2, sb2);
+  if (!std::isfinite(q) || std::isnan(c)) return kNan;
   const double chi_c =
       c >= 1.0 ? meanfield_chi1(act, sw2, sb2)
                : sw2 * expect2(q, c, [&](double u1, double u2) {
                    return activation_derivative(act, u1) * activation_derivative(act, u2);
                  });
-  if (chi_c == 1.0) return std::numeric_limits<double>::infinity();
+  if (chi_c >= 1.0) return kInf;
   return -1.0 / std::log(chi_c);
+}
+
+MeanField meanfield(const Activation& act, double sw2, double sb2) {
+  // The chaotic phase iterates a two-dimensional integral (up to a few tenths of a second), and
+  // an experiment asks for the same few points in every run: remembered per process.
+  using Key = std::tuple<ActivationKind, double, double, double>;
+  static std::mutex mutex;
+  static std::map<Key, MeanField> cache;
+  const Key key{act.kind, act.param, sw2, sb2};
+  {
+    const std::scoped_lock lock(mutex);
+    if (const auto it = cache.find(key); it != cache.end()) return it->second;
+  }
+  const MeanField m{.q_star = meanfield_fixed_point(act, sw2, sb2),
+                    .chi_1 = meanfield_chi1(act, sw2, sb2),
+                    .xi_c = meanfield_xi_c(act, sw2, sb2)};
+  const std::scoped_lock lock(mutex);
+  cache.emplace(key, m);
+  return m;
 }
 
 }  // namespace initbench

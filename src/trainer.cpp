@@ -13,6 +13,7 @@
 
 #include "initbench/init.hpp"
 #include "initbench/io.hpp"
+#include "initbench/meanfield.hpp"
 #include "initbench/mlp.hpp"
 #include "initbench/optimizer.hpp"
 #include "initbench/probes.hpp"
@@ -54,6 +55,33 @@ double accuracy(const Correct& c) {
 }
 
 std::string sizes_text(const MlpConfig& c) { return fmt::format("{}", fmt::join(c.sizes, "-")); }
+
+// The mean-field quantities of the run's initialization at a hidden layer: the first
+// hidden-to-hidden layer (l = 2), or layer 1 in a network with one hidden layer; nan where the
+// scheme's variance depends on the data (lsuv) or the network has no hidden layer.
+void fill_theory(const RunConfig& config, const MlpConfig& net, RunRow& row) {
+  const Index L = net.num_layers();
+  row.gain = kNan;
+  try {
+    row.gain = calculate_gain(config.model.activation);
+  } catch (const std::invalid_argument&) {
+    // no gain defined for this activation: nan
+  }
+  row.sigma_w2 = row.sigma_b2 = row.q_star = row.chi_1 = row.xi_c = kNan;
+  if (L < 2) return;
+  const Index l = L >= 3 ? 2 : 1;
+  const Index fan_in = net.fan_in(l);
+  const Index fan_out = net.fan_out(l);
+  row.sigma_w2 = static_cast<double>(fan_in) * config.init.weights.variance(fan_in, fan_out) *
+                 config.init.scale * config.init.scale;
+  row.sigma_b2 = config.init.bias().variance(fan_in, fan_out);
+  if (!std::isfinite(row.sigma_w2) || !std::isfinite(row.sigma_b2)) return;
+  const Activation& act = config.model.activation;
+  const MeanField m = meanfield(act, row.sigma_w2, row.sigma_b2);
+  row.q_star = m.q_star;
+  row.chi_1 = m.chi_1;
+  row.xi_c = m.xi_c;
+}
 
 template <typename T>
 class Run {
@@ -191,6 +219,7 @@ class Run {
     row.layers = sizes_text(net_config_);
     row.seed = static_cast<long>(config_.seed);
     row.lr = config_.train.optimizer.lr;
+    fill_theory(config_, net_config_, row);
     row.axes = config_.axes;
   }
 

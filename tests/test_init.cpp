@@ -479,8 +479,16 @@ TEST_CASE("sample_weights: mean, variance, support and structure of every scheme
       const Matrix<double> w = scheme.sample_weights(shape.fan_in, shape.fan_out, rng);
       REQUIRE(w.rows() == shape.fan_out);
       REQUIRE(w.cols() == shape.fan_in);
-      check_sample(w,
-                   c.expect(static_cast<double>(shape.fan_in), static_cast<double>(shape.fan_out)));
+      const Dist d =
+          c.expect(static_cast<double>(shape.fan_in), static_cast<double>(shape.fan_out));
+      check_sample(w, d);
+      // The registry's variance formula (runs.csv's sigma_w2) agrees with this file's.
+      if (scheme.info().data_dependent) {
+        CHECK(std::isnan(scheme.variance(shape.fan_in, shape.fan_out)));
+      } else {
+        CHECK(scheme.variance(shape.fan_in, shape.fan_out) ==
+              doctest::Approx(d.var).epsilon(1e-12));
+      }
       if (c.extra) c.extra(w, shape.fan_in, shape.fan_out);
     }
   }

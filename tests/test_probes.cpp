@@ -288,6 +288,42 @@ TEST_CASE("mean field: closed forms and the critical lines of relu and tanh") {
   CHECK(meanfield_xi_c(tanh, 1.76, 0.05) > 10 * meanfield_xi_c(tanh, 3.5, 0.05));
 }
 
+TEST_CASE("mean field: where q* is not a finite fixed point, what depends on it is not invented") {
+  const double inf = std::numeric_limits<double>::infinity();
+  const Activation relu = Activation::parse("relu");
+  // relu's map is q -> (sw2 / 2) q + sb2: q* = sb2 / (1 - sw2 / 2) below criticality
+  CHECK(meanfield_fixed_point(relu, 1.0, 0.5) == doctest::Approx(1.0));
+  CHECK(meanfield_fixed_point(relu, 3.0, 0.0) == inf);
+  CHECK(meanfield_fixed_point(relu, 2.0, 0.1) == inf);
+  CHECK(std::isnan(meanfield_fixed_point(relu, 2.0, 0.0)));  // He: every q is a fixed point
+  CHECK(meanfield_chi1(relu, 3.0, 0.0) == 1.5);              // chi_1 does not depend on q
+  CHECK(meanfield_xi_c(relu, 1.0, 0.5) == doctest::Approx(-1.0 / std::log(0.5)));
+  CHECK(meanfield_xi_c(relu, 1.0, 0.0) == inf);  // correlations approach 1 polynomially
+  CHECK(meanfield_xi_c(relu, 2.0, 0.0) == inf);
+  const Activation leaky = Activation::parse("leaky_relu(slope=0.5)");
+  CHECK(meanfield_chi1(leaky, 1.0, 0.0) == doctest::Approx(0.625));
+  // elu and selu grow without a fixed point above criticality: inf, and no chi_1 or xi_c
+  for (const char* name : {"elu", "selu"}) {
+    const Activation act = Activation::parse(name);
+    CAPTURE(name);
+    CHECK(meanfield_fixed_point(act, 4.0, 0.05) == inf);
+    CHECK(std::isnan(meanfield_chi1(act, 4.0, 0.05)));
+    CHECK(std::isnan(meanfield_xi_c(act, 4.0, 0.05)));
+  }
+  // a bounded activation has a fixed point however large sw2 is
+  const Activation tanh = Activation::parse("tanh");
+  CHECK(meanfield_fixed_point(tanh, 1e40, 0.0) == doctest::Approx(1e40).epsilon(0.01));
+  CHECK(meanfield_chi1(tanh, 1e40, 0.0) > 1.0);
+  CHECK(std::isnan(meanfield_xi_c(tanh, 1e40, 0.0)));  // chaotic past q* = 1e12: not computed
+  CHECK(meanfield_xi_c(tanh, 1e6, 0.0) == doctest::Approx(2.218).epsilon(1e-3));
+  // the cached bundle is the three functions' values
+  const MeanField m = meanfield(tanh, 2.0, 0.05);
+  CHECK(m.q_star == meanfield_fixed_point(tanh, 2.0, 0.05));
+  CHECK(m.chi_1 == meanfield_chi1(tanh, 2.0, 0.05));
+  CHECK(m.xi_c == meanfield_xi_c(tanh, 2.0, 0.05));
+  CHECK(meanfield(tanh, 2.0, 0.05).xi_c == m.xi_c);
+}
+
 TEST_CASE("mean field: an infinite variance (a diverged network) ends, with the limit") {
   const double inf = std::numeric_limits<double>::infinity();
   CHECK(gaussian_mean_phi2(Activation::parse("tanh"), inf) == 1.0);

@@ -51,6 +51,9 @@ struct SchemeInfo {
   bool random = true;
   bool for_bias = true;         // can initialise a bias vector
   bool data_dependent = false;  // lsuv
+  // The scheme written with every required parameter, for listings and tests ("" when the name
+  // alone is complete).
+  std::string example;
 };
 
 // Every scheme, in the order `initbench schemes` lists them.
@@ -70,6 +73,10 @@ class Scheme {
   const std::string& text() const { return text_; }  // as written
   double number(std::string_view param) const;       // numeric (or gain) parameter
   const std::string& choice(std::string_view param) const;
+  // Var(w) of one entry of a (fan_out, fan_in) weight matrix, or of a bias of such a layer, as
+  // the scheme's distribution defines it (before InitConfig::scale); nan for lsuv, which
+  // depends on the data.
+  double variance(Index fan_in, Index fan_out) const;
 
   // Throws std::invalid_argument if the scheme cannot initialise a (fan_out, fan_in) weight
   // matrix (identity on a non-square layer) or, for_bias, a bias.

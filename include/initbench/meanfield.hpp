@@ -23,12 +23,29 @@ double gaussian_mean_phi2(const Activation& act, double q);   // E[phi(z)^2]
 double gaussian_mean_dphi2(const Activation& act, double q);  // E[phi'(z)^2]
 
 double meanfield_next_q(const Activation& act, double q_prev, double sw2, double sb2);
-// The fixed point q* of the variance map, iterated from q = 1 (at most 10000 steps).
+// The fixed point q* of the variance map. identity, relu and leaky_relu have a linear map
+// q -> lambda q + sb2 (lambda = chi_1): q* = sb2 / (1 - lambda) for lambda < 1, inf above
+// (and at lambda = 1 with sb2 > 0), nan at lambda = 1 with sb2 = 0 (every q is fixed). Other
+// activations: iterated from q = 1; inf when q passes 1e30 (1 + sw2 + sb2) or still grows after
+// 10000 steps; the 10000th iterate when it still falls (q ~ 1 / step at criticality with sb2 = 0).
 double meanfield_fixed_point(const Activation& act, double sw2, double sb2);
+// chi_1 at q*; for identity, relu and leaky_relu lambda itself, whatever q is. nan where q* is.
 double meanfield_chi1(const Activation& act, double sw2, double sb2);
-// The stable fixed point c* of the correlation map (1 in the ordered phase).
+// The stable fixed point c* of the correlation map: 1 in the ordered phase and always for
+// identity, relu and leaky_relu; nan where q* is not finite, and in the chaotic phase past
+// q* = 1e12 (fully saturated units, where the quadrature would take seconds).
 double meanfield_c_star(const Activation& act, double sw2, double sb2);
-// Depth scale of correlation propagation; infinite at criticality.
+// Depth scale of correlation propagation -1 / ln(chi_c); inf at criticality (chi_c >= 1) and for
+// the relu family unless sb2 > 0 and lambda < 1 (correlations then approach 1 polynomially);
+// nan where q* is not finite or c* is nan.
 double meanfield_xi_c(const Activation& act, double sw2, double sb2);
+
+// The three together, computed once per process for each (activation, sw2, sb2); thread-safe.
+struct MeanField {
+  double q_star;
+  double chi_1;
+  double xi_c;
+};
+MeanField meanfield(const Activation& act, double sw2, double sb2);
 
 }  // namespace initbench

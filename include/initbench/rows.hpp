@@ -30,7 +30,16 @@ struct RunRow {
   double final_train_acc = 0;
   double final_test_loss = 0;
   double final_test_acc = 0;
-  double init_grad_ratio = 0;                             // ||dL/dW_1|| / ||dL/dW_L|| at step 0
+  double init_grad_ratio = 0;  // ||dL/dW_1|| / ||dL/dW_L|| at step 0
+  // The mean-field theory of the run's initialization (docs/csv.md): sigma_w^2 = fan_in Var(W)
+  // and sigma_b^2 = Var(b) of a hidden layer as the schemes define them, the fixed point q* of
+  // the variance map, chi_1, the correlation depth scale xi_c, and calculate_gain(activation).
+  double sigma_w2 = 0;
+  double sigma_b2 = 0;
+  double q_star = 0;
+  double chi_1 = 0;
+  double xi_c = 0;
+  double gain = 0;
   std::vector<std::pair<std::string, std::string>> axes;  // one extra column per grid axis
 
   template <typename F>
@@ -53,6 +62,12 @@ struct RunRow {
     f("final_test_loss", final_test_loss);
     f("final_test_acc", final_test_acc);
     f("init_grad_ratio", init_grad_ratio);
+    f("sigma_w2", sigma_w2);
+    f("sigma_b2", sigma_b2);
+    f("q_star", q_star);
+    f("chi_1", chi_1);
+    f("xi_c", xi_c);
+    f("gain", gain);
   }
 };
 
