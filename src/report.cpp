@@ -133,15 +133,12 @@ std::string timings_csv(const std::vector<RunRecord>& records) {
                           [](const RunRecord& r) { return std::vector<TimingRow>{r.timing}; });
 }
 
-void write_reports(const std::string& dir, const std::vector<RunRecord>& records) {
-  std::filesystem::create_directories(dir);
-  write_file_atomic(dir + "/" + kRunsCsv, runs_csv(records));
-  write_file_atomic(dir + "/" + kCurvesCsv, curves_csv(records));
-  write_file_atomic(dir + "/" + kLayersCsv, layers_csv(records));
-  write_file_atomic(dir + "/" + kSymmetryCsv, symmetry_csv(records));
-  write_file_atomic(dir + "/" + kHistogramsCsv, histograms_csv(records));
-  write_file_atomic(dir + "/" + kJacobianCsv, jacobian_csv(records));
-  write_file_atomic(dir + "/" + kTimingsCsv, timings_csv(records));
+const std::vector<ReportFile>& report_files() {
+  static const std::vector<ReportFile> files = {
+      {kRunsCsv, runs_csv},         {kCurvesCsv, curves_csv},         {kLayersCsv, layers_csv},
+      {kSymmetryCsv, symmetry_csv}, {kHistogramsCsv, histograms_csv}, {kJacobianCsv, jacobian_csv},
+      {kTimingsCsv, timings_csv}};
+  return files;
 }
 
 std::size_t CsvTable::column(std::string_view name) const {
@@ -331,16 +328,10 @@ constexpr std::string_view kBundleMagic = "initbench-bundle 1\n";
 
 std::string make_bundle(const RunRecord& record) {
   const std::vector<RunRecord> one{record};
-  const std::pair<const char*, std::string> sections[] = {{kRunsCsv, runs_csv(one)},
-                                                          {kCurvesCsv, curves_csv(one)},
-                                                          {kLayersCsv, layers_csv(one)},
-                                                          {kSymmetryCsv, symmetry_csv(one)},
-                                                          {kHistogramsCsv, histograms_csv(one)},
-                                                          {kJacobianCsv, jacobian_csv(one)},
-                                                          {kTimingsCsv, timings_csv(one)}};
   std::string out(kBundleMagic);
-  for (const auto& [name, text] : sections) {
-    out += fmt::format("section {} {}\n", name, text.size());
+  for (const ReportFile& file : report_files()) {
+    const std::string text = file.csv(one);
+    out += fmt::format("section {} {}\n", file.name, text.size());
     out += text;
   }
   out += "end\n";

@@ -184,8 +184,6 @@ std::string meta_json(const Experiment& experiment, const RunnerOptions& options
 }
 
 void assemble_reports(const std::string& folder) {
-  const char* files[] = {kRunsCsv,       kCurvesCsv,   kLayersCsv, kSymmetryCsv,
-                         kHistogramsCsv, kJacobianCsv, kTimingsCsv};
   std::map<std::string, std::string> out;
   const std::vector<long> done = completed_runs(folder);
   for (long id : done) {
@@ -200,18 +198,10 @@ void assemble_reports(const std::string& folder) {
     }
   }
   const std::vector<RunRecord> none;
-  for (const char* name : files) {
-    if (out.count(name) == 0) {
-      // No completed run: just the header.
-      if (std::string_view(name) == kRunsCsv) out[name] = runs_csv(none);
-      if (std::string_view(name) == kCurvesCsv) out[name] = curves_csv(none);
-      if (std::string_view(name) == kLayersCsv) out[name] = layers_csv(none);
-      if (std::string_view(name) == kSymmetryCsv) out[name] = symmetry_csv(none);
-      if (std::string_view(name) == kHistogramsCsv) out[name] = histograms_csv(none);
-      if (std::string_view(name) == kJacobianCsv) out[name] = jacobian_csv(none);
-      if (std::string_view(name) == kTimingsCsv) out[name] = timings_csv(none);
-    }
-    write_file_atomic(folder + "/" + name, out[name]);
+  for (const ReportFile& file : report_files()) {
+    // No completed run: just the header.
+    if (out.count(file.name) == 0) out[file.name] = file.csv(none);
+    write_file_atomic(folder + "/" + file.name, out[file.name]);
   }
   // The summary groups runs by every axis but the seed: the axes are the columns after the
   // fixed RunRow columns.

@@ -109,25 +109,14 @@ class Run {
     // The probe batch is the training batch itself when asked (batch = 0), or when full-batch
     // training already runs on exactly those samples: then probes cost no extra pass.
     probes_on_step_ = p.batch == 0 || (batch_ == m_ && probe_n_ == m_);
-    const bool any_probe = p.any() || p.jacobian || !p.dump_weights.empty();
-    if (any_probe && !probes_on_step_) {
+    probes_ = probe_schedules(p, total_);
+    if (probes_.any() && !probes_on_step_) {
       probe_ws_ = Workspace<T>(net_config_, probe_n_);
       probe_grads_ = Params<T>(net_config_);
       probe_ws_.input(probe_n_) = X_.leftCols(probe_n_);
       probe_ws_.target(probe_n_) = Y_.leftCols(probe_n_);
     }
     update_ratios_.assign(at(net_config_.num_layers() + 1), kNan);
-    layer_steps_ = schedule(p.every, p.log_schedule, total_);
-    hist_steps_ = p.histograms ? (p.histogram_every > 0 ? schedule(p.histogram_every, false, total_)
-                                                        : layer_steps_)
-                               : std::set<long>{};
-    sym_steps_ = p.symmetry ? (p.symmetry_every > 0 ? schedule(p.symmetry_every, false, total_)
-                                                    : layer_steps_)
-                            : std::set<long>{};
-    jac_steps_ = p.jacobian
-                     ? schedule(p.jacobian_every > 0 ? p.jacobian_every : std::max<long>(total_, 1),
-                                false, total_)
-                     : std::set<long>{};
     eval_steps_ =
         schedule(config.train.eval_every > 0 ? config.train.eval_every : std::max<long>(total_, 1),
                  false, total_);
@@ -178,7 +167,7 @@ class Run {
 
       // The update t -> t + 1, measuring ||W after - W before|| / ||W before|| when the next
       // step probes the layers (in the update's own pass: no copy of the weights).
-      const bool ratio_next = layer_steps_.count(t + 1) != 0;
+      const bool ratio_next = probes_.at(ProbeKind::kLayers, t + 1);
       opt_.step(net_.params(), net_.grads(), ratio_next ? &update_ratios_ : nullptr);
       if (!net_.params().all_finite()) {
         // Diverged during update t + 1: record what the network now computes (nan or inf).
@@ -302,11 +291,11 @@ class Run {
   }
 
   void probe(long t) {
-    const bool layers = layer_steps_.count(t) != 0;
-    const bool hist = hist_steps_.count(t) != 0;
-    const bool sym = sym_steps_.count(t) != 0;
-    const bool jac = jac_steps_.count(t) != 0;
-    if (!layers && !hist && !sym && !jac) return;
+    if (!probes_.any_at(t)) return;
+    const bool layers = probes_.at(ProbeKind::kLayers, t);
+    const bool hist = probes_.at(ProbeKind::kHistograms, t);
+    const bool sym = probes_.at(ProbeKind::kSymmetry, t);
+    const bool jac = probes_.at(ProbeKind::kJacobian, t);
     const ProbeView v = probe_view();
     const long id = config_.run_index;
     if (layers) {
@@ -409,7 +398,8 @@ class Run {
   Workspace<T> probe_ws_;
   Params<T> probe_grads_;
   std::vector<double> update_ratios_;
-  std::set<long> layer_steps_, hist_steps_, sym_steps_, jac_steps_, eval_steps_, dump_steps_;
+  ProbeSchedules probes_;
+  std::set<long> eval_steps_, dump_steps_;
   std::vector<Bins> act_bins_, delta_bins_;
   std::vector<std::pair<long, double>> evals_;
   std::string status_;
@@ -419,9 +409,32 @@ class Run {
 
 }  // namespace
 
-std::vector<long> probe_steps(const ProbeConfig& probes, long total) {
-  const std::set<long> s = schedule(probes.every, probes.log_schedule, total);
-  return {s.begin(), s.end()};
+ProbeSchedules probe_schedules(const ProbeConfig& p, long total) {
+  ProbeSchedules out;
+  auto& steps = out.steps;
+  const std::set<long> layers = schedule(p.every, p.log_schedule, total);
+  auto own_or_layers = [&](bool on, long every) {
+    if (!on) return std::set<long>{};
+    return every > 0 ? schedule(every, false, total) : layers;
+  };
+  steps[static_cast<std::size_t>(ProbeKind::kLayers)] = layers;
+  steps[static_cast<std::size_t>(ProbeKind::kHistograms)] =
+      own_or_layers(p.histograms, p.histogram_every);
+  steps[static_cast<std::size_t>(ProbeKind::kSymmetry)] =
+      own_or_layers(p.symmetry, p.symmetry_every);
+  steps[static_cast<std::size_t>(ProbeKind::kJacobian)] =
+      p.jacobian ? schedule(p.jacobian_every > 0 ? p.jacobian_every : std::max<long>(total, 1),
+                            false, total)
+                 : std::set<long>{};
+  return out;
+}
+
+bool ProbeSchedules::any() const {
+  return std::any_of(steps.begin(), steps.end(), [](const auto& s) { return !s.empty(); });
+}
+
+bool ProbeSchedules::any_at(long t) const {
+  return std::any_of(steps.begin(), steps.end(), [&](const auto& s) { return s.count(t) != 0; });
 }
 
 RunRecord train(const RunConfig& config, const Dataset& data, const std::atomic<bool>* cancel) {

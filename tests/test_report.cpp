@@ -77,10 +77,9 @@ TEST_CASE("every CSV file reads back to the same values, bit for bit") {
   REQUIRE(!record.symmetry.empty());
   REQUIRE(!record.jacobian.empty());
   const fs::path dir = temp_dir("round_trip");
-  write_reports(dir.string(), {record});
-  for (const char* name : {kRunsCsv, kCurvesCsv, kLayersCsv, kSymmetryCsv, kHistogramsCsv,
-                           kJacobianCsv, kTimingsCsv}) {
-    CHECK(fs::exists(dir / name));
+  fs::create_directories(dir);
+  for (const ReportFile& file : report_files()) {
+    std::ofstream((dir / file.name).string(), std::ios::binary) << file.csv({record});
   }
   check_round_trip(std::vector<RunRow>{record.run}, read_csv((dir / kRunsCsv).string()));
   check_round_trip(record.curves, read_csv((dir / kCurvesCsv).string()));

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <map>
+#include <set>
 
 #include "initbench/data.hpp"
 #include "initbench/report.hpp"
@@ -240,4 +241,56 @@ TEST_CASE("cancellation stops a run") {
   const Dataset data = make_circles(50, 10, 0.05, 1);
   std::atomic<bool> cancel{true};
   CHECK_THROWS_AS(train(circles_run("he_normal", "relu", 100), data, &cancel), Cancelled);
+}
+
+TEST_CASE("probe schedules: each probe on its own steps, none on when nothing is asked") {
+  ProbeConfig p;
+  CHECK(!probe_schedules(p, 20).any());
+  p.symmetry = true;
+  p.symmetry_every = 5;  // without per-layer statistics
+  const ProbeSchedules s = probe_schedules(p, 20);
+  CHECK(s.any());
+  CHECK(s.of(ProbeKind::kLayers).empty());
+  CHECK(s.of(ProbeKind::kSymmetry) == std::set<long>{0, 5, 10, 15, 20});
+  CHECK(s.any_at(15));
+  CHECK(!s.any_at(16));
+  p.every = 7;
+  p.histograms = true;  // with the layers
+  p.jacobian = true;    // first and last step
+  const ProbeSchedules t = probe_schedules(p, 20);
+  CHECK(t.of(ProbeKind::kLayers) == std::set<long>{0, 7, 14, 20});
+  CHECK(t.of(ProbeKind::kHistograms) == t.of(ProbeKind::kLayers));
+  CHECK(t.of(ProbeKind::kJacobian) == std::set<long>{0, 20});
+}
+
+TEST_CASE("a probe scheduled without per-layer statistics runs on its own probe batch") {
+  // symmetry (or histograms, or the Jacobian) on a schedule of its own, with `every` off, and
+  // a probe batch other than the training batch: once a segmentation fault (no probe workspace).
+  const Dataset data = make_circles(100, 20, 0.05, 1);
+  for (const Index train_batch : {Index{10}, Index{0}}) {
+    for (const Index probe_batch : {Index{1024}, Index{50}}) {
+      CAPTURE(train_batch);
+      CAPTURE(probe_batch);
+      RunConfig c = circles_run("he_normal", "relu", 20);
+      c.model.layers = {2, 8, 1};
+      c.train.batch = train_batch;
+      c.probes = ProbeConfig{};
+      c.probes.batch = probe_batch;
+      c.probes.symmetry = true;
+      c.probes.symmetry_every = 5;
+      c.probes.histograms = true;
+      c.probes.histogram_every = 10;
+      c.probes.jacobian = true;
+      const RunRecord r = train(c, data);
+      CHECK(r.layers.empty());
+      std::set<long> sym, hist, jac;
+      for (const SymmetryRow& row : r.symmetry) sym.insert(row.step);
+      for (const HistogramRow& row : r.histograms) hist.insert(row.step);
+      for (const JacobianRow& row : r.jacobian) jac.insert(row.step);
+      CHECK(sym == std::set<long>{0, 5, 10, 15, 20});
+      CHECK(hist == std::set<long>{0, 10, 20});
+      CHECK(jac == std::set<long>{0, 20});
+      CHECK(std::isfinite(r.run.init_grad_ratio));
+    }
+  }
 }

@@ -68,8 +68,6 @@ struct ProbeConfig {
   long jacobian_every = 0;  // 0 = at step 0 and the last step only
   Index jacobian_samples = 3;
   std::vector<long> dump_weights;  // steps at which W and b are written as .npy
-
-  bool any() const { return every > 0 || log_schedule; }
 };
 
 struct RunConfig {

@@ -33,9 +33,14 @@ std::string histograms_csv(const std::vector<RunRecord>& records);
 std::string jacobian_csv(const std::vector<RunRecord>& records);
 std::string timings_csv(const std::vector<RunRecord>& records);
 
-// Writes every CSV file of an experiment into dir (created if missing), each atomically.
-// Files whose row type no record has (no probes, say) hold just their header.
-void write_reports(const std::string& dir, const std::vector<RunRecord>& records);
+// Every per-run CSV file, in the order they are written: its name and its text from the
+// records (just the header when no record has rows of its type). This one table drives the
+// run bundles, their assembly into an experiment folder, and the shard merge.
+struct ReportFile {
+  const char* name;
+  std::string (*csv)(const std::vector<RunRecord>& records);
+};
+const std::vector<ReportFile>& report_files();
 
 // A parsed CSV file: its header and rows of fields (strings, unquoted).
 struct CsvTable {

@@ -12,7 +12,9 @@
 // only in a setting share their seed's draws (common random numbers).
 #pragma once
 
+#include <array>
 #include <atomic>
+#include <set>
 #include <stdexcept>
 #include <vector>
 
@@ -32,8 +34,21 @@ struct Cancelled : std::runtime_error {
 RunRecord train(const RunConfig& config, const Dataset& data,
                 const std::atomic<bool>* cancel = nullptr);
 
-// The steps (sorted, unique, within [0, total]) at which per-layer probes run.
-std::vector<long> probe_steps(const ProbeConfig& probes, long total);
+// The probes that run on a step schedule, and the steps (within [0, total]) of each, from the
+// spec's [probes] keys: layers (every / log_schedule), histograms and symmetry (their own
+// *_every, else with the layers), jacobian (jacobian_every, else the first and last step).
+// The trainer runs a probe pass at a step when any schedule holds it, so the probe workspace
+// exists exactly when some schedule is non-empty.
+enum class ProbeKind { kLayers, kHistograms, kSymmetry, kJacobian };
+inline constexpr std::size_t kProbeKinds = 4;
+struct ProbeSchedules {
+  std::array<std::set<long>, kProbeKinds> steps;
+  const std::set<long>& of(ProbeKind kind) const { return steps[static_cast<std::size_t>(kind)]; }
+  bool at(ProbeKind kind, long t) const { return of(kind).count(t) != 0; }
+  bool any() const;
+  bool any_at(long t) const;
+};
+ProbeSchedules probe_schedules(const ProbeConfig& probes, long total);
 
 // The status names, in the order of the enum they stand for.
 inline constexpr const char* kStatusConverged = "converged";
