@@ -84,17 +84,15 @@ constexpr const char* kRunsDir = ".runs";
 constexpr const char* kSpecCopy = "spec.toml";
 constexpr const char* kMeta = "meta.json";
 
-// Runs that share this key share one loaded dataset. File datasets do not depend on the seed
-// unless a CSV file is split at random.
-std::string data_key(const DataSpec& d, std::uint64_t seed) {
-  const bool seeded = d.kind != "idx" && !(d.kind == "csv" && !d.test_path.empty());
-  return fmt::format(
-      "{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}", d.kind, d.train, d.test,
-      format_number(d.noise), d.classes, format_number(d.factor), d.features,
-      format_number(d.cluster_std), format_number(d.center_box), d.hidden, d.outputs, d.classify,
-      d.path, d.test_path, format_number(d.test_fraction), d.label, fmt::join(d.targets, ","),
-      d.limit_train, d.limit_test, d.standardize, seeded ? std::to_string(seed) : std::string("-"));
-}
+// Runs with equal keys share one loaded dataset: the whole DataSpec, and the seed when the data
+// depend on it.
+struct DataKey {
+  DataSpec spec;
+  std::uint64_t seed = 0;
+  friend auto operator<=>(const DataKey&, const DataKey&) = default;
+};
+
+DataKey data_key(const DataSpec& d, std::uint64_t seed) { return {d, d.seeded() ? seed : 0}; }
 
 std::string describe_run(const RunConfig& run) {
   std::vector<std::string> parts;
@@ -334,10 +332,10 @@ RunnerResult run_experiment(const Experiment& experiment, const RunnerOptions& o
   result.total = static_cast<long>(runs.size());
 
   // Load every distinct dataset once and check that every run fits its data, before anything runs.
-  std::map<std::string, std::shared_ptr<const Dataset>> datasets;
+  std::map<DataKey, std::shared_ptr<const Dataset>> datasets;
   std::vector<std::shared_ptr<const Dataset>> run_data;
   for (const RunConfig* run : runs) {
-    const std::string key = data_key(run->data, run->seed);
+    const DataKey key = data_key(run->data, run->seed);
     auto it = datasets.find(key);
     if (it == datasets.end()) {
       try {

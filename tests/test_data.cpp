@@ -768,3 +768,26 @@ TEST_CASE("data: standardize: training mean 0 and std 1, test uses the training 
   CHECK(constant.X_test(0, 0) == 5.0 - 0.1);
   CHECK(constant.X_test(1, 0) == doctest::Approx((5.0 - 2.0) / std::sqrt(2.0 / 3.0)));
 }
+
+TEST_CASE("DataSpec compares by value, every field, and says whether the seed matters") {
+  const DataSpec base;
+  CHECK(base == DataSpec{});
+  DataSpec other = base;
+  other.limit_test = 5;
+  CHECK(other != base);
+  other = base;
+  other.targets = {"y"};
+  CHECK(other != base);
+  CHECK((other < base || base < other));
+  other = base;
+  other.standardize = true;
+  CHECK(other != base);
+  CHECK(base.seeded());
+  other = base;
+  other.kind = "idx";
+  CHECK(!other.seeded());
+  other.kind = "csv";
+  CHECK(other.seeded());  // split at random
+  other.test_path = "test.csv";
+  CHECK(!other.seeded());
+}

@@ -14,6 +14,7 @@
 // generators, the file readers (IDX, CSV), standardization.
 #pragma once
 
+#include <compare>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -79,6 +80,12 @@ struct DataSpec {
   // Rescale each feature by the training set's mean and (population) stddev, applied to train
   // and test alike; see standardize().
   bool standardize = false;
+
+  // Whether the data depend on the run's seed: every synthetic kind, and a CSV file split at
+  // random (no test_path); an IDX folder or CSV files with their own test set do not.
+  bool seeded() const { return kind != "idx" && !(kind == "csv" && !test_path.empty()); }
+  // By value, every field: runs share a loaded dataset exactly when their specs are equal.
+  friend auto operator<=>(const DataSpec&, const DataSpec&) = default;
 };
 
 // The kinds load_dataset accepts, in the order above.
