@@ -75,9 +75,8 @@ void check_no_allocation(const char* activation, Output output, OptimizerKind ki
 
 TEST_CASE_TEMPLATE("a training step allocates nothing: every activation, output and optimizer", T,
                    float, double) {
-  for (const char* act :
-       {"identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "softsign", "gelu"}) {
-    check_no_allocation<T>(act, Output::kSoftmax, OptimizerKind::kSgd);
+  for (const std::string& act : activation_names()) {
+    check_no_allocation<T>(act.c_str(), Output::kSoftmax, OptimizerKind::kSgd);
   }
   for (Output out : {Output::kLinear, Output::kSigmoid, Output::kSoftmax}) {
     for (OptimizerKind kind : {OptimizerKind::kSgd, OptimizerKind::kMomentum,
