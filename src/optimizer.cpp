@@ -52,13 +52,6 @@ Optimizer<T>::Optimizer(const OptimizerConfig& config, const MlpConfig& net) : c
   if (config_.kind == OptimizerKind::kAdam) v_ = Params<T>(net);
 }
 
-template <typename T>
-void Optimizer<T>::reset() {
-  if (!m_.W.empty()) m_.set_zero();
-  if (!v_.W.empty()) v_.set_zero();
-  t_ = 0;
-}
-
 namespace {
 
 constexpr double kNanRatio = std::numeric_limits<double>::quiet_NaN();

@@ -266,13 +266,12 @@ std::string summary_csv(const CsvTable& runs, const std::vector<std::string>& ax
   for (const auto& axis : axes) {
     if (axis != "seed") group_columns.push_back(axis);
   }
-  const char* statuses[] = {"converged", "not_converged", "diverged", "stalled"};
   const char* metrics[] = {"final_train_loss", "final_train_acc", "final_test_loss",
                            "final_test_acc",   "steps_to_target", "init_grad_ratio"};
   std::string out;
   for (const auto& c : group_columns) out += csv_escape(c) + ",";
   out += "runs";
-  for (const char* s : statuses) out += fmt::format(",{}", s);
+  for (const char* s : kStatusNames) out += fmt::format(",{}", s);
   for (const char* m : metrics) out += fmt::format(",{0}_mean,{0}_std,{0}_min,{0}_max", m);
   out += '\n';
 
@@ -296,7 +295,7 @@ std::string summary_csv(const CsvTable& runs, const std::vector<std::string>& ax
   for (std::size_t g = 0; g < keys.size(); ++g) {
     for (const auto& v : keys[g]) out += csv_escape(v) + ",";
     out += std::to_string(members[g].size());
-    for (const char* s : statuses) {
+    for (const char* s : kStatusNames) {
       long count = 0;
       for (std::size_t r : members[g]) count += runs.rows[r][status_column] == s ? 1 : 0;
       out += fmt::format(",{}", count);

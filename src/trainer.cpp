@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <limits>
 #include <numeric>
+#include <optional>
 #include <set>
 
 #include "initbench/init.hpp"
@@ -160,7 +161,7 @@ class Run {
 
       row.steps_run = t;
       if (!finite) {
-        status_ = kStatusDiverged;
+        status_ = Status::kDiverged;
         break;
       }
       if (stop_ || last) break;
@@ -176,16 +177,15 @@ class Run {
         const Eval test_bad = Xtest_.cols() > 0 ? evaluate(Xtest_, Ytest_) : Eval{};
         record_.curves.push_back({config_.run_index, t + 1, train_bad.loss, train_bad.accuracy,
                                   test_bad.loss, test_bad.accuracy});
-        status_ = kStatusDiverged;
+        status_ = Status::kDiverged;
         break;
       }
     }
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
-    if (status_.empty())
-      status_ = row.steps_to_target >= 0 ? kStatusConverged : kStatusNotConverged;
-    row.status = status_;
+    if (!status_) status_ = row.steps_to_target >= 0 ? Status::kConverged : Status::kNotConverged;
+    row.status = status_name(*status_);
     const CurveRow& final_row = record_.curves.back();
     row.final_train_loss = final_row.train_loss;
     row.final_train_acc = final_row.train_acc;
@@ -365,7 +365,7 @@ class Run {
       record_.run.stall_step = t;
       if (tc.stop_on_stall) {
         stop_ = true;
-        status_ = kStatusStalled;
+        status_ = Status::kStalled;
       }
     }
   }
@@ -402,7 +402,7 @@ class Run {
   std::set<long> eval_steps_, dump_steps_;
   std::vector<Bins> act_bins_, delta_bins_;
   std::vector<std::pair<long, double>> evals_;
-  std::string status_;
+  std::optional<Status> status_;  // set when the run stops early
   bool stop_ = false;
   RunRecord record_;
 };

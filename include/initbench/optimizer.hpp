@@ -43,7 +43,6 @@ class Optimizer {
   // ||W_l before|| for l = 1..L (the vector is resized to L + 1; index 0 unused). Measured in
   // the update's own pass, a block at a time, without a copy of the weights.
   void step(Params<T>& params, const Params<T>& grads, std::vector<double>* update_ratios);
-  void reset();  // zero state and step count
   const OptimizerConfig& config() const { return config_; }
   long steps() const { return t_; }
 

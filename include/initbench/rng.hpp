@@ -23,9 +23,9 @@ namespace initbench {
 
 // Well-known streams. Weight and bias streams are offset by the layer index l = 1..L.
 namespace stream {
-inline constexpr std::uint64_t kData = 1;        // synthetic data generation
-inline constexpr std::uint64_t kShuffle = 2;     // mini-batch order
-inline constexpr std::uint64_t kProbe = 3;       // probe sample choices
+inline constexpr std::uint64_t kData = 1;     // synthetic data generation
+inline constexpr std::uint64_t kShuffle = 2;  // mini-batch order
+// 3 is retired (it was reserved for probe sample choices; probes take the first samples)
 inline constexpr std::uint64_t kWeights = 1000;  // + l: layer l's weights
 inline constexpr std::uint64_t kBias = 2000;     // + l: layer l's bias
 }  // namespace stream

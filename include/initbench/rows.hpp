@@ -5,6 +5,7 @@
 // units and formulas are documented in docs/csv.md.
 #pragma once
 
+#include <array>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,6 +13,14 @@
 namespace initbench {
 
 // runs.csv: one row per run.
+// How a run ended (runs.csv's status column, by name): converged (reached its target),
+// not_converged (ran every step without), diverged (a non-finite loss or parameter), stalled
+// (stopped by stop_on_stall).
+enum class Status { kConverged, kNotConverged, kDiverged, kStalled };
+inline constexpr std::array<const char*, 4> kStatusNames = {"converged", "not_converged",
+                                                            "diverged", "stalled"};
+inline const char* status_name(Status s) { return kStatusNames[static_cast<std::size_t>(s)]; }
+
 struct RunRow {
   long run_id = 0;
   std::string experiment;
@@ -22,7 +31,7 @@ struct RunRow {
   std::string layers;  // all sizes, "2-10-5-1"
   long seed = 0;
   double lr = 0;
-  std::string status;  // converged | not_converged | diverged | stalled
+  std::string status;  // status_name(Status): converged | not_converged | diverged | stalled
   long steps_run = 0;
   long steps_to_target = -1;  // -1: the target was not reached (or none was set)
   long stall_step = -1;       // first step the stall criterion held; -1: never

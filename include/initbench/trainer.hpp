@@ -50,10 +50,4 @@ struct ProbeSchedules {
 };
 ProbeSchedules probe_schedules(const ProbeConfig& probes, long total);
 
-// The status names, in the order of the enum they stand for.
-inline constexpr const char* kStatusConverged = "converged";
-inline constexpr const char* kStatusNotConverged = "not_converged";
-inline constexpr const char* kStatusDiverged = "diverged";
-inline constexpr const char* kStatusStalled = "stalled";
-
 }  // namespace initbench
