@@ -348,33 +348,8 @@ RunnerResult run_experiment(const Experiment& experiment, const RunnerOptions& o
     }
     run_data.push_back(it->second);
     try {
-      const MlpConfig net =
-          run->model.resolve(it->second->num_features(), it->second->num_targets());
-      const Index m = it->second->X_train.cols();
-      if (run->train.batch > m) {
-        throw std::invalid_argument(
-            fmt::format("train.batch = {} is larger than the {} training samples: use a "
-                        "batch <= {}, or 0 for full batch",
-                        run->train.batch, m, m));
-      }
-      run->init.check(net);
-      if (run->model.output == Output::kSoftmax &&
-          (it->second->num_classes < 2 || it->second->num_targets() < 2)) {
-        throw std::invalid_argument(it->second->num_classes == 2
-                                        ? "output softmax needs one-hot targets, but these binary "
-                                          "data have one 0/1 target row: use output = "
-                                          "\"sigmoid\""
-                                        : "output softmax needs class labels, but the data are a "
-                                          "regression task: use output = \"linear\"");
-      }
-      if (run->model.output == Output::kSigmoid && it->second->num_classes != 2 &&
-          it->second->num_classes != 0) {
-        throw std::invalid_argument(
-            fmt::format("output sigmoid is for binary labels, but the data have {} classes: use "
-                        "output = \"softmax\"",
-                        it->second->num_classes));
-      }
-    } catch (const std::invalid_argument& e) {
+      check_run(*run, data_shape(run->data, *it->second));
+    } catch (const RunCheckError& e) {
       throw SpecError(fmt::format("{}: {}: {}", experiment.path, describe_run(*run), e.what()));
     }
   }

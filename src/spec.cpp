@@ -865,22 +865,18 @@ void check_required(const std::vector<Entry>& entries, const std::string& source
 // ---------------------------------------------------------------------------------------------
 
 // Input and output sizes of synthetic data, known from the spec alone.
-struct Shape {
-  Index inputs = 0;
-  Index outputs = 0;
-  Index classes = 0;  // 0: regression
-};
-
-std::optional<Shape> synthetic_shape(const DataSpec& d) {
-  auto labels = [](Index inputs, Index classes) {
-    return Shape{inputs, classes == 2 ? 1 : classes, classes};  // 2 classes: one 0/1 row
+// The shape of a synthetic dataset, from its spec alone; nullopt for file data.
+std::optional<DataShape> synthetic_shape(const DataSpec& d) {
+  auto labels = [&](Index inputs, Index classes) {
+    // 2 classes: one 0/1 row
+    return DataShape{inputs, classes == 2 ? 1 : classes, classes, d.train, d.kind};
   };
   if (d.kind == "circles" || d.kind == "moons" || d.kind == "xor") return labels(2, 2);
   if (d.kind == "spirals") return labels(2, d.classes > 0 ? d.classes : 2);
   if (d.kind == "blobs") return labels(d.features, d.classes > 0 ? d.classes : 3);
   if (d.kind == "teacher") {
     if (d.classify) return labels(d.features, d.classes > 0 ? d.classes : 2);
-    return Shape{d.features, d.outputs, 0};
+    return DataShape{d.features, d.outputs, 0, d.train, d.kind};
   }
   return std::nullopt;
 }
@@ -904,7 +900,7 @@ class RunChecker {
  private:
   // Where the run's value of the first of `keys` that the spec sets was written; the spec itself
   // if it sets none of them (every value is a default).
-  std::string where(std::initializer_list<std::string_view> keys) const {
+  std::string where(const std::vector<std::string_view>& keys) const {
     for (const std::string_view dotted : keys) {
       for (std::size_t i = 0; i < entries_.size(); ++i) {
         if (entries_[i].key->dotted() == dotted) return entries_[i].values[(*choice_)[i]].where;
@@ -913,8 +909,16 @@ class RunChecker {
     return source_;
   }
 
+  [[noreturn]] void fail_at(const std::vector<std::string>& keys, const std::string& what) const {
+    std::vector<std::string_view> views(keys.begin(), keys.end());
+    fail_at_any(views, what);
+  }
   [[noreturn]] void fail_at(std::initializer_list<std::string_view> keys,
                             const std::string& what) const {
+    fail_at_any(std::vector<std::string_view>(keys), what);
+  }
+  [[noreturn]] void fail_at_any(const std::vector<std::string_view>& keys,
+                                const std::string& what) const {
     std::vector<std::string> axes;
     for (const auto& [key, value] : run_->axes) axes.push_back(fmt::format("{}={}", key, value));
     const std::string run =
@@ -970,26 +974,19 @@ class RunChecker {
 
   void check_model() {
     const ModelConfig& m = run_->model;
-    const std::optional<Shape> shape = synthetic_shape(run_->data);
-    if (shape && !m.layers.empty() &&
-        (m.layers.front() != shape->inputs || m.layers.back() != shape->outputs)) {
-      fail_at({"model.layers"},
-              fmt::format("model.layers = [{}] does not fit the {} data: it has {} input{} and {} "
-                          "output{}, so layers must start with {} and end with {}",
-                          fmt::join(m.layers, ", "), run_->data.kind, shape->inputs,
-                          shape->inputs == 1 ? "" : "s", shape->outputs,
-                          shape->outputs == 1 ? "" : "s", shape->inputs, shape->outputs));
-    }
-    if (shape) check_output(*shape);
-    MlpConfig net;
-    if (shape) {
+    if (const std::optional<DataShape> shape = synthetic_shape(run_->data)) {
       try {
-        net = m.resolve(shape->inputs, shape->outputs);
-      } catch (const std::invalid_argument& e) {
-        fail_at({m.layers.empty() ? "model.depth" : "model.layers"}, e.what());
+        check_run(*run_, *shape);
+      } catch (const RunCheckError& e) {
+        fail_at(e.keys, e.what());
       }
-    } else if (!m.layers.empty()) {
-      net.sizes = m.layers;  // the runner checks the ends against the data once it is loaded
+      return;
+    }
+    // File data: the shape is known once the files are read (run_experiment checks the run
+    // then); here only what the spec alone determines.
+    MlpConfig net;
+    if (!m.layers.empty()) {
+      net.sizes = m.layers;
     } else {
       // depth x width between sizes known only from the files: the hidden layers alone.
       const auto hidden = static_cast<double>(m.depth - 1) * static_cast<double>(m.width) *
@@ -1004,7 +1001,7 @@ class RunChecker {
     }
     const auto parameters = static_cast<double>(net.num_parameters());
     if (parameters > static_cast<double>(kMaxParameters)) {
-      fail_at({m.layers.empty() ? "model.width" : "model.layers"},
+      fail_at({"model.layers"},
               fmt::format("the network has {} parameters: absurd; the limit is {}",
                           net.num_parameters(), kMaxParameters));
     }
@@ -1019,31 +1016,8 @@ class RunChecker {
     }
   }
 
-  void check_output(const Shape& shape) const {
-    const Output out = run_->model.output;
-    if (shape.classes == 0 && out != Output::kLinear) {
-      fail_at({"model.output", "data.kind"},
-              fmt::format("model.output = '{}': {} regression targets are real numbers; use "
-                          "output = \"linear\" (MSE)",
-                          output_name(out), run_->data.kind));
-    }
-    if (out == Output::kSoftmax && shape.outputs < 2) {
-      fail_at({"model.output", "data.kind"},
-              fmt::format("model.output = 'softmax': {} has 2 classes, given as one 0/1 target "
-                          "row; use output = \"sigmoid\"",
-                          run_->data.kind));
-    }
-  }
-
   void check_train() const {
     const TrainConfig& t = run_->train;
-    const std::optional<Shape> shape = synthetic_shape(run_->data);
-    if (shape && t.batch > run_->data.train) {
-      fail_at({"train.batch"},
-              fmt::format("train.batch = {} is larger than the data: {} training samples (use 0 "
-                          "for full batch)",
-                          t.batch, run_->data.train));
-    }
     if (!std::isnan(t.target_accuracy) && run_->model.output == Output::kLinear) {
       fail_at({"train.target_accuracy"},
               "train.target_accuracy: a linear output makes no class predictions; use "
@@ -1055,15 +1029,6 @@ class RunChecker {
     }
     if (t.stop_on_stall && t.stall_window <= 0) {
       fail_at({"train.stop_on_stall"}, "train.stop_on_stall = true needs train.stall_window > 0");
-    }
-    if (t.steps > 0 || find_entry(entries_, "train.steps") != nullptr) {
-      for (const long step : run_->probes.dump_weights) {
-        if (step > t.steps) {
-          fail_at({"probes.dump_weights"},
-                  fmt::format("probes.dump_weights: step {} is after the last step ({})", step,
-                              t.steps));
-        }
-      }
     }
     try {
       t.optimizer.validate();

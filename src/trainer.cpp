@@ -158,6 +158,13 @@ class Run {
         check_stall(t, train_now.loss);
       }
       if (full_batch || eval_now) check_target(t, train_now);
+      if (stop_ && !eval_now) {
+        // A full-batch run reached its target between evaluations: evaluate where it stops, so
+        // that curves.csv ends at the last step and the final_* columns describe it.
+        const Eval test = Xtest_.cols() > 0 ? evaluate(Xtest_, Ytest_) : Eval{};
+        record_.curves.push_back(
+            {config_.run_index, t, train_now.loss, train_now.accuracy, test.loss, test.accuracy});
+      }
 
       row.steps_run = t;
       if (!finite) {

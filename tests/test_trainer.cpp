@@ -294,3 +294,18 @@ TEST_CASE("a probe scheduled without per-layer statistics runs on its own probe 
     }
   }
 }
+
+TEST_CASE("a full-batch run that stops at its target between evaluations is evaluated there") {
+  const Dataset data = make_circles(100, 20, 0.05, 1);
+  RunConfig c = circles_run("he_normal", "relu", 2000);
+  c.train.eval_every = 1000;
+  c.train.target_accuracy = 0.7;
+  c.train.stop_at_target = true;
+  const RunRecord r = train(c, data);
+  REQUIRE(r.run.status == std::string("converged"));
+  REQUIRE(r.run.steps_to_target > 0);
+  CHECK(r.run.steps_to_target % 1000 != 0);  // between evaluations
+  CHECK(r.curves.back().step == r.run.steps_to_target);
+  CHECK(r.run.steps_run == r.run.steps_to_target);
+  CHECK(r.run.final_train_acc >= 0.7);
+}

@@ -1,0 +1,100 @@
+// validate.cpp: the one check of a run against the shape of its data (spec.hpp: check_run).
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "initbench/loss.hpp"
+#include "initbench/mlp.hpp"
+#include "initbench/spec.hpp"
+
+namespace initbench {
+
+namespace {
+
+// A network beyond this many parameters is a typo, not an experiment.
+constexpr Index kMaxParameters = 1000000000;
+
+void check_output(const RunConfig& run, const DataShape& shape) {
+  const Output out = run.model.output;
+  if (shape.classes == 0 && out != Output::kLinear) {
+    throw RunCheckError({"model.output", "data.kind"},
+                        fmt::format("model.output = '{}': {} regression targets are real numbers; "
+                                    "use output = \"linear\" (MSE)",
+                                    output_name(out), shape.kind));
+  }
+  if (out == Output::kSoftmax && shape.outputs < 2) {
+    throw RunCheckError({"model.output", "data.kind"},
+                        fmt::format("model.output = 'softmax': {} has 2 classes, given as one 0/1 "
+                                    "target row; use output = \"sigmoid\"",
+                                    shape.kind));
+  }
+  if (out == Output::kSigmoid && shape.classes > 2) {
+    throw RunCheckError({"model.output", "data.classes"},
+                        fmt::format("model.output = 'sigmoid' is for binary labels, but the {} "
+                                    "data have {} classes: use output = \"softmax\"",
+                                    shape.kind, shape.classes));
+  }
+}
+
+}  // namespace
+
+DataShape data_shape(const DataSpec& spec, const Dataset& data) {
+  return {.inputs = data.num_features(),
+          .outputs = data.num_targets(),
+          .classes = data.num_classes,
+          .train = data.X_train.cols(),
+          .kind = spec.kind};
+}
+
+void check_run(const RunConfig& run, const DataShape& shape) {
+  const ModelConfig& m = run.model;
+  if (!m.layers.empty() && (m.layers.front() != shape.inputs || m.layers.back() != shape.outputs)) {
+    throw RunCheckError(
+        {"model.layers"},
+        fmt::format("model.layers = [{}] does not fit the {} data: it has {} input{} and {} "
+                    "output{}, so layers must start with {} and end with {}",
+                    fmt::join(m.layers, ", "), shape.kind, shape.inputs,
+                    shape.inputs == 1 ? "" : "s", shape.outputs, shape.outputs == 1 ? "" : "s",
+                    shape.inputs, shape.outputs));
+  }
+  check_output(run, shape);
+  const char* size_key = m.layers.empty() ? "model.depth" : "model.layers";
+  MlpConfig net;
+  try {
+    net = m.resolve(shape.inputs, shape.outputs);
+  } catch (const std::invalid_argument& e) {
+    throw RunCheckError({size_key}, e.what());
+  }
+  if (static_cast<double>(net.num_parameters()) > static_cast<double>(kMaxParameters)) {
+    throw RunCheckError({m.layers.empty() ? "model.width" : "model.layers"},
+                        fmt::format("the network has {} parameters: absurd; the limit is {}",
+                                    net.num_parameters(), kMaxParameters));
+  }
+  try {
+    run.init.check(net);
+  } catch (const std::invalid_argument& e) {
+    throw RunCheckError({"init.scheme", "model.layers", "model.depth"},
+                        fmt::format("init.scheme = '{}': {}", run.scheme, e.what()));
+  }
+  if (run.train.batch > shape.train) {
+    throw RunCheckError({"train.batch"},
+                        fmt::format("train.batch = {} is larger than the data: {} training "
+                                    "samples (use 0 for full batch)",
+                                    run.train.batch, shape.train));
+  }
+  if (run.init.weights.info().data_dependent && shape.train < 2) {
+    throw RunCheckError({"init.scheme", "data.train"},
+                        fmt::format("init.scheme = '{}' measures variances on the training "
+                                    "samples and needs at least 2, but the data have {}",
+                                    run.scheme, shape.train));
+  }
+  const long last = run.train.total_steps(shape.train);
+  for (const long step : run.probes.dump_weights) {
+    if (step > last) {
+      throw RunCheckError(
+          {"probes.dump_weights"},
+          fmt::format("probes.dump_weights: step {} is after the last step ({})", step, last));
+    }
+  }
+}
+
+}  // namespace initbench
