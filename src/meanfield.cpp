@@ -173,8 +173,10 @@ double meanfield_fixed_point(const Activation& act, double sw2, double sb2) {
     q = next;
     if (i == 9999 && growing) return kInf;  // still growing: linearly, without a fixed point
   }
-  // Still falling, as at criticality with sb2 = 0 (q ~ 1 / step): the last iterate, an upper
-  // bound within about 1e-4 of q*.
+  // Still falling, as at criticality with sb2 = 0 (q ~ 1 / step). Without a bias and with
+  // phi(0) = 0 (tanh, softsign) the limit is q* = 0; otherwise the last iterate, an upper bound
+  // within about 1e-4 of q*.
+  if (sb2 == 0.0 && activation_value(act, 0.0) == 0.0) return 0.0;
   return q;
 }
 
@@ -196,10 +198,10 @@ double meanfield_c_star(const Activation& act, double sw2, double sb2) {
   // The two-dimensional quadrature's cost grows as log(q)^2: seconds past q* = 1e12, where every
   // unit is saturated (pre-activations of standard deviation 1e6) and no run asks for xi_c.
   if (q > kChaoticLimit) return kNan;
-  // Chaotic phase (q* > 0 there): c = 1 is unstable; iterate the correlation map F from
-  // c = 0.5 with Steffensen's acceleration (c - (F(c) - c)^2 / (F(F(c)) - 2 F(c) + c)): each
-  // step costs two two-dimensional integrals and about doubles the correct digits.
-  const auto map = [&](double c) {
+  // Chaotic phase (q* > 0 there): c = 1 is unstable; iterate the correlation map from c = 0.5
+  // (plainly: accelerated steps can jump into the basin of -c* when the map is odd, sb2 = 0).
+  double c = 0.5;
+  for (int i = 0; i < 2000; ++i) {
     const double next =
         (sw2 * expect2(q, c,
                        [&](double u1, double u2) {
@@ -207,17 +209,8 @@ double meanfield_c_star(const Activation& act, double sw2, double sb2) {
                        }) +
          sb2) /
         q;
-    return std::min(next, 1.0);
-  };
-  double c = 0.5;
-  for (int i = 0; i < 200; ++i) {
-    const double c1 = map(c);
-    if (std::abs(c1 - c) < 1e-12) return c1;
-    const double c2 = map(c1);
-    if (std::abs(c2 - c1) < 1e-12) return c2;
-    const double d = c2 - 2.0 * c1 + c;
-    const double accelerated = c - (c1 - c) * (c1 - c) / d;
-    c = std::isfinite(accelerated) && accelerated >= -1.0 && accelerated < 1.0 ? accelerated : c2;
+    if (std::abs(next - c) < 1e-12) return next;
+    c = std::min(next, 1.0);
   }
   return c;
 }
