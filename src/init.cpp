@@ -519,11 +519,63 @@ const std::string& Scheme::choice(std::string_view param) const {
   throw std::logic_error(fmt::format("scheme {} has no parameter {}", name(), param));
 }
 
+namespace {
+
+// Other libraries' names for the schemes: `target` where the definitions agree (parameters are
+// then ours: he_normal's `slope`, not kaiming_normal_'s `a`), else a hint at what to write.
+struct Alias {
+  std::string_view name;
+  std::string_view target;
+  std::string_view hint;
+};
+constexpr Alias kAliases[] = {
+    {"xavier_uniform", "glorot_uniform", ""},
+    {"xavier_normal", "glorot_normal", ""},
+    {"kaiming_uniform", "he_uniform", ""},
+    {"kaiming_normal", "he_normal", ""},
+    {"eye", "identity", ""},
+    {"GlorotUniform", "glorot_uniform", ""},
+    {"HeUniform", "he_uniform", ""},
+    {"LecunUniform", "lecun_uniform", ""},
+    {"Orthogonal", "orthogonal", ""},
+    {"Identity", "identity", ""},
+    {"Zeros", "zeros", ""},
+    {"Ones", "ones", ""},
+    {"Constant", "constant", ""},
+    {"VarianceScaling", "variance_scaling", ""},
+    {"RandomUniform", "uniform", ""},
+    {"RandomNormal", "normal", ""},
+    {"TruncatedNormal", "truncated_normal", ""},
+    {"trunc_normal", "",
+     "PyTorch's trunc_normal_(std=s, a=lo, b=hi) is truncated_normal(stddev=s, low=lo, high=hi) "
+     "(PyTorch's bounds are absolute, -2 and 2 by default)"},
+    {"GlorotNormal", "",
+     "Keras' GlorotNormal draws from a truncated normal: variance_scaling(scale=1, mode=fan_avg, "
+     "distribution=truncated_normal); glorot_normal is PyTorch's untruncated xavier_normal_"},
+    {"HeNormal", "",
+     "Keras' HeNormal draws from a truncated normal: variance_scaling(scale=2, mode=fan_in, "
+     "distribution=truncated_normal); he_normal is PyTorch's untruncated kaiming_normal_"},
+    {"LecunNormal", "",
+     "Keras' LecunNormal draws from a truncated normal: variance_scaling(scale=1, mode=fan_in, "
+     "distribution=truncated_normal); lecun_normal is untruncated"},
+};
+
+}  // namespace
+
 Scheme Scheme::parse(std::string_view text) {
   const Call call = parse_call(text);
+  std::string_view name = call.name;
+  for (const Alias& alias : kAliases) {
+    if (alias.name != name) continue;
+    if (alias.target.empty()) {
+      throw std::invalid_argument(
+          fmt::format("scheme '{}' is not one of ours as it stands: {}", alias.name, alias.hint));
+    }
+    name = alias.target;
+  }
   const Entry* entry = nullptr;
   for (const auto& e : registry()) {
-    if (e.info.name == call.name) entry = &e;
+    if (e.info.name == name) entry = &e;
   }
   if (entry == nullptr) {
     throw std::invalid_argument(fmt::format("unknown scheme '{}'{}; allowed: {}", call.name,

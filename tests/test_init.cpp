@@ -1044,3 +1044,32 @@ TEST_CASE("lsuv: a layer with zero or non-finite output variance is left as it i
     CHECK(net.W(1) == orth.W(1));
   }
 }
+
+TEST_CASE("Scheme::parse: other libraries' names resolve where the definitions agree") {
+  CHECK(Scheme::parse("xavier_uniform").name() == "glorot_uniform");
+  CHECK(Scheme::parse("xavier_normal(gain=2)").number("gain") == 2.0);
+  CHECK(Scheme::parse("kaiming_normal(mode=fan_out)").name() == "he_normal");
+  CHECK(Scheme::parse("kaiming_normal(mode=fan_out)").choice("mode") == "fan_out");
+  CHECK(Scheme::parse("kaiming_uniform").name() == "he_uniform");
+  CHECK(Scheme::parse("eye").name() == "identity");
+  CHECK(Scheme::parse("GlorotUniform").name() == "glorot_uniform");
+  CHECK(Scheme::parse("HeUniform").name() == "he_uniform");
+  CHECK(Scheme::parse("Orthogonal(gain=2)").name() == "orthogonal");
+  CHECK(Scheme::parse("xavier_uniform").text() == "xavier_uniform");  // as written
+  // where they do not agree, the error says what to write, and that parses
+  for (const auto& [alias, suggestion] : std::vector<std::pair<std::string, std::string>>{
+           {"GlorotNormal",
+            "variance_scaling(scale=1, mode=fan_avg, distribution=truncated_normal)"},
+           {"HeNormal", "variance_scaling(scale=2, mode=fan_in, distribution=truncated_normal)"},
+           {"LecunNormal", "variance_scaling(scale=1, mode=fan_in, distribution=truncated_normal)"},
+           {"trunc_normal", "truncated_normal(stddev=s, low=lo, high=hi)"}}) {
+    CAPTURE(alias);
+    CHECK_THROWS_WITH_AS(Scheme::parse(alias), doctest::Contains(suggestion.c_str()),
+                         std::invalid_argument);
+    if (suggestion.starts_with("variance")) CHECK_NOTHROW(Scheme::parse(suggestion));
+  }
+  // a Keras GlorotNormal has the variance of Glorot's normal: the truncation is corrected
+  CHECK(Scheme::parse("variance_scaling(scale=1, mode=fan_avg, distribution=truncated_normal)")
+            .variance(300, 700) ==
+        doctest::Approx(Scheme::parse("glorot_normal").variance(300, 700)));
+}
