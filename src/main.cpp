@@ -298,15 +298,75 @@ int run_demo() {
       "\n{} runs in {:.2f} s. Zeros keep all 10 first-layer neurons identical (symmetry is never "
       "broken);\n"
       "normal(stddev=10) starts with a huge cost. Reproduce with CSV reports and figures:\n"
-      "  initbench run experiments/course_init.toml\n",
+      "  initbench run course_init\n",
       result.records.size(), seconds);
   return 0;
 }
 
-int list_experiments() {
+// Where shipped experiments are found, in order: ./experiments, the source tree's, and the
+// installed ones (<prefix>/share/initbench/experiments, next to <prefix>/bin/initbench).
+std::vector<fs::path> experiment_dirs() {
   std::vector<fs::path> dirs{fs::path("experiments"),
                              fs::path(INITBENCH_SOURCE_DIR) / "experiments"};
-  for (const auto& dir : dirs) {
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) dirs.push_back(exe.parent_path().parent_path() / "share" / "initbench" / "experiments");
+  return dirs;
+}
+
+// A spec argument: a file, or the name of a shipped experiment ("course_init" or
+// "course_init.toml", as `initbench list` shows them). Rewrites `arg` to the file; returns an
+// error message, or "" when it is fine.
+std::string resolve_spec(std::string& arg) {
+  std::error_code ec;
+  if (fs::is_regular_file(arg, ec)) return "";
+  if (fs::is_directory(arg, ec)) {
+    return fmt::format("'{}' is a folder, not a spec file (the output folder is given with --out)",
+                       arg);
+  }
+  if (arg.find_first_of("[],=") != std::string::npos) {
+    return fmt::format(
+        "'{}' is not a spec file: a --set value with spaces must be quoted, as in "
+        "--set 'init.scheme=[zeros, he_normal]'",
+        arg);
+  }
+  const bool name_like = arg.find('/') == std::string::npos && !arg.empty();
+  std::vector<std::string> names;
+  if (name_like) {
+    const std::string file = arg.ends_with(".toml") ? arg : arg + ".toml";
+    for (const fs::path& dir : experiment_dirs()) {
+      if (fs::is_regular_file(dir / file, ec)) {
+        arg = (dir / file).string();
+        return "";
+      }
+      if (!fs::is_directory(dir, ec)) continue;
+      for (const auto& entry : fs::directory_iterator(dir, ec)) {
+        if (entry.path().extension() == ".toml") names.push_back(entry.path().stem().string());
+      }
+    }
+    return fmt::format(
+        "no spec file '{}' and no shipped experiment of that name{}; "
+        "`initbench list` shows them",
+        arg, did_you_mean(arg, names));
+  }
+  return fmt::format("no spec file '{}'", arg);
+}
+
+CLI::Validator set_argument() {
+  return CLI::Validator(
+      [](const std::string& value) -> std::string {
+        if (value.find('=') != std::string::npos) return "";
+        return fmt::format("--set {}: expected key=value, as in --set model.depth=5", value);
+      },
+      "KEY=VALUE");
+}
+
+CLI::Validator spec_argument() {
+  return CLI::Validator(resolve_spec, "SPEC", "a spec file or a shipped experiment's name");
+}
+
+int list_experiments() {
+  for (const auto& dir : experiment_dirs()) {
     if (!fs::is_directory(dir)) continue;
     std::vector<fs::path> files;
     for (const auto& entry : fs::directory_iterator(dir)) {
@@ -454,9 +514,10 @@ int main(int argc, char** argv) {
 
   RunArgs run_args;
   auto* run = app.add_subcommand("run", "Run experiment specs (TOML) and write CSV reports");
-  run->add_option("spec", run_args.specs, "Experiment spec files (experiments/*.toml)")
+  run->add_option("spec", run_args.specs,
+                  "Experiment spec files, or shipped experiments by name (initbench list)")
       ->required()
-      ->check(CLI::ExistingFile);
+      ->transform(spec_argument());
   run->add_option("--out", run_args.out, "Output folder; each experiment writes OUT/<name>/")
       ->capture_default_str();
   run->add_option("--threads", run_args.threads, "Worker threads (0: every core)")
@@ -465,6 +526,7 @@ int main(int argc, char** argv) {
                 "Apply each spec's [quick] profile (small sizes, for tests)");
   run->add_option("--set", run_args.sets,
                   "Override a key: --set model.depth=30 --set init.scheme=[a,b]")
+      ->check(set_argument())
       ->expected(1)
       ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
@@ -499,17 +561,61 @@ int main(int argc, char** argv) {
   int describe_threads = 0;
   auto* desc = app.add_subcommand(
       "describe", "Show a spec's grid: run count, axes, a few runs, estimated cost");
-  desc->add_option("spec", describe_path, "Experiment spec file")
+  desc->add_option("spec", describe_path, "Experiment spec file, or a shipped experiment's name")
       ->required()
-      ->check(CLI::ExistingFile);
+      ->transform(spec_argument());
   desc->add_flag("--quick", run_args.quick, "Apply the spec's [quick] profile");
   desc->add_option("--set", run_args.sets, "Override a key (as for run)")
+      ->check(set_argument())
       ->expected(1)
       ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   desc->add_option("--threads", describe_threads,
                    "Threads to estimate the time for (0: every core)");
 
+  // An unknown command is named as such, with the closest one (CLI11 would report "arguments
+  // not expected").
+  if (argc > 1 && argv[1][0] != '-') {
+    std::vector<std::string> commands;
+    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+      commands.push_back(sub->get_name());
+    if (std::find(commands.begin(), commands.end(), argv[1]) == commands.end()) {
+      std::fprintf(stderr,
+                   "initbench: error: unknown command '%s'%s; commands: %s (see "
+                   "initbench --help)\n",
+                   argv[1], did_you_mean(argv[1], commands).c_str(), join(commands).c_str());
+      return 2;
+    }
+    // An unknown --option, named before its value is taken for a spec file.
+    const CLI::App* sub = app.get_subcommand(argv[1]);
+    std::vector<std::string> options{"--help"};
+    for (const CLI::Option* o : sub->get_options()) {
+      for (const std::string& name : o->get_lnames()) {
+        if (std::find(options.begin(), options.end(), "--" + name) == options.end())
+          options.push_back("--" + name);
+      }
+    }
+    for (int i = 2; i < argc; ++i) {
+      const std::string token = std::string(argv[i]).substr(0, std::string(argv[i]).find('='));
+      if (!token.starts_with("--") || token == "--") continue;
+      if (token == "--set" && i + 1 < argc && std::string_view(argv[i]) == "--set" &&
+          std::string_view(argv[i + 1]).find('=') == std::string_view::npos) {
+        std::fprintf(stderr,
+                     "initbench: error: --set %s: expected key=value, as in --set "
+                     "model.depth=5\n",
+                     argv[i + 1]);
+        return 2;
+      }
+      if (std::find(options.begin(), options.end(), token) == options.end()) {
+        std::fprintf(stderr,
+                     "initbench: error: %s: unknown option%s; options: %s (see "
+                     "initbench %s --help)\n",
+                     token.c_str(), did_you_mean(token, options).c_str(), join(options).c_str(),
+                     argv[1]);
+        return 2;
+      }
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

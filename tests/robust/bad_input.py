@@ -319,7 +319,18 @@ def cli_cases():
     a("unknown_option", ["--bogus"], ["--bogus"])
     a("option_without_value", ["--no-plot", "--out", "{out}", "--threads"], ["--threads"])
     a("run_without_spec", ["run"], ["spec"], with_spec=False)
-    a("unknown_command", ["frobnicate"], ["frobnicate"], with_spec=False)
+    a("unknown_command", ["frobnicate"], ["unknown command 'frobnicate'", "commands: run"],
+      with_spec=False)
+    a("command_typo", ["rnu", "good.toml"], ["unknown command 'rnu'", "did you mean 'run'"],
+      with_spec=False)
+    a("unknown_long_option", ["--outdir", "{out}"], ["--outdir: unknown option", "--out"])
+    a("set_without_equals", ["--set", "model.depth", "5"],
+      ["--set model.depth", "expected key=value"])
+    a("set_unquoted_list", ["--set", "init.scheme=[zeros,", "he_normal]"],
+      ["'he_normal]' is not a spec file", "must be quoted"])
+    a("spec_is_folder", ["{dir}"], ["is a folder, not a spec file"])
+    a("spec_unknown_name", ["run", "course_intt"],
+      ["no spec file 'course_intt'", "did you mean 'course_init'"], with_spec=False)
     return c
 
 
