@@ -224,6 +224,21 @@ int run_specs(const RunArgs& args) {
   // Check every spec completely before running any.
   std::vector<Experiment> experiments;
   for (const auto& path : args.specs) experiments.push_back(load_experiment(path, spec_options));
+  for (std::size_t i = 0; i < experiments.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      if (experiments[i].name == experiments[j].name) {
+        throw std::runtime_error(
+            fmt::format("{} and {} both have name = \"{}\": both would write {}/{}/; rename one",
+                        experiments[j].path, experiments[i].path, experiments[i].name, args.out,
+                        experiments[i].name));
+      }
+    }
+    if (args.quick && !experiments[i].has_quick) {
+      fmt::print(stderr,
+                 "initbench: warning: {} has no [quick] table: --quick runs it at full size\n",
+                 experiments[i].path);
+    }
+  }
   RunnerOptions options;
   options.out_dir = args.out;
   options.threads = args.threads;

@@ -1205,6 +1205,7 @@ Experiment parse(const std::string& text, const std::string& source, const SpecO
   }
   experiment.runs = expand(entries, source);
   experiment.resolved = resolved_text(entries);
+  experiment.has_quick = root.get("quick") != nullptr;
   return experiment;
 }
 

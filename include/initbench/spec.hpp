@@ -38,6 +38,7 @@ struct Experiment {
   std::vector<std::string>
       axes;                     // dotted keys given as lists ("init.scheme", "seed"), in file order
   std::vector<RunConfig> runs;  // the grid; runs[i].run_index == i; runs[i].axes names every axis
+  bool has_quick = false;       // the file has a [quick] table
 };
 
 // What the run checks need to know about a run's data: known from the spec for synthetic kinds,

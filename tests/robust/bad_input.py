@@ -329,6 +329,9 @@ def cli_cases():
     a("set_unquoted_list", ["--set", "init.scheme=[zeros,", "he_normal]"],
       ["'he_normal]' is not a spec file", "must be quoted"])
     a("spec_is_folder", ["{dir}"], ["is a folder, not a spec file"])
+    c.append(Case("duplicate_names", {"good.toml": good, "copy.toml": good},
+                  ["run", "good.toml", "copy.toml", "--out", "{out}"],
+                  ["good.toml and copy.toml both have name", "rename one"]))
     a("spec_unknown_name", ["run", "course_intt"],
       ["no spec file 'course_intt'", "did you mean 'course_init'"], with_spec=False)
     return c
