@@ -9,8 +9,10 @@
 //                     neurons of some layer identical, 16 = none)
 // so that running the binary prints the comparison. One training run per benchmark.
 #include <benchmark/benchmark.h>
+#include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "initbench/config.hpp"
@@ -47,11 +49,22 @@ void BM_scheme(benchmark::State& state, const std::string& text, Index depth,
     if (row.step == r.run.steps_run)
       distinct = distinct < 0 ? row.distinct_neurons : std::min(distinct, row.distinct_neurons);
   }
-  state.counters["steps_to_target"] = static_cast<double>(r.run.steps_to_target);
-  state.counters["final_loss"] = r.run.final_train_loss;
-  state.counters["init_grad_ratio"] = r.run.init_grad_ratio;
-  state.counters["distinct_neurons"] = static_cast<double>(distinct);
-  state.SetLabel(r.run.status);
+  // A non-finite value (init_grad_ratio of a symmetric network, the loss of a diverged run) goes
+  // into the label: Google Benchmark would write it into the JSON as a bare NaN, which strict
+  // JSON parsers reject.
+  std::string label = r.run.status;
+  auto counter = [&](const char* name, double value) {
+    if (std::isfinite(value)) {
+      state.counters[name] = value;
+    } else {
+      label += fmt::format(" {}={}", name, std::isnan(value) ? "nan" : value > 0 ? "inf" : "-inf");
+    }
+  };
+  counter("steps_to_target", static_cast<double>(r.run.steps_to_target));
+  counter("final_loss", r.run.final_train_loss);
+  counter("init_grad_ratio", r.run.init_grad_ratio);
+  counter("distinct_neurons", static_cast<double>(distinct));
+  state.SetLabel(label);
 }
 
 const bool kRegistered = [] {
