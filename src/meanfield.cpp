@@ -147,6 +147,8 @@ bool homogeneous(const Activation& act, double* k) {
   }
 }
 
+double critical(double lambda) { return std::abs(lambda - 1.0) <= 1e-12 ? 1.0 : lambda; }
+
 constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kChaoticLimit = 1e12;
@@ -158,7 +160,9 @@ double meanfield_fixed_point(const Activation& act, double sw2, double sb2) {
   if (!(sw2 >= 0) || !(sb2 >= 0) || std::isinf(sw2) || std::isinf(sb2)) return kNan;
   double k = 0.0;
   if (homogeneous(act, &k)) {
-    const double lambda = sw2 * k;  // q -> lambda q + sb2
+    // q -> lambda q + sb2; a lambda within 1e-12 of 1 is critical (orthogonal(gain=relu) gives
+    // sw2 = 2 only to rounding)
+    const double lambda = critical(sw2 * k);
     if (lambda < 1.0) return sb2 / (1.0 - lambda);
     if (lambda == 1.0 && sb2 == 0.0) return kNan;  // every q is fixed
     return kInf;
@@ -222,7 +226,7 @@ double meanfield_xi_c(const Activation& act, double sw2, double sb2) {
     // arc-cosine kernel (slope 1 at c = 1), so chi_c = lambda where q* is finite and positive
     // (sb2 > 0, lambda < 1). Otherwise the bias becomes negligible against q (or is 0), the map
     // is f itself and correlations approach 1 polynomially: no finite depth scale.
-    const double lambda = sw2 * k;
+    const double lambda = critical(sw2 * k);
     if (!(sw2 >= 0) || !(sb2 >= 0) || std::isinf(sw2) || std::isinf(sb2)) return kNan;
     if (sb2 > 0 && lambda < 1.0) return -1.0 / std::log(lambda);
     return kInf;
