@@ -37,7 +37,6 @@ namespace {
 constexpr Index kMaxDepth = 10000;       // hidden layers
 constexpr Index kMaxWidth = 100000;      // units in a layer (also features, classes, outputs)
 constexpr Index kMaxSamples = 10000000;  // synthetic train or test samples
-constexpr Index kMaxParameters = 1000000000;
 constexpr std::size_t kMaxRuns = 100000;
 
 // ---------------------------------------------------------------------------------------------
@@ -999,20 +998,13 @@ class RunChecker {
       }
       return;
     }
-    const auto parameters = static_cast<double>(net.num_parameters());
-    if (parameters > static_cast<double>(kMaxParameters)) {
-      fail_at({"model.layers"},
-              fmt::format("the network has {} parameters: absurd; the limit is {}",
-                          net.num_parameters(), kMaxParameters));
-    }
     // InitConfig::check walks every layer; many runs share the same network and schemes.
     auto signature = std::make_tuple(run_->scheme, run_->init.bias_text, net.sizes);
     if (!checked_.insert(signature).second) return;
     try {
-      run_->init.check(net);
-    } catch (const std::invalid_argument& e) {
-      fail_at({"init.scheme", "model.layers", "model.depth"},
-              fmt::format("init.scheme = '{}': {}", run_->scheme, e.what()));
+      check_network(*run_, net, "model.layers");
+    } catch (const RunCheckError& e) {
+      fail_at(e.keys, e.what());
     }
   }
 

@@ -10,9 +10,6 @@ namespace initbench {
 
 namespace {
 
-// A network beyond this many parameters is a typo, not an experiment.
-constexpr Index kMaxParameters = 1000000000;
-
 void check_output(const RunConfig& run, const DataShape& shape) {
   const Output out = run.model.output;
   if (shape.classes == 0 && out != Output::kLinear) {
@@ -45,6 +42,20 @@ DataShape data_shape(const DataSpec& spec, const Dataset& data) {
           .kind = spec.kind};
 }
 
+void check_network(const RunConfig& run, const MlpConfig& net, const char* size_key) {
+  if (static_cast<double>(net.num_parameters()) > static_cast<double>(kMaxParameters)) {
+    throw RunCheckError({size_key}, fmt::format("the network has {} parameters: absurd; the "
+                                                "limit is {}",
+                                                net.num_parameters(), kMaxParameters));
+  }
+  try {
+    run.init.check(net);
+  } catch (const std::invalid_argument& e) {
+    throw RunCheckError({"init.scheme", "model.layers", "model.depth"},
+                        fmt::format("init.scheme = '{}': {}", run.scheme, e.what()));
+  }
+}
+
 void check_run(const RunConfig& run, const DataShape& shape) {
   const ModelConfig& m = run.model;
   if (!m.layers.empty() && (m.layers.front() != shape.inputs || m.layers.back() != shape.outputs)) {
@@ -64,17 +75,7 @@ void check_run(const RunConfig& run, const DataShape& shape) {
   } catch (const std::invalid_argument& e) {
     throw RunCheckError({size_key}, e.what());
   }
-  if (static_cast<double>(net.num_parameters()) > static_cast<double>(kMaxParameters)) {
-    throw RunCheckError({m.layers.empty() ? "model.width" : "model.layers"},
-                        fmt::format("the network has {} parameters: absurd; the limit is {}",
-                                    net.num_parameters(), kMaxParameters));
-  }
-  try {
-    run.init.check(net);
-  } catch (const std::invalid_argument& e) {
-    throw RunCheckError({"init.scheme", "model.layers", "model.depth"},
-                        fmt::format("init.scheme = '{}': {}", run.scheme, e.what()));
-  }
+  check_network(run, net, m.layers.empty() ? "model.width" : "model.layers");
   if (run.train.batch > shape.train) {
     throw RunCheckError({"train.batch"},
                         fmt::format("train.batch = {} is larger than the data: {} training "

@@ -65,6 +65,11 @@ struct RunCheckError : std::invalid_argument {
 // determines; run_experiment calls it once the data are loaded (file data, and experiments
 // built in code). Throws RunCheckError.
 void check_run(const RunConfig& run, const DataShape& shape);
+// The part of check_run that needs only the network's sizes: its parameter count against
+// kMaxParameters and every layer's schemes. `size_key` is the key the sizes came from.
+void check_network(const RunConfig& run, const MlpConfig& net, const char* size_key);
+// A network beyond this many parameters is a typo, not an experiment.
+inline constexpr Index kMaxParameters = 1000000000;
 
 // Reads, checks and expands a spec file. Throws SpecError.
 Experiment load_experiment(const std::string& path, const SpecOptions& options = {});
