@@ -34,6 +34,16 @@ target_compile_options(initbench_options INTERFACE $<$<CONFIG:Release>:-O3>)
 # Eigen's own SIMD kernels use FMA explicitly; forbidding the compiler from contracting a*b+c
 # elsewhere keeps scalar code (the generator, the QR) bit-reproducible across builds.
 target_compile_options(initbench_options INTERFACE -ffp-contract=off)
+# ...and no auto-vectorisation: GCC 12's vectoriser fuses a*b - c*d pairs into FMA-family
+# instructions (vfmaddsub) even with -ffp-contract=off (seen in Eigen's eigensolver, which the
+# mean-field quadrature and the symmetry probe use), and it runs at -O2 and -O3 but not at -O1:
+# a Release build and the sanitizer build (-O1) then gave different last bits. The hot loops are
+# vectorised by hand (src/kernels/) and by Eigen's own packets, which this flag does not touch.
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  target_compile_options(initbench_options INTERFACE -fno-tree-vectorize)
+elseif(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+  target_compile_options(initbench_options INTERFACE -fno-vectorize -fno-slp-vectorize)
+endif()
 if(INITBENCH_FUZZ)
   if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
     message(FATAL_ERROR "INITBENCH_FUZZ needs clang (libFuzzer): configure with "

@@ -17,6 +17,27 @@ constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
 
 std::size_t at(Index l) { return static_cast<std::size_t>(l); }
 
+// Eigen's matrix products (the Gram matrices and the Jacobian here, and inside its SVD) split the
+// depth of a product into blocks sized from the L1 cache it reads from the CPU at run time, and
+// each block's partial sum is added to the result on its own: the last bits then depend on the
+// CPU (32 KiB L1 on Zen 4, 48 KiB on Emerald Rapids and Zen 5). Fixed sizes (those of the
+// latter), set before the first product, give every CPU the same blocks and so the same bits.
+// The first call sets them once (thread-safe); later calls only read them, and set them again
+// only if something else changed them since (a test does, to stand in for another CPU).
+constexpr std::ptrdiff_t kEigenL1 = std::ptrdiff_t{48} * 1024;
+constexpr std::ptrdiff_t kEigenL2 = std::ptrdiff_t{1024} * 1024;
+constexpr std::ptrdiff_t kEigenL3 = std::ptrdiff_t{32} * 1024 * 1024;
+void fix_eigen_blocking() {
+  static const bool once = [] {
+    Eigen::setCpuCacheSizes(kEigenL1, kEigenL2, kEigenL3);
+    return true;
+  }();
+  (void)once;
+  if (Eigen::l1CacheSize() != kEigenL1 || Eigen::l2CacheSize() != kEigenL2 ||
+      Eigen::l3CacheSize() != kEigenL3)
+    Eigen::setCpuCacheSizes(kEigenL1, kEigenL2, kEigenL3);
+}
+
 struct Moments {
   double mean;
   double stddev;  // population
@@ -333,6 +354,7 @@ struct Groups {
 template <typename T>
 std::vector<SymmetryRow> symmetry_statistics(const Mlp<T>& net, const Workspace<T>& ws, Index n,
                                              double tolerance) {
+  fix_eigen_blocking();
   std::vector<SymmetryRow> rows;
   for (Index l = 1; l < net.num_layers(); ++l) {
     const Eigen::MatrixXd W = net.W(l).template cast<double>();
@@ -390,6 +412,7 @@ std::vector<SymmetryRow> symmetry_statistics(const Mlp<T>& net, const Workspace<
 
 template <typename T>
 std::vector<double> jacobian_singular_values(const Mlp<T>& net, const Vector<T>& x) {
+  fix_eigen_blocking();
   // J = W_L D_{L-1} W_{L-1} ... D_1 W_1, with D_l = diag(phi'(z_l)) at this input.
   const MlpConfig& config = net.config();
   const Index L = config.num_layers();

@@ -228,6 +228,34 @@ TEST_CASE(
   }
 }
 
+TEST_CASE("probes: the bits do not depend on the cache sizes Eigen reads from the CPU") {
+  // Eigen sizes the depth blocks of its products from the L1 size it reads from the CPU; the
+  // probes fix the sizes, so a CPU with another L1 (set here by hand) gives the same bits. The
+  // width (600 > the depth block of a 32 KiB L1) makes the Jacobian's products blocked.
+  Rng rng(5);
+  MlpConfig config{{600, 600, 600, 3}, Activation::parse("tanh"), Output::kLinear};
+  Mlp<double> net(config, 8);
+  for (Index l = 1; l <= 3; ++l) {
+    for (Index k = 0; k < net.W(l).size(); ++k) net.W(l)(k) = rng.normal(0, 0.05);
+  }
+  for (Index k = 0; k < net.workspace().input(8).size(); ++k)
+    net.workspace().input(8)(k) = rng.normal();
+  net.forward(8);
+  const Vector<double> x = net.workspace().input(1).col(0);
+  const auto reference = jacobian_singular_values(net, x);
+  const auto reference_symmetry = symmetry_statistics(net, net.workspace(), 8, 1e-6);
+  for (const std::ptrdiff_t l1 : {16 * 1024, 32 * 1024, 64 * 1024}) {
+    CAPTURE(l1);
+    Eigen::setCpuCacheSizes(l1, 256 * 1024, 8 * 1024 * 1024);
+    CHECK(jacobian_singular_values(net, x) == reference);
+    Eigen::setCpuCacheSizes(l1, 256 * 1024, 8 * 1024 * 1024);
+    const auto symmetry = symmetry_statistics(net, net.workspace(), 8, 1e-6);
+    REQUIRE(symmetry.size() == reference_symmetry.size());
+    for (std::size_t i = 0; i < symmetry.size(); ++i)
+      CHECK(symmetry[i].act_effective_rank == reference_symmetry[i].act_effective_rank);
+  }
+}
+
 TEST_CASE(
     "mean field: Gaussian expectations against 30-digit quadrature, for every activation and "
     "variance") {
