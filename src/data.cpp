@@ -131,16 +131,19 @@ Dataset make_labelled(std::string name, Index train, Index test, Index classes, 
 // Synthetic generators: one set each
 // ---------------------------------------------------------------------------------------------
 
-Points circles(Index n, double noise, double factor, Rng& rng) {
+// numpy_angles: the angles as NumPy's linspace computes them, k * (2 pi / count), for the
+// "numpy" generator (bit for bit); otherwise 2 pi k / count, as initbench always has.
+Points circles(Index n, double noise, double factor, Rng& rng, bool numpy_angles = false) {
   const Index n_out = n / 2;
   const Index n_in = n - n_out;
   Points p{Matrix<double>(2, n), Labels(to_size(n))};
   for (Index i = 0; i < n; ++i) {
     const bool inner = i >= n_out;
     const Index k = inner ? i - n_out : i;
+    const auto count = static_cast<double>(inner ? n_in : n_out);
     // Evenly spaced without the end point (sklearn: linspace(0, 2 pi, n, endpoint=False)).
-    const double angle =
-        2.0 * std::numbers::pi * static_cast<double>(k) / static_cast<double>(inner ? n_in : n_out);
+    const double angle = numpy_angles ? static_cast<double>(k) * (2.0 * std::numbers::pi / count)
+                                      : 2.0 * std::numbers::pi * static_cast<double>(k) / count;
     const double radius = inner ? factor : 1.0;
     p.X(0, i) = radius * std::cos(angle);
     p.X(1, i) = radius * std::sin(angle);
@@ -303,6 +306,31 @@ Dataset make_circles(Index train, Index test, double noise, std::uint64_t seed, 
   Rng rng(seed, 0, stream::kData);
   return make_labelled("circles", train, test, 2, rng,
                        [&](Index n, Rng& r) { return circles(n, noise, factor, r); });
+}
+
+Dataset make_circles_numpy(Index train, Index test, double noise, double factor,
+                           std::uint32_t train_seed, std::uint32_t test_seed) {
+  check_counts("circles", train, test, 2);
+  check_noise("circles", noise);
+  if (!(factor >= 0.0 && factor < 1.0)) {
+    throw std::invalid_argument(fmt::format("circles: need 0 <= factor < 1; got {}", factor));
+  }
+  // make_circles(n, noise=noise, factor=factor) after np.random.seed(s): the points in order
+  // (outer circle, then inner), shuffled by RandomState.shuffle of arange(n), then
+  // normal(scale=noise, size=(n, 2)) added sample by sample: the order circles() draws in.
+  Rng train_rng = Rng::numpy_legacy(train_seed);
+  Rng test_rng = Rng::numpy_legacy(test_seed);
+  Points tr = circles(train, noise, factor, train_rng, true);
+  Points te = test > 0 ? circles(test, noise, factor, test_rng, true)
+                       : Points{Matrix<double>(2, 0), Labels()};
+  Dataset d;
+  d.name = "circles";
+  d.num_classes = 2;
+  d.X_train = std::move(tr.X);
+  d.Y_train = encode_labels(tr.labels, 2);
+  d.X_test = std::move(te.X);
+  d.Y_test = encode_labels(te.labels, 2);
+  return d;
 }
 
 Dataset make_moons(Index train, Index test, double noise, std::uint64_t seed) {
@@ -1002,6 +1030,30 @@ Index resolve_classes(const DataSpec& spec, Index natural, bool fixed) {
 
 Dataset generate(const DataSpec& spec, std::uint64_t seed) {
   const std::string& kind = spec.kind;
+  if (spec.generator == "numpy") {
+    auto seed32 = [](std::int64_t s, const char* key) {
+      if (s < 0 || s > 0xffffffffLL) {
+        throw std::invalid_argument(fmt::format(
+            "generator 'numpy' needs {} in [0, 2^32 - 1] (np.random.seed's range); got {}", key,
+            s));
+      }
+      return static_cast<std::uint32_t>(s);
+    };
+    if (kind != "circles") {
+      throw std::invalid_argument(fmt::format(
+          "generator 'numpy' (scikit-learn's make_circles) exists for kind 'circles' only; got "
+          "'{}'",
+          kind));
+    }
+    resolve_classes(spec, 2, true);
+    return make_circles_numpy(spec.train, spec.test, spec.noise, spec.factor,
+                              seed32(spec.numpy_seed, "numpy_seed"),
+                              seed32(spec.numpy_test_seed, "numpy_test_seed"));
+  }
+  if (spec.generator != "initbench") {
+    throw std::invalid_argument(
+        fmt::format("unknown generator '{}'; allowed: initbench, numpy", spec.generator));
+  }
   if (kind == "circles") {
     resolve_classes(spec, 2, true);
     return make_circles(spec.train, spec.test, spec.noise, seed, spec.factor);

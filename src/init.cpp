@@ -6,6 +6,7 @@
 #include <cmath>
 #include <numbers>
 #include <numeric>
+#include <optional>
 #include <stdexcept>
 
 #include "initbench/rng.hpp"
@@ -809,10 +810,23 @@ void initialize(Mlp<T>& net, const InitConfig& init, std::uint64_t seed, std::ui
     throw std::invalid_argument(
         fmt::format("scheme '{}' needs a batch of data", init.weights.text()));
   }
+  std::optional<Rng> numpy;
+  if (init.generator == "numpy") {
+    if (init.numpy_seed < 0 || init.numpy_seed > 0xffffffffLL) {
+      throw std::invalid_argument(fmt::format(
+          "init generator 'numpy' needs numpy_seed in [0, 2^32 - 1]; got {}", init.numpy_seed));
+    }
+    numpy = Rng::numpy_legacy(static_cast<std::uint32_t>(init.numpy_seed));
+  } else if (init.generator != "initbench") {
+    throw std::invalid_argument(
+        fmt::format("unknown init generator '{}'; allowed: initbench, numpy", init.generator));
+  }
   for (Index l = 1; l <= config.num_layers(); ++l) {
     const auto ul = static_cast<std::uint64_t>(l);
-    Rng weight_rng(seed, run, stream::kWeights + ul);
-    Rng bias_rng(seed, run, stream::kBias + ul);
+    Rng weight_stream(seed, run, stream::kWeights + ul);
+    Rng bias_stream(seed, run, stream::kBias + ul);
+    Rng& weight_rng = numpy ? *numpy : weight_stream;
+    Rng& bias_rng = numpy ? *numpy : bias_stream;
     net.W(l) =
         (init.scale * init.weights.sample_weights(config.fan_in(l), config.fan_out(l), weight_rng))
             .cast<T>();

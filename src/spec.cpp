@@ -200,6 +200,9 @@ void column_names(const Value& v) {
     if (trim(name).empty()) fail("a column name is empty");
   }
 }
+void numpy_seed(const Value& v) {  // np.random.seed's range
+  if (v.integer() < 0 || v.integer() > 0xffffffffLL) fail("must be in [0, 2^32 - 1]");
+}
 void classes_count(const Value& v) {
   if (v.integer() == 1 || v.integer() < 0) fail("must be 0 (the data's own count) or >= 2");
   integer_in(v, 0, kMaxWidth);
@@ -292,6 +295,15 @@ const std::vector<Key>& keys() {
        [](R& r, const V& v) { r.data.limit_test = v.integer(); }},
       {"data", "standardize", Kind::kBool, true, none,
        [](R& r, const V& v) { r.data.standardize = v.boolean(); }},
+      {"data", "generator", Kind::kString, true,
+       [](const V& v) {
+         one_of(v, {"initbench", "numpy"}, "generator");
+       },
+       [](R& r, const V& v) { r.data.generator = v.string(); }},
+      {"data", "numpy_seed", Kind::kInteger, true, numpy_seed,
+       [](R& r, const V& v) { r.data.numpy_seed = v.integer(); }},
+      {"data", "numpy_test_seed", Kind::kInteger, true, numpy_seed,
+       [](R& r, const V& v) { r.data.numpy_test_seed = v.integer(); }},
 
       {"model", "layers", Kind::kIntegers, true, layer_sizes,
        [](R& r, const V& v) { r.model.layers.assign(v.integers().begin(), v.integers().end()); }},
@@ -321,6 +333,13 @@ const std::vector<Key>& keys() {
        [](R& r, const V& v) { r.init.bias_text = v.string(); }},
       {"init", "scale", Kind::kNumber, true, positive,
        [](R& r, const V& v) { r.init.scale = v.number(); }},
+      {"init", "generator", Kind::kString, true,
+       [](const V& v) {
+         one_of(v, {"initbench", "numpy"}, "generator");
+       },
+       [](R& r, const V& v) { r.init.generator = v.string(); }},
+      {"init", "numpy_seed", Kind::kInteger, true, numpy_seed,
+       [](R& r, const V& v) { r.init.numpy_seed = v.integer(); }},
 
       {"train", "optimizer", Kind::kString, true, [](const V& v) { parse_optimizer(v.string()); },
        [](R& r, const V& v) { r.train.optimizer.kind = parse_optimizer(v.string()); }},
@@ -925,7 +944,40 @@ class RunChecker {
     throw SpecError(fmt::format("{}: {}{}", where(keys), what, run));
   }
 
+  void check_generators() const {
+    const DataSpec& d = run_->data;
+    if (d.generator == "numpy") {
+      if (d.kind != "circles") {
+        fail_at({"data.generator", "data.kind"},
+                fmt::format("data.generator = 'numpy' (scikit-learn's make_circles after "
+                            "np.random.seed) exists for kind 'circles' only; got '{}'",
+                            d.kind));
+      }
+      if (d.numpy_seed < 0 || d.numpy_test_seed < 0) {
+        fail_at({"data.generator"},
+                "data.generator = 'numpy' needs data.numpy_seed and data.numpy_test_seed (the "
+                "np.random.seed values before the training and the test set)");
+      }
+    } else if (d.numpy_seed >= 0 || d.numpy_test_seed >= 0) {
+      fail_at({"data.numpy_seed", "data.numpy_test_seed"},
+              "data.numpy_seed and data.numpy_test_seed apply to data.generator = \"numpy\" "
+              "only; set it, or remove them");
+    }
+    const InitConfig& init = run_->init;
+    if (init.generator == "numpy" && init.numpy_seed < 0) {
+      fail_at({"init.generator"},
+              "init.generator = 'numpy' needs init.numpy_seed (the np.random.seed value before "
+              "the first layer is drawn)");
+    }
+    if (init.generator != "numpy" && init.numpy_seed >= 0) {
+      fail_at({"init.numpy_seed"},
+              "init.numpy_seed applies to init.generator = \"numpy\" only; set it, or remove "
+              "it");
+    }
+  }
+
   void check_data() const {
+    check_generators();
     const DataSpec& d = run_->data;
     const Index k = d.classes;
     auto need_train = [&](Index minimum, std::string_view why) {

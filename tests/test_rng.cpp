@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "initbench/rng.hpp"
@@ -122,4 +124,43 @@ TEST_CASE("hash_string is stable") {
   CHECK(hash_string("", 0) == mix64(0xcbf29ce484222325ULL));
   CHECK(hash_string("a", 1) != hash_string("b", 1));
   CHECK(hash_string("run", 3) == hash_string("run", 3));
+}
+
+TEST_CASE("numpy_legacy: NumPy's RandomState, bit for bit (values printed by NumPy 1.24)") {
+  // np.random.seed(1); np.random.random_sample(3)
+  Rng a = Rng::numpy_legacy(1);
+  CHECK(a.uniform() == 0.417022004702574);
+  CHECK(a.uniform() == 0.7203244934421581);
+  CHECK(a.uniform() == 0.00011437481734488664);
+  // np.random.seed(1); np.random.randn(5): the polar method's second value comes first
+  Rng b = Rng::numpy_legacy(1);
+  for (const double expected : {1.6243453636632417, -0.6117564136500754, -0.5281717522634557,
+                                -1.0729686221561705, 0.8654076293246785})
+    CHECK(b.normal() == expected);
+  // np.random.seed(3); np.random.randn(2, 3) * 10, as the course notebook's large random init
+  Rng c = Rng::numpy_legacy(3);
+  for (const double expected : {17.886284734303185, 4.365098505119894, 0.9649746807200863,
+                                -18.634927033644907, -2.7738820251439904, -3.5475897926898674})
+    CHECK(c.normal(0.0, 10.0) == expected);
+  // np.random.seed(7); a = np.arange(10); np.random.shuffle(a): Fisher-Yates from the end with
+  // j = random_interval(i), which is below(i + 1)
+  Rng d = Rng::numpy_legacy(7);
+  std::vector<int> order{0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+  for (std::size_t i = order.size() - 1; i > 0; --i)
+    std::swap(order[i], order[static_cast<std::size_t>(d.below(i + 1))]);
+  CHECK(order == std::vector<int>{8, 5, 0, 2, 1, 9, 7, 3, 6, 4});
+  // np.random.seed(2**32 - 1); np.random.randint(0, 2**40, size=2) (64-bit draws), then
+  // np.random.uniform(-2, 3, 2)
+  Rng e = Rng::numpy_legacy(0xffffffffU);
+  constexpr std::uint64_t kMask40 = (std::uint64_t{1} << 40) - 1;
+  CHECK((e.next() & kMask40) == 700559016226ULL);
+  CHECK((e.next() & kMask40) == 53956357191ULL);
+  CHECK(e.uniform(-2.0, 3.0) == 1.9451765092581996);
+  CHECK(e.uniform(-2.0, 3.0) == 1.9000179905673389);
+  // A copy carries the whole state, the cached normal included.
+  Rng f = Rng::numpy_legacy(1);
+  f.normal();
+  Rng g = f;
+  CHECK(g.normal() == f.normal());
+  CHECK(g.uniform() == f.uniform());
 }

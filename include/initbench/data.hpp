@@ -80,10 +80,20 @@ struct DataSpec {
   // Rescale each feature by the training set's mean and (population) stddev, applied to train
   // and test alike; see standardize().
   bool standardize = false;
+  // Synthetic data's generator: "initbench" (the project's own, keyed by the run's seed) or
+  // "numpy" (circles only): NumPy's legacy RandomState, seeded as np.random.seed(numpy_seed)
+  // before the training set and np.random.seed(numpy_test_seed) before the test set, each drawn
+  // as scikit-learn's make_circles draws it, so that published NumPy code is reproduced bit for
+  // bit. The data then do not depend on the run's seed.
+  std::string generator = "initbench";
+  std::int64_t numpy_seed = -1;  // -1: not set (required with generator = "numpy")
+  std::int64_t numpy_test_seed = -1;
 
   // Whether the data depend on the run's seed: every synthetic kind, and a CSV file split at
   // random (no test_path); an IDX folder or CSV files with their own test set do not.
-  bool seeded() const { return kind != "idx" && !(kind == "csv" && !test_path.empty()); }
+  bool seeded() const {
+    return kind != "idx" && !(kind == "csv" && !test_path.empty()) && generator != "numpy";
+  }
   // By value, every field: runs share a loaded dataset exactly when their specs are equal.
   friend auto operator<=>(const DataSpec&, const DataSpec&) = default;
 };
@@ -110,6 +120,13 @@ Dataset load_dataset(const DataSpec& spec, std::uint64_t seed);
 // Rng(seed, 0, stream::kData). The course uses 300 train and 100 test points, noise 0.05.
 Dataset make_circles(Index train, Index test, double noise, std::uint64_t seed,
                      double factor = 0.8);
+
+// The same, drawn as the course notebook draws it: np.random.seed(train_seed) then
+// sklearn.datasets.make_circles(train, noise=noise, factor=factor), and again with test_seed for
+// the test set, from NumPy's legacy generator (Rng::numpy_legacy), bit for bit (the angles as
+// NumPy's linspace computes them; cos and sin from the C library, as NumPy without SIMD).
+Dataset make_circles_numpy(Index train, Index test, double noise, double factor,
+                           std::uint32_t train_seed, std::uint32_t test_seed);
 
 // sklearn.datasets.make_moons: two interleaving half circles. n_out = n / 2 points (label 0) at
 // t = linspace(0, pi, n_out): (cos t, sin t); n_in = n - n_out points (label 1) at

@@ -100,6 +100,12 @@ struct InitConfig {
   // rule is U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
   std::string bias_text;
   double scale = 1.0;  // multiplies every sampled weight (scale sweeps)
+  // "initbench": layer l's weights and bias each from their own stream of the run's generator;
+  // "numpy": one NumPy legacy generator (Rng::numpy_legacy) seeded with numpy_seed, as
+  // np.random.seed(numpy_seed) before a loop that draws each layer's weights (row-major, as
+  // np.random.randn(fan_out, fan_in)), then its bias if random, layer after layer.
+  std::string generator = "initbench";
+  std::int64_t numpy_seed = -1;  // -1: not set (required with generator = "numpy")
 
   Scheme bias() const;
   void check(const MlpConfig& net) const;  // every layer can be initialised

@@ -14,10 +14,18 @@
 //                the result does not depend on the platform's libm. Pairs are cached: draw k of
 //                a stream always means the same number.
 //   below(n)   = Lemire's nearly-divisionless unbiased integer in [0, n).
+//
+// A second engine, for reproducing published NumPy code bit for bit: numpy_legacy(seed) is
+// NumPy's legacy numpy.random.RandomState(seed), the state np.random.seed(seed) sets up
+// (MT19937 seeded by init_genrand; doubles (a >> 5, b >> 6) / 2^53; normal() by the legacy polar
+// method, which returns f x2 first and keeps f x1, with the C library's log as NumPy uses;
+// below(n) by NumPy's masked rejection). np.random.rand, randn, normal, uniform and shuffle
+// then give the same numbers here as in NumPy. Only specs that ask for it use it.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <memory>
 
 namespace initbench {
 
@@ -46,6 +54,14 @@ class Rng {
   Rng(std::uint64_t seed, std::uint64_t run, std::uint64_t stream);
   // A generator for a raw 64-bit seed (tests, tools).
   explicit Rng(std::uint64_t seed);
+  // NumPy's legacy RandomState(seed) (see the top of this file).
+  static Rng numpy_legacy(std::uint32_t seed);
+
+  Rng(const Rng& other);
+  Rng& operator=(const Rng& other);
+  Rng(Rng&& other) noexcept;
+  Rng& operator=(Rng&& other) noexcept;
+  ~Rng();
 
   std::uint64_t next();                     // 64 random bits
   double uniform();                         // [0, 1)
@@ -55,9 +71,14 @@ class Rng {
   std::uint64_t below(std::uint64_t n);  // [0, n), n > 0
 
  private:
+  struct Mt19937;  // NumPy's legacy engine, when numpy_legacy() made this generator
+  std::uint32_t next32();
+  double numpy_normal();
+
   std::array<std::uint64_t, 4> s_{};
   double spare_ = 0.0;
   bool has_spare_ = false;
+  std::unique_ptr<Mt19937> mt_;
 };
 
 }  // namespace initbench

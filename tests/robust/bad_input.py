@@ -254,6 +254,28 @@ def spec_cases():
     c.append(Case("unreadable_spec", {"secret.toml": spec()},
                   ["run", "secret.toml"], ["secret.toml"],
                   before=lambda d, o, b: os.chmod(os.path.join(d, "secret.toml"), 0), nobody=True))
+    # NumPy's legacy generator: circles only, both seeds required, seeds only with it
+    c.append(spec_case("numpy_generator_moons",
+                       spec(data='kind = "moons"\ngenerator = "numpy"\nnumpy_seed = 1\n'
+                                 'numpy_test_seed = 2'),
+                       ["data.generator", "circles", "moons"], line_of="generator ="))
+    c.append(spec_case("numpy_generator_no_seed",
+                       spec(data='kind = "circles"\ngenerator = "numpy"\nnumpy_seed = 1'),
+                       ["data.generator", "numpy_test_seed"], line_of="generator ="))
+    c.append(spec_case("numpy_seed_without_generator",
+                       spec(data='kind = "circles"\nnumpy_seed = 1'),
+                       ["data.numpy_seed", "generator"], line_of="numpy_seed ="))
+    c.append(spec_case("numpy_seed_range",
+                       spec(data='kind = "circles"\ngenerator = "numpy"\n'
+                                 'numpy_seed = 4294967296\nnumpy_test_seed = 2'),
+                       ["data.numpy_seed", "2\\^32"], line_of="numpy_seed ="))
+    c.append(spec_case("numpy_init_no_seed",
+                       spec(init='scheme = "he_normal"\ngenerator = "numpy"'),
+                       ["init.generator", "init.numpy_seed"], line_of="generator ="))
+    c.append(spec_case("numpy_init_unknown_generator",
+                       spec(init='scheme = "he_normal"\ngenerator = "numpie"'),
+                       ["init.generator", "numpie", "did you mean 'numpy'"],
+                       line_of="generator ="))
     # the second of two specs is bad: nothing runs, not even the first
     c.append(Case("second_spec_bad", {"good.toml": spec(top='name = "good"'),
                                       "second.toml": spec(model="layers = [2, 0, 1]")},
