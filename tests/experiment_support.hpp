@@ -1,6 +1,7 @@
 // Helpers for the experiment tests: load a shipped spec at its [quick] size and run it in memory.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -11,7 +12,11 @@
 
 namespace initbench::testing {
 
-// experiments/<file> with its [quick] profile (and extra --set overrides).
+// The seed shift of the claim tests: INITBENCH_SEED_OFFSET (an integer >= 0), 0 when unset.
+std::uint64_t seed_offset();
+
+// experiments/<file> with its [quick] profile (and extra --set overrides), every run's seed
+// shifted by seed_offset(): a claim must hold for other seeds than the spec's.
 Experiment quick_experiment(const std::string& file,
                             const std::vector<std::string>& overrides = {});
 
@@ -33,5 +38,7 @@ const RunRecord& find_run(const std::vector<RunRecord>& records,
 std::map<long, LayerRow> layers_at(const RunRecord& record, long step);
 
 double mean(const std::vector<double>& values);
+// The median (the mean of the two middle values for an even count); 0 for none.
+double median(std::vector<double> values);
 
 }  // namespace initbench::testing

@@ -225,28 +225,36 @@ TEST_CASE("course_init: large random starts with a huge cost and ends well below
     large_loss.push_back(large->run.final_train_loss);
     he_loss.push_back(he.run.final_train_loss);
   }
-  CHECK(mean(large_loss) > mean(he_loss));
-  // "Well below": the course's gap is 0.83 vs 0.993; ask for at least 5 points on the mean.
-  CHECK(mean(large_acc) < mean(he_acc) - 0.05);
+  // "Well below", over seeds: the course's gap is 0.83 vs 0.993; ask for at least 5 points
+  // between the medians (a mean would hang on the seeds where He's units die).
+  CHECK(median(large_loss) > median(he_loss));
+  CHECK(median(large_acc) < median(he_acc) - 0.05);
 }
 
 // The course's He run (one seed) reaches 0.993 / 0.96. The quick profile's seeds 1 and 2 both
 // train; at full size 2 of 10 seeds start with 2 of the 5 second-layer units dead and lose
 // more during training (results/course_init/README.md).
-TEST_CASE("course_init: He reaches about 0.99 train / 0.96 test accuracy") {
+TEST_CASE("course_init: He reaches about 0.99 train / 0.96 test accuracy on most seeds") {
+  // Not on every seed: one seed in five or so loses most of the 5-unit layer to dead ReLUs
+  // (results/course_init). Over the quick profile's 6 seeds: the median within 4 points of the
+  // published accuracies, and at least half the seeds at 95 % train accuracy.
   const auto groups = group_by(quick_records("course_init.toml"), "init.scheme");
   REQUIRE(groups.count("he_normal") == 1);
+  REQUIRE(groups.at("he_normal").size() >= 6);
   std::vector<double> train, test;
+  int trained = 0;
   for (const RunRecord* r : groups.at("he_normal")) {
     CAPTURE(r->run.seed);
     CHECK(r->run.steps_run == 15000);
     CHECK(r->run.final_train_loss < first_curve(*r).train_loss);
     train.push_back(r->run.final_train_acc);
     test.push_back(r->run.final_test_acc);
+    trained += r->run.final_train_acc >= 0.95 ? 1 : 0;
   }
   constexpr double kAbout = 0.04;  // "about": within 4 points of the published accuracy
-  CHECK(mean(train) >= 0.993 - kAbout);
-  CHECK(mean(test) >= 0.96 - kAbout);
+  CHECK(median(train) >= 0.993 - kAbout);
+  CHECK(median(test) >= 0.96 - kAbout);
+  CHECK(2 * trained >= static_cast<int>(train.size()));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -120,16 +120,24 @@ TEST_CASE(
       const auto last_probe = layers_at(r, last);
       CAPTURE(first_probe.at(top).act_mean);
       CAPTURE(last_probe.at(top).act_mean);
-      CHECK(std::abs(first_probe.at(top).act_mean - 0.5) < 0.01);
-      CHECK(last_probe.at(top).act_mean < first_probe.at(top).act_mean - 0.005);
-      CHECK(std::abs(last_probe.at(1).act_mean - 0.5) < 0.005);
+      CAPTURE(first_probe.at(1).act_mean);
+      CAPTURE(last_probe.at(1).act_mean);
+      // Both start about 0.5 (over seeds the step-0 means scatter by about 0.01).
+      CHECK(std::abs(first_probe.at(top).act_mean - 0.5) < 0.02);
+      CHECK(std::abs(first_probe.at(1).act_mean - 0.5) < 0.02);
+      // The top layer moves down; the first stays where it started (a fifth of the top's move at
+      // most: over seeds it moves by 2e-4 while the top moves by 0.01).
+      const double top_drop = first_probe.at(top).act_mean - last_probe.at(top).act_mean;
+      CHECK(top_drop > 0.005);
+      CHECK(std::abs(last_probe.at(1).act_mean - first_probe.at(1).act_mean) < 0.2 * top_drop);
     }
   }
 }
 
 TEST_CASE(
-    "he2015: the 30-layer ReLU net stalls with Glorot init (loss at its initial value, vanishing "
-    "activations and gradients) while He trains, at 22 layers both train, He first") {
+    "he2015: the 30-layer ReLU net starts in a stall with Glorot init (loss at its initial value "
+    "for 200 steps, vanishing activations and gradients) while He trains, at 22 layers both "
+    "train") {
   const auto records = run_quick(quick_experiment("he2015.toml"));
   REQUIRE(records.size() == 4);  // depth 21, 29 hidden layers x glorot_normal, he_normal
   const double ln10 = std::log(10.0);
@@ -185,23 +193,29 @@ TEST_CASE(
   const auto& g22 = find_run(records, {{"model.depth", "21"}, {"init.scheme", "glorot_normal"}});
   const auto& h22 = find_run(records, {{"model.depth", "21"}, {"init.scheme", "he_normal"}});
 
-  // 30 layers, Glorot: stalled. The loss is still within 1 % of its initial value (ln 10: the
-  // logits are about 0), the stall criterion fired, and the training accuracy is near chance.
+  // 30 layers, Glorot: a stall at the start. Through step 200 the loss stays within 0.5 % of
+  // its initial value (ln 10: the logits are about 0) while He's is a tenth below it. The
+  // stall is not permanent: at full size Glorot leaves it in 5 of 6 runs (results/he2015), and
+  // at this size too on some seeds, so nothing is asserted about the end of the run.
+  const auto& h30 = find_run(records, {{"model.depth", "29"}, {"init.scheme", "he_normal"}});
   const double initial = g30.curves.front().train_loss;
   CAPTURE(initial);
-  CAPTURE(g30.run.final_train_loss);
   CHECK(initial == doctest::Approx(ln10).epsilon(0.01));
-  CHECK(std::abs(g30.run.final_train_loss - initial) < 0.01 * initial);
-  CHECK(g30.run.stall_step >= 0);
-  CHECK(g30.run.final_train_acc < 0.2);
+  for (const auto& c : g30.curves) {
+    if (c.step > 200) break;
+    CAPTURE(c.step);
+    CHECK(std::abs(c.train_loss - initial) < 0.005 * initial);
+  }
+  for (const auto& c : h30.curves) {
+    if (c.step != 200) continue;
+    CHECK(c.train_loss < 0.9 * initial);
+  }
 
-  // 22 layers, Glorot: it trains (the loss leaves ln 10 and does not stall), but later than He:
-  // He reaches the target accuracy, and Glorot either has not yet or did so at a later step.
+  // 22 layers: Glorot trains too (the loss leaves ln 10 and does not stall). Which of the two
+  // is first is not asserted: at full size He is sooner in 5 of 6 seed pairs and tied in 1
+  // (results/he2015), and at this budget of 400 steps the order changes with the seed.
   CAPTURE(g22.run.final_train_loss);
-  CAPTURE(g22.run.steps_to_target);
-  CAPTURE(h22.run.steps_to_target);
+  CAPTURE(h22.run.final_train_loss);
   CHECK(g22.run.final_train_loss < 0.75 * g22.curves.front().train_loss);
   CHECK(g22.run.stall_step == -1);
-  CHECK(h22.run.steps_to_target >= 0);
-  CHECK((g22.run.steps_to_target == -1 || g22.run.steps_to_target > h22.run.steps_to_target));
 }
