@@ -913,6 +913,10 @@ class Generator:
                 d["classes"] = r.choice([0, 2])
             if kind == "circles" and self.maybe(0.4):
                 d["factor"] = r.choice([0, 0.3, 0.9])
+            if kind == "circles" and self.maybe(0.15):  # NumPy's legacy generator, as sklearn
+                d["generator"] = "numpy"
+                d["numpy_seed"] = r.choice([0, 1, 2, 4294967295])
+                d["numpy_test_seed"] = r.choice([0, 2, 7])
             extras("cluster_std", "hidden", "limit_train")
             return 2, 1, 2, samples(1 if kind == "xor" else 2)
         if kind == "spirals":
@@ -1110,6 +1114,9 @@ class Generator:
             init["bias"] = "default" if self.maybe(0.3) else self.scheme(True, m, for_bias=True)
         if self.maybe(0.2):
             init["scale"] = r.choice([0.5, 1, 2.0])
+        if self.maybe(0.1):  # NumPy's legacy generator: one stream, layer after layer
+            init["generator"] = "numpy"
+            init["numpy_seed"] = r.choice([0, 3, 4294967295])
 
         # [train]: batch absent (full batch), 0, or a mini-batch; steps or epochs.
         train = s["train"]
