@@ -111,20 +111,25 @@ void check_noise(std::string_view kind, double noise) {
     throw std::invalid_argument(fmt::format("{}: need noise >= 0; got {}", kind, noise));
 }
 
-// Builds both sets with `make(n, rng)` (train first), encodes the labels.
-template <typename Make>
-Dataset make_labelled(std::string name, Index train, Index test, Index classes, Rng& rng,
-                      Make make) {
+// The dataset of a training and a test set of points, with the labels encoded.
+Dataset labelled(std::string name, Index classes, Points tr, Points te) {
   Dataset d;
   d.name = std::move(name);
   d.num_classes = classes;
-  Points tr = make(train, rng);
-  Points te = make(test, rng);
   d.X_train = std::move(tr.X);
   d.Y_train = encode_labels(tr.labels, classes);
   d.X_test = std::move(te.X);
   d.Y_test = encode_labels(te.labels, classes);
   return d;
+}
+
+// Builds both sets with `make(n, rng)` (train first), encodes the labels.
+template <typename Make>
+Dataset make_labelled(std::string name, Index train, Index test, Index classes, Rng& rng,
+                      Make make) {
+  Points tr = make(train, rng);
+  Points te = make(test, rng);
+  return labelled(std::move(name), classes, std::move(tr), std::move(te));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -297,12 +302,18 @@ Labels argmax_labels(const Matrix<double>& Y) {
 // Synthetic generators: public entry points
 // ---------------------------------------------------------------------------------------------
 
-Dataset make_circles(Index train, Index test, double noise, std::uint64_t seed, double factor) {
+namespace {
+void check_circles(Index train, Index test, double noise, double factor) {
   check_counts("circles", train, test, 2);
   check_noise("circles", noise);
   if (!(factor >= 0.0 && factor < 1.0)) {
     throw std::invalid_argument(fmt::format("circles: need 0 <= factor < 1; got {}", factor));
   }
+}
+}  // namespace
+
+Dataset make_circles(Index train, Index test, double noise, std::uint64_t seed, double factor) {
+  check_circles(train, test, noise, factor);
   Rng rng(seed, 0, stream::kData);
   return make_labelled("circles", train, test, 2, rng,
                        [&](Index n, Rng& r) { return circles(n, noise, factor, r); });
@@ -310,27 +321,14 @@ Dataset make_circles(Index train, Index test, double noise, std::uint64_t seed, 
 
 Dataset make_circles_numpy(Index train, Index test, double noise, double factor,
                            std::uint32_t train_seed, std::uint32_t test_seed) {
-  check_counts("circles", train, test, 2);
-  check_noise("circles", noise);
-  if (!(factor >= 0.0 && factor < 1.0)) {
-    throw std::invalid_argument(fmt::format("circles: need 0 <= factor < 1; got {}", factor));
-  }
+  check_circles(train, test, noise, factor);
   // make_circles(n, noise=noise, factor=factor) after np.random.seed(s): the points in order
   // (outer circle, then inner), shuffled by RandomState.shuffle of arange(n), then
   // normal(scale=noise, size=(n, 2)) added sample by sample: the order circles() draws in.
   Rng train_rng = Rng::numpy_legacy(train_seed);
   Rng test_rng = Rng::numpy_legacy(test_seed);
-  Points tr = circles(train, noise, factor, train_rng, true);
-  Points te = test > 0 ? circles(test, noise, factor, test_rng, true)
-                       : Points{Matrix<double>(2, 0), Labels()};
-  Dataset d;
-  d.name = "circles";
-  d.num_classes = 2;
-  d.X_train = std::move(tr.X);
-  d.Y_train = encode_labels(tr.labels, 2);
-  d.X_test = std::move(te.X);
-  d.Y_test = encode_labels(te.labels, 2);
-  return d;
+  return labelled("circles", 2, circles(train, noise, factor, train_rng, true),
+                  circles(test, noise, factor, test_rng, true));
 }
 
 Dataset make_moons(Index train, Index test, double noise, std::uint64_t seed) {
@@ -1030,15 +1028,7 @@ Index resolve_classes(const DataSpec& spec, Index natural, bool fixed) {
 
 Dataset generate(const DataSpec& spec, std::uint64_t seed) {
   const std::string& kind = spec.kind;
-  if (spec.generator == "numpy") {
-    auto seed32 = [](std::int64_t s, const char* key) {
-      if (s < 0 || s > 0xffffffffLL) {
-        throw std::invalid_argument(fmt::format(
-            "generator 'numpy' needs {} in [0, 2^32 - 1] (np.random.seed's range); got {}", key,
-            s));
-      }
-      return static_cast<std::uint32_t>(s);
-    };
+  if (uses_numpy(spec.generator)) {
     if (kind != "circles") {
       throw std::invalid_argument(fmt::format(
           "generator 'numpy' (scikit-learn's make_circles) exists for kind 'circles' only; got "
@@ -1047,12 +1037,8 @@ Dataset generate(const DataSpec& spec, std::uint64_t seed) {
     }
     resolve_classes(spec, 2, true);
     return make_circles_numpy(spec.train, spec.test, spec.noise, spec.factor,
-                              seed32(spec.numpy_seed, "numpy_seed"),
-                              seed32(spec.numpy_test_seed, "numpy_test_seed"));
-  }
-  if (spec.generator != "initbench") {
-    throw std::invalid_argument(
-        fmt::format("unknown generator '{}'; allowed: initbench, numpy", spec.generator));
+                              numpy_seed(spec.numpy_seed, "numpy_seed"),
+                              numpy_seed(spec.numpy_test_seed, "numpy_test_seed"));
   }
   if (kind == "circles") {
     resolve_classes(spec, 2, true);

@@ -811,16 +811,8 @@ void initialize(Mlp<T>& net, const InitConfig& init, std::uint64_t seed, std::ui
         fmt::format("scheme '{}' needs a batch of data", init.weights.text()));
   }
   std::optional<Rng> numpy;
-  if (init.generator == "numpy") {
-    if (init.numpy_seed < 0 || init.numpy_seed > 0xffffffffLL) {
-      throw std::invalid_argument(fmt::format(
-          "init generator 'numpy' needs numpy_seed in [0, 2^32 - 1]; got {}", init.numpy_seed));
-    }
-    numpy = Rng::numpy_legacy(static_cast<std::uint32_t>(init.numpy_seed));
-  } else if (init.generator != "initbench") {
-    throw std::invalid_argument(
-        fmt::format("unknown init generator '{}'; allowed: initbench, numpy", init.generator));
-  }
+  if (uses_numpy(init.generator))
+    numpy = Rng::numpy_legacy(numpy_seed(init.numpy_seed, "init.numpy_seed"));
   for (Index l = 1; l <= config.num_layers(); ++l) {
     const auto ul = static_cast<std::uint64_t>(l);
     Rng weight_stream(seed, run, stream::kWeights + ul);

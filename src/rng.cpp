@@ -1,7 +1,10 @@
 #include "initbench/rng.hpp"
 
+#include <fmt/format.h>
+
 #include <cassert>
 #include <cmath>
+#include <stdexcept>
 
 namespace initbench {
 
@@ -110,6 +113,26 @@ struct Rng::Mt19937 {
     return y;
   }
 };
+
+const std::vector<std::string>& generator_names() {
+  static const std::vector<std::string> names{"initbench", "numpy"};
+  return names;
+}
+
+bool uses_numpy(std::string_view generator) {
+  if (generator == "numpy") return true;
+  if (generator == "initbench") return false;
+  throw std::invalid_argument(
+      fmt::format("unknown generator '{}'; allowed: initbench, numpy", generator));
+}
+
+std::uint32_t numpy_seed(std::int64_t seed, std::string_view key) {
+  if (seed < 0 || seed > 0xffffffffLL) {
+    throw std::invalid_argument(fmt::format(
+        "generator 'numpy' needs {} in [0, 2^32 - 1] (np.random.seed's range); got {}", key, seed));
+  }
+  return static_cast<std::uint32_t>(seed);
+}
 
 Rng Rng::numpy_legacy(std::uint32_t seed) {
   Rng rng(std::uint64_t{0});

@@ -24,6 +24,7 @@
 #include "initbench/init.hpp"
 #include "initbench/loss.hpp"
 #include "initbench/optimizer.hpp"
+#include "initbench/rng.hpp"
 #include "initbench/text.hpp"
 
 namespace initbench {
@@ -200,7 +201,8 @@ void column_names(const Value& v) {
     if (trim(name).empty()) fail("a column name is empty");
   }
 }
-void numpy_seed(const Value& v) {  // np.random.seed's range
+void generator_name(const Value& v) { one_of(v, generator_names(), "generator"); }
+void numpy_seed_value(const Value& v) {  // np.random.seed's range
   if (v.integer() < 0 || v.integer() > 0xffffffffLL) fail("must be in [0, 2^32 - 1]");
 }
 void classes_count(const Value& v) {
@@ -295,14 +297,11 @@ const std::vector<Key>& keys() {
        [](R& r, const V& v) { r.data.limit_test = v.integer(); }},
       {"data", "standardize", Kind::kBool, true, none,
        [](R& r, const V& v) { r.data.standardize = v.boolean(); }},
-      {"data", "generator", Kind::kString, true,
-       [](const V& v) {
-         one_of(v, {"initbench", "numpy"}, "generator");
-       },
+      {"data", "generator", Kind::kString, true, generator_name,
        [](R& r, const V& v) { r.data.generator = v.string(); }},
-      {"data", "numpy_seed", Kind::kInteger, true, numpy_seed,
+      {"data", "numpy_seed", Kind::kInteger, true, numpy_seed_value,
        [](R& r, const V& v) { r.data.numpy_seed = v.integer(); }},
-      {"data", "numpy_test_seed", Kind::kInteger, true, numpy_seed,
+      {"data", "numpy_test_seed", Kind::kInteger, true, numpy_seed_value,
        [](R& r, const V& v) { r.data.numpy_test_seed = v.integer(); }},
 
       {"model", "layers", Kind::kIntegers, true, layer_sizes,
@@ -333,12 +332,9 @@ const std::vector<Key>& keys() {
        [](R& r, const V& v) { r.init.bias_text = v.string(); }},
       {"init", "scale", Kind::kNumber, true, positive,
        [](R& r, const V& v) { r.init.scale = v.number(); }},
-      {"init", "generator", Kind::kString, true,
-       [](const V& v) {
-         one_of(v, {"initbench", "numpy"}, "generator");
-       },
+      {"init", "generator", Kind::kString, true, generator_name,
        [](R& r, const V& v) { r.init.generator = v.string(); }},
-      {"init", "numpy_seed", Kind::kInteger, true, numpy_seed,
+      {"init", "numpy_seed", Kind::kInteger, true, numpy_seed_value,
        [](R& r, const V& v) { r.init.numpy_seed = v.integer(); }},
 
       {"train", "optimizer", Kind::kString, true, [](const V& v) { parse_optimizer(v.string()); },

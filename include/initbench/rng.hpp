@@ -26,6 +26,9 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
 
 namespace initbench {
 
@@ -47,6 +50,15 @@ std::uint64_t hash_string(const char* data, std::uint64_t size);
 // Natural logarithm from IEEE arithmetic only (frexp, +, *, /), accurate to a few ulp for
 // positive normal x. Same bits everywhere; used by the normal transform.
 double log_portable(double x);
+
+// The generators a spec may name for its data and its weights: "initbench" (this file's own,
+// the default) and "numpy" (Rng::numpy_legacy).
+const std::vector<std::string>& generator_names();
+// Whether `generator` is "numpy" (false for "initbench"); std::invalid_argument for any other.
+bool uses_numpy(std::string_view generator);
+// A spec's seed for numpy_legacy; std::invalid_argument naming `key` outside np.random.seed's
+// range [0, 2^32 - 1] (-1, "not set", included).
+std::uint32_t numpy_seed(std::int64_t seed, std::string_view key);
 
 class Rng {
  public:
