@@ -12,41 +12,123 @@ namespace initbench {
 
 namespace {
 
-struct ActivationInfo {
-  ActivationKind kind;
-  const char* name;
-  const char* param_name;  // nullptr: takes no parameter
-  double default_param;
-};
+constexpr double kInvSqrt2 = 0.70710678118654752440;
+constexpr double kInvSqrt2Pi = 0.39894228040143267794;
 
-constexpr ActivationInfo kActivations[] = {
-    {ActivationKind::kIdentity, "identity", nullptr, 0.0},
-    {ActivationKind::kSigmoid, "sigmoid", nullptr, 0.0},
-    {ActivationKind::kTanh, "tanh", nullptr, 0.0},
-    {ActivationKind::kRelu, "relu", nullptr, 0.0},
-    {ActivationKind::kLeakyRelu, "leaky_relu", "slope", 0.01},
-    {ActivationKind::kElu, "elu", "alpha", 1.0},
-    {ActivationKind::kSelu, "selu", nullptr, 0.0},
-    {ActivationKind::kSoftsign, "softsign", nullptr, 0.0},
-    {ActivationKind::kGelu, "gelu", nullptr, 0.0},
-};
+double sigmoid(double z) {
+  return z >= 0 ? 1.0 / (1.0 + std::exp(-z)) : std::exp(z) / (1.0 + std::exp(z));
+}
 
-const ActivationInfo& info(ActivationKind kind) {
-  for (const auto& entry : kActivations) {
+// Each entry names only the fields it sets; the rest keep ActivationTraits' defaults. GCC 12
+// warns about exactly that (-Wmissing-field-initializers), which is the point of designated
+// initializers here.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+// A function-local static: other files may parse activations during their static initialization.
+const std::vector<ActivationTraits>& registry() {
+  static const std::vector<ActivationTraits> entries = {
+      {.kind = ActivationKind::kIdentity,
+       .name = "identity",
+       .value = [](double, double z) { return z; },
+       .derivative = [](double, double) { return 1.0; },
+       .gain = [](double) { return 1.0; },
+       .homogeneous_k = [](double) { return 1.0; }},
+      {.kind = ActivationKind::kSigmoid,
+       .name = "sigmoid",
+       .value = [](double, double z) { return sigmoid(z); },
+       .derivative =
+           [](double, double z) {
+             const double s = sigmoid(z);
+             return s * (1.0 - s);
+           },
+       .gain = [](double) { return 1.0; },
+       .saturated_below = 0.01,
+       .saturated_above = 0.99,
+       .histogram_lo = 0.0,
+       .histogram_hi = 1.0},
+      {.kind = ActivationKind::kTanh,
+       .name = "tanh",
+       .value = [](double, double z) { return std::tanh(z); },
+       .derivative =
+           [](double, double z) {
+             const double t = std::tanh(z);
+             return 1.0 - t * t;
+           },
+       .gain = [](double) { return 5.0 / 3.0; },
+       .saturated_below = -0.99,
+       .saturated_above = 0.99,
+       .histogram_lo = -1.0,
+       .histogram_hi = 1.0},
+      {.kind = ActivationKind::kRelu,
+       .name = "relu",
+       .value = [](double, double z) { return z > 0 ? z : 0.0; },
+       .derivative = [](double, double z) { return z > 0 ? 1.0 : 0.0; },
+       .gain = [](double) { return std::sqrt(2.0); },
+       .homogeneous_k = [](double) { return 0.5; },
+       .histogram_lo = 0.0,
+       .can_die = true},
+      {.kind = ActivationKind::kLeakyRelu,
+       .name = "leaky_relu",
+       .param_name = "slope",
+       .default_param = 0.01,
+       .value = [](double slope, double z) { return z > 0 ? z : slope * z; },
+       .derivative = [](double slope, double z) { return z > 0 ? 1.0 : slope; },
+       .gain = [](double slope) { return std::sqrt(2.0 / (1.0 + slope * slope)); },
+       .homogeneous_k = [](double slope) { return (1.0 + slope * slope) / 2.0; }},
+      {.kind = ActivationKind::kElu,
+       .name = "elu",
+       .param_name = "alpha",
+       .default_param = 1.0,
+       .param_positive = true,
+       .value = [](double alpha, double z) { return z > 0 ? z : alpha * std::expm1(z); },
+       .derivative = [](double alpha, double z) { return z > 0 ? 1.0 : alpha * std::exp(z); }},
+      {.kind = ActivationKind::kSelu,
+       .name = "selu",
+       .value = [](double,
+                   double z) { return kSeluLambda * (z > 0 ? z : kSeluAlpha * std::expm1(z)); },
+       .derivative =
+           [](double, double z) { return kSeluLambda * (z > 0 ? 1.0 : kSeluAlpha * std::exp(z)); },
+       .gain = [](double) { return 0.75; }},
+      {.kind = ActivationKind::kSoftsign,
+       .name = "softsign",
+       .value = [](double, double z) { return z / (1.0 + std::abs(z)); },
+       .derivative =
+           [](double, double z) {
+             const double d = 1.0 + std::abs(z);
+             return 1.0 / (d * d);
+           },
+       .saturated_below = -0.9,
+       .saturated_above = 0.9,
+       .histogram_lo = -1.0,
+       .histogram_hi = 1.0},
+      {.kind = ActivationKind::kGelu,
+       .name = "gelu",
+       .value = [](double, double z) { return 0.5 * z * (1.0 + std::erf(z * kInvSqrt2)); },
+       .derivative =
+           [](double, double z) {
+             return 0.5 * (1.0 + std::erf(z * kInvSqrt2)) +
+                    z * kInvSqrt2Pi * std::exp(-0.5 * z * z);
+           }},
+  };
+  return entries;
+}
+#pragma GCC diagnostic pop
+
+}  // namespace
+
+const std::vector<ActivationTraits>& activation_registry() { return registry(); }
+
+const ActivationTraits& activation_traits(ActivationKind kind) {
+  for (const auto& entry : registry()) {
     if (entry.kind == kind) return entry;
   }
   throw std::logic_error("unhandled activation kind");
 }
 
-constexpr double kInvSqrt2 = 0.70710678118654752440;
-constexpr double kInvSqrt2Pi = 0.39894228040143267794;
-
-}  // namespace
-
 const std::vector<std::string>& activation_names() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> out;
-    for (const auto& entry : kActivations) out.emplace_back(entry.name);
+    for (const auto& entry : registry()) out.emplace_back(entry.name);
     return out;
   }();
   return names;
@@ -54,7 +136,7 @@ const std::vector<std::string>& activation_names() {
 
 Activation Activation::parse(std::string_view text) {
   const Call call = parse_call(text);
-  for (const auto& entry : kActivations) {
+  for (const auto& entry : registry()) {
     if (call.name != entry.name) continue;
     Activation act{entry.kind, entry.default_param};
     if (call.args.empty()) return act;
@@ -72,9 +154,9 @@ Activation Activation::parse(std::string_view text) {
           fmt::format("activation '{}': {} must be a finite number, got '{}'", entry.name,
                       entry.param_name, call.args[0].second));
     }
-    if (entry.kind == ActivationKind::kElu && *value <= 0) {
-      throw std::invalid_argument(
-          fmt::format("activation 'elu': alpha must be > 0, got {}", *value));
+    if (entry.param_positive && *value <= 0) {
+      throw std::invalid_argument(fmt::format("activation '{}': {} must be > 0, got {}", entry.name,
+                                              entry.param_name, *value));
     }
     act.param = *value;
     return act;
@@ -84,55 +166,20 @@ Activation Activation::parse(std::string_view text) {
                                           join(activation_names())));
 }
 
-std::string Activation::name() const { return info(kind).name; }
+std::string Activation::name() const { return traits().name; }
 
 std::string Activation::str() const {
-  const auto& entry = info(kind);
+  const auto& entry = traits();
   if (entry.param_name == nullptr || param == entry.default_param) return entry.name;
   return fmt::format("{}({}={})", entry.name, entry.param_name, format_number(param));
 }
 
-bool Activation::is_relu_like() const { return kind == ActivationKind::kRelu; }
-
 double activation_value(const Activation& act, double z) {
-  switch (act.kind) {
-    case ActivationKind::kIdentity: return z;
-    case ActivationKind::kSigmoid:
-      return z >= 0 ? 1.0 / (1.0 + std::exp(-z)) : std::exp(z) / (1.0 + std::exp(z));
-    case ActivationKind::kTanh: return std::tanh(z);
-    case ActivationKind::kRelu: return z > 0 ? z : 0.0;
-    case ActivationKind::kLeakyRelu: return z > 0 ? z : act.param * z;
-    case ActivationKind::kElu: return z > 0 ? z : act.param * std::expm1(z);
-    case ActivationKind::kSelu: return kSeluLambda * (z > 0 ? z : kSeluAlpha * std::expm1(z));
-    case ActivationKind::kSoftsign: return z / (1.0 + std::abs(z));
-    case ActivationKind::kGelu: return 0.5 * z * (1.0 + std::erf(z * kInvSqrt2));
-  }
-  return z;
+  return act.traits().value(act.param, z);
 }
 
 double activation_derivative(const Activation& act, double z) {
-  switch (act.kind) {
-    case ActivationKind::kIdentity: return 1.0;
-    case ActivationKind::kSigmoid: {
-      const double s = activation_value(act, z);
-      return s * (1.0 - s);
-    }
-    case ActivationKind::kTanh: {
-      const double t = std::tanh(z);
-      return 1.0 - t * t;
-    }
-    case ActivationKind::kRelu: return z > 0 ? 1.0 : 0.0;
-    case ActivationKind::kLeakyRelu: return z > 0 ? 1.0 : act.param;
-    case ActivationKind::kElu: return z > 0 ? 1.0 : act.param * std::exp(z);
-    case ActivationKind::kSelu: return kSeluLambda * (z > 0 ? 1.0 : kSeluAlpha * std::exp(z));
-    case ActivationKind::kSoftsign: {
-      const double d = 1.0 + std::abs(z);
-      return 1.0 / (d * d);
-    }
-    case ActivationKind::kGelu:
-      return 0.5 * (1.0 + std::erf(z * kInvSqrt2)) + z * kInvSqrt2Pi * std::exp(-0.5 * z * z);
-  }
-  return 1.0;
+  return act.traits().derivative(act.param, z);
 }
 
 // The matrix versions run the kernels (kernels.hpp: the same bits on every instruction set, in

@@ -19,20 +19,16 @@ namespace initbench {
 // ---------------------------------------------------------------------------------------------
 
 double calculate_gain(const Activation& act) {
-  switch (act.kind) {
-    case ActivationKind::kIdentity:
-    case ActivationKind::kSigmoid: return 1.0;
-    case ActivationKind::kTanh: return 5.0 / 3.0;
-    case ActivationKind::kRelu: return std::sqrt(2.0);
-    case ActivationKind::kLeakyRelu: return std::sqrt(2.0 / (1.0 + act.param * act.param));
-    case ActivationKind::kSelu: return 0.75;
-    default:
-      throw std::invalid_argument(
-          fmt::format("no standard gain for '{}' (PyTorch's calculate_gain has gains for identity, "
-                      "sigmoid, tanh, relu, "
-                      "leaky_relu, selu); give the gain as a number",
-                      act.name()));
+  const ActivationTraits& traits = act.traits();
+  if (traits.gain != nullptr) return traits.gain(act.param);
+  std::vector<std::string> with_gain;
+  for (const auto& entry : activation_registry()) {
+    if (entry.gain != nullptr) with_gain.emplace_back(entry.name);
   }
+  throw std::invalid_argument(
+      fmt::format("no standard gain for '{}' (PyTorch's calculate_gain has gains for {}); give "
+                  "the gain as a number",
+                  act.name(), join(with_gain)));
 }
 
 // ---------------------------------------------------------------------------------------------

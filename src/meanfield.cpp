@@ -105,29 +105,19 @@ double expect2(double q, double c, F f) {
 }  // namespace
 
 double gaussian_mean_phi2(const Activation& act, double q) {
-  switch (act.kind) {
-    case ActivationKind::kIdentity: return q;
-    case ActivationKind::kRelu: return q / 2.0;
-    case ActivationKind::kLeakyRelu: return (1.0 + act.param * act.param) * q / 2.0;
-    default:
-      return expect(q, [&](double z) {
-        const double a = activation_value(act, z);
-        return a * a;
-      });
-  }
+  if (const auto k = act.traits().homogeneous_k) return k(act.param) * q;
+  return expect(q, [&](double z) {
+    const double a = activation_value(act, z);
+    return a * a;
+  });
 }
 
 double gaussian_mean_dphi2(const Activation& act, double q) {
-  switch (act.kind) {
-    case ActivationKind::kIdentity: return 1.0;
-    case ActivationKind::kRelu: return 0.5;
-    case ActivationKind::kLeakyRelu: return (1.0 + act.param * act.param) / 2.0;
-    default:
-      return expect(q, [&](double z) {
-        const double d = activation_derivative(act, z);
-        return d * d;
-      });
-  }
+  if (const auto k = act.traits().homogeneous_k) return k(act.param);
+  return expect(q, [&](double z) {
+    const double d = activation_derivative(act, z);
+    return d * d;
+  });
 }
 
 double meanfield_next_q(const Activation& act, double q_prev, double sw2, double sb2) {
@@ -136,15 +126,13 @@ double meanfield_next_q(const Activation& act, double q_prev, double sw2, double
 
 namespace {
 
-// identity, relu and leaky_relu are positively homogeneous: E[phi(z)^2] = k q and
-// E[phi'(z)^2] = k with k = 1, 1/2, (1 + slope^2)/2, so the variance map is linear.
+// Positively homogeneous activations (identity, relu, leaky_relu: ActivationTraits'
+// homogeneous_k): E[phi(z)^2] = k q and E[phi'(z)^2] = k, so the variance map is linear.
 bool homogeneous(const Activation& act, double* k) {
-  switch (act.kind) {
-    case ActivationKind::kIdentity: *k = 1.0; return true;
-    case ActivationKind::kRelu: *k = 0.5; return true;
-    case ActivationKind::kLeakyRelu: *k = (1.0 + act.param * act.param) / 2.0; return true;
-    default: return false;
-  }
+  const auto k_of = act.traits().homogeneous_k;
+  if (k_of == nullptr) return false;
+  *k = k_of(act.param);
+  return true;
 }
 
 double critical(double lambda) { return std::abs(lambda - 1.0) <= 1e-12 ? 1.0 : lambda; }

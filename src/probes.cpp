@@ -123,25 +123,21 @@ double squared_norm_double(const Eigen::MatrixBase<Derived>& x) {
 template <typename Derived>
 double saturated_fraction(const Activation& act, const Eigen::MatrixBase<Derived>& a) {
   using T = typename Derived::Scalar;
-  const auto total = static_cast<double>(a.size());
-  switch (act.kind) {
-    case ActivationKind::kTanh:
-      return static_cast<double>((a.array().abs() > T(0.99)).count()) / total;
-    case ActivationKind::kSigmoid:
-      return static_cast<double>(((a.array() < T(0.01)) || (a.array() > T(0.99))).count()) / total;
-    case ActivationKind::kSoftsign:
-      return static_cast<double>((a.array().abs() > T(0.9)).count()) / total;
-    default: return kNan;
-  }
+  const ActivationTraits& traits = act.traits();
+  if (std::isnan(traits.saturated_below)) return kNan;
+  const T below = static_cast<T>(traits.saturated_below);
+  const T above = static_cast<T>(traits.saturated_above);
+  return static_cast<double>(((a.array() < below) || (a.array() > above)).count()) /
+         static_cast<double>(a.size());
 }
 
 // Fraction of units whose output is exactly 0 on every sample (ReLU units that are dead here).
-// Column by column in a plain loop (it vectorises; rows of a column-major block do not), keeping
-// a flag per unit: 1 once it has output anything but exactly 0 (nan included).
+// Column by column in a plain loop (a column of a column-major block is contiguous), keeping a
+// flag per unit: 1 once it has output anything but exactly 0 (nan included).
 template <typename Derived>
 double dead_fraction(const Activation& act, const Eigen::MatrixBase<Derived>& a) {
   using T = typename Derived::Scalar;
-  if (!act.is_relu_like()) return kNan;
+  if (!act.traits().can_die) return kNan;
   const Index rows = a.rows();
   // a block of units at a time, its flags on the stack
   constexpr Index kUnits = 1024;
@@ -231,19 +227,19 @@ template <typename T>
 std::vector<Bins> activation_bins(const Mlp<T>& net, const Workspace<T>& ws, Index n, Index count) {
   const Index L = net.num_layers();
   std::vector<Bins> bins(at(L + 1));
+  const ActivationTraits& hidden = net.config().hidden.traits();
   for (Index l = 1; l <= L; ++l) {
-    const ActivationKind kind = net.config().hidden.kind;
-    if (l < L && (kind == ActivationKind::kTanh || kind == ActivationKind::kSoftsign)) {
-      bins[at(l)] = {-1.0, 1.0, count};
-    } else if (l < L && kind == ActivationKind::kSigmoid) {
-      bins[at(l)] = {0.0, 1.0, count};
-    } else if (l < L && kind == ActivationKind::kRelu) {
-      // ReLU outputs are >= 0: [0, r] rather than wasting half the bins on [-r, 0)
-      const Bins b = symmetric_bins(max_abs(ws.activation(l).leftCols(n)), count);
-      bins[at(l)] = {0.0, b.hi, count};
-    } else {
-      bins[at(l)] = symmetric_bins(max_abs(ws.activation(l).leftCols(n)), count);
+    // a hidden layer's fixed ends from the activation's traits; the rest (and the output layer)
+    // +-max |a| over the probe batch
+    const bool fixed_lo = l < L && !std::isnan(hidden.histogram_lo);
+    const bool fixed_hi = l < L && !std::isnan(hidden.histogram_hi);
+    if (fixed_lo && fixed_hi) {
+      bins[at(l)] = {hidden.histogram_lo, hidden.histogram_hi, count};
+      continue;
     }
+    const Bins b = symmetric_bins(max_abs(ws.activation(l).leftCols(n)), count);
+    bins[at(l)] = {fixed_lo ? hidden.histogram_lo : b.lo, fixed_hi ? hidden.histogram_hi : b.hi,
+                   count};
   }
   return bins;
 }

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <numbers>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -94,4 +95,48 @@ TEST_CASE("parse: names, parameters, errors") {
   for (const char* text : kAll) covered.insert(Activation::parse(text).name());
   for (const std::string& name : activation_names()) CHECK(covered.count(name) == 1);
   CHECK(covered.size() == activation_names().size());
+}
+
+TEST_CASE("every activation's traits agree with its formula") {
+  // The properties other files read from the registry are checked against the activation's own
+  // value and derivative, so a new entry cannot carry a gain, closed form or range its formula
+  // contradicts.
+  for (const ActivationTraits& traits : activation_registry()) {
+    CAPTURE(traits.name);
+    const Activation act{traits.kind, traits.param_name != nullptr ? 0.3 : 0.0};
+    REQUIRE((traits.value != nullptr && traits.derivative != nullptr));
+    CHECK(Activation::parse(traits.name).kind == traits.kind);
+    CHECK(&activation_traits(traits.kind) == &traits);
+    // homogeneous: phi(s z) = s phi(z) for s > 0, so E[phi(z)^2] = k q; k by a Riemann sum of
+    // phi(z)^2 against the standard normal density
+    if (traits.homogeneous_k != nullptr) {
+      for (double z : {-2.5, -0.3, 0.7, 4.0}) {
+        CHECK(activation_value(act, 3.0 * z) == doctest::Approx(3.0 * activation_value(act, z)));
+      }
+      double k = 0.0;
+      const double h = 1e-3;
+      for (double z = -12.0; z <= 12.0; z += h) {
+        const double a = activation_value(act, z);
+        k += a * a * std::exp(-0.5 * z * z) * h / std::sqrt(2.0 * std::numbers::pi);
+      }
+      CHECK(traits.homogeneous_k(act.param) == doctest::Approx(k).epsilon(1e-6));
+    }
+    // a saturated regime lies inside the output range, near its ends
+    if (!std::isnan(traits.saturated_below)) {
+      CHECK(traits.saturated_below < traits.saturated_above);
+      CHECK(activation_value(act, -40.0) < traits.saturated_below);
+      CHECK(activation_value(act, 40.0) > traits.saturated_above);
+      CHECK(activation_value(act, 0.0) > traits.saturated_below);
+      CHECK(activation_value(act, 0.0) < traits.saturated_above);
+    }
+    // fixed histogram ends bound every output
+    for (double z = -50.0; z <= 50.0; z += 0.25) {
+      const double a = activation_value(act, z);
+      if (!std::isnan(traits.histogram_lo)) CHECK(a >= traits.histogram_lo);
+      if (!std::isnan(traits.histogram_hi)) CHECK(a <= traits.histogram_hi);
+    }
+    // units that can die output exactly 0 on a whole half-line
+    if (traits.can_die) CHECK(activation_value(act, -1.0) == 0.0);
+    if (traits.gain != nullptr) CHECK(traits.gain(act.param) > 0.0);
+  }
 }

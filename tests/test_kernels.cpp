@@ -166,9 +166,15 @@ std::vector<T> test_inputs() {
   return x;
 }
 
-const char* const kActivations[] = {
-    "identity", "sigmoid",        "tanh", "relu",     "leaky_relu(slope=0.2)",
-    "elu",      "elu(alpha=0.5)", "selu", "softsign", "gelu"};
+// Every registered activation, at its default parameter and, if it takes one, at 0.5 too.
+std::vector<Activation> all_activations() {
+  std::vector<Activation> out;
+  for (const ActivationTraits& traits : activation_registry()) {
+    out.push_back({traits.kind, traits.default_param});
+    if (traits.param_name != nullptr) out.push_back({traits.kind, 0.5});
+  }
+  return out;
+}
 
 // Every elementwise kernel on `x`, under the active ISA, concatenated.
 template <typename T>
@@ -176,8 +182,7 @@ std::vector<T> all_functions(const std::vector<T>& x, Index offset, Index size) 
   std::vector<T> out;
   const T* in = x.data() + offset;
   std::vector<T> a(static_cast<std::size_t>(size)), d(static_cast<std::size_t>(size));
-  for (const char* name : kActivations) {
-    const Activation act = Activation::parse(name);
+  for (const Activation& act : all_activations()) {
     kernels::activation_forward<T>(act, size, in, a.data());
     out.insert(out.end(), a.begin(), a.end());
     for (Index i = 0; i < size; ++i) d[static_cast<std::size_t>(i)] = in[(i * 7) % size];
