@@ -109,6 +109,14 @@ const std::vector<ActivationTraits>& registry() {
              return 0.5 * (1.0 + std::erf(z * kInvSqrt2)) +
                     z * kInvSqrt2Pi * std::exp(-0.5 * z * z);
            }},
+      {.kind = ActivationKind::kSilu,
+       .name = "silu",
+       .value = [](double, double z) { return z * sigmoid(z); },
+       .derivative =
+           [](double, double z) {
+             const double s = sigmoid(z);
+             return s + z * s * (1.0 - s);
+           }},
   };
   return entries;
 }

@@ -13,7 +13,7 @@ using namespace initbench;
 namespace {
 constexpr const char* kAll[] = {
     "identity",       "sigmoid", "tanh",     "relu", "leaky_relu(slope=0.2)",
-    "elu(alpha=0.7)", "selu",    "softsign", "gelu"};
+    "elu(alpha=0.7)", "selu",    "softsign", "gelu", "silu"};
 
 template <typename T>
 Matrix<T> grid() {
@@ -76,6 +76,12 @@ TEST_CASE("known values") {
   CHECK(activation_value(Activation::parse("selu"), 1.0) == doctest::Approx(1.0507009873554805));
   // gelu(1) = Phi(1) = 0.8413447460685429
   CHECK(activation_value(Activation::parse("gelu"), 1.0) == doctest::Approx(0.8413447460685429));
+  // silu(1) = 1 / (1 + e^-1); its minimum is -0.2784645427610738 at z = -1.2784645427610738
+  CHECK(activation_value(Activation::parse("silu"), 1.0) == doctest::Approx(0.7310585786300049));
+  CHECK(activation_value(Activation::parse("silu"), -1.2784645427610738) ==
+        doctest::Approx(-0.2784645427610738).epsilon(1e-12));
+  CHECK(activation_derivative(Activation::parse("silu"), -1.2784645427610738) ==
+        doctest::Approx(0.0).scale(1.0).epsilon(1e-12));
 }
 
 TEST_CASE("parse: names, parameters, errors") {

@@ -9,6 +9,7 @@
 //   selu       phi(z) = lambda * (z if z > 0 else alpha (e^z - 1)) (Klambauer et al. 2017)
 //   softsign   phi(z) = z / (1 + |z|)
 //   gelu       phi(z) = z Phi(z) = z erfc(-z / sqrt 2) / 2        (exact form, PyTorch default)
+//   silu       phi(z) = z sigmoid(z)                              (swish with beta 1; nn.SiLU)
 // At a kink (relu, leaky_relu at 0) the derivative taken is the right-hand one's complement:
 // phi'(0) = 0 for relu and slope for leaky_relu, as PyTorch does. The matrix versions run the
 // kernels (kernels.hpp; formulas and accuracy in docs/kernels.md).
@@ -37,7 +38,8 @@ enum class ActivationKind {
   kElu,
   kSelu,
   kSoftsign,
-  kGelu
+  kGelu,
+  kSilu
 };
 
 // One activation, declared once. A function pointer left null means "has none".

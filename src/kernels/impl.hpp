@@ -617,6 +617,10 @@ void activation_forward(ActivationKind kind, T param, Index size, const T* z, T*
       map1<T>(size, z, a, [&](V x) { return S::div(x, S::add(one, S::abs(x))); });
       return;
     case ActivationKind::kGelu: gelu_span<T, false>(size, z, a); return;
+    case ActivationKind::kSilu:  // z sigmoid(z)
+      map1<T>(size, z, a,
+              [&](V x) { return S::mul(x, S::div(one, S::add(one, S::exp(S::sub(zero, x))))); });
+      return;
   }
 }
 
@@ -671,6 +675,12 @@ void activation_backward(ActivationKind kind, T param, Index size, const T* z, c
       }
       return;
     }
+    case ActivationKind::kSilu:  // d (s + a (1 - s)), s = sigmoid(z), as z s (1 - s) = a (1 - s)
+      map3<T>(size, z, a, d, [&](V x, V y, V g) {
+        const V s = S::div(one, S::add(one, S::exp(S::sub(zero, x))));
+        return S::mul(g, S::add(s, S::mul(y, S::sub(one, s))));
+      });
+      return;
   }
 }
 
