@@ -878,23 +878,6 @@ void check_required(const std::vector<Entry>& entries, const std::string& source
 // The grid, and the checks of each run as a whole
 // ---------------------------------------------------------------------------------------------
 
-// Input and output sizes of synthetic data, known from the spec alone.
-// The shape of a synthetic dataset, from its spec alone; nullopt for file data.
-std::optional<DataShape> synthetic_shape(const DataSpec& d) {
-  auto labels = [&](Index inputs, Index classes) {
-    // 2 classes: one 0/1 row
-    return DataShape{inputs, classes == 2 ? 1 : classes, classes, d.train, d.kind};
-  };
-  if (d.kind == "circles" || d.kind == "moons" || d.kind == "xor") return labels(2, 2);
-  if (d.kind == "spirals") return labels(2, d.classes > 0 ? d.classes : 2);
-  if (d.kind == "blobs") return labels(d.features, d.classes > 0 ? d.classes : 3);
-  if (d.kind == "teacher") {
-    if (d.classify) return labels(d.features, d.classes > 0 ? d.classes : 2);
-    return DataShape{d.features, d.outputs, 0, d.train, d.kind};
-  }
-  return std::nullopt;
-}
-
 // Checks each run as a whole: what no single value shows (sizes against the data and the
 // schemes, a batch larger than the data, a target a linear output cannot reach).
 class RunChecker {
@@ -943,7 +926,7 @@ class RunChecker {
   void check_generators() const {
     const DataSpec& d = run_->data;
     if (d.generator == "numpy") {
-      if (d.kind != "circles") {
+      if (!dataset_kind(d.kind).numpy) {
         fail_at({"data.generator", "data.kind"},
                 fmt::format("data.generator = 'numpy' (scikit-learn's make_circles after "
                             "np.random.seed) exists for kind 'circles' only; got '{}'",
@@ -974,48 +957,10 @@ class RunChecker {
 
   void check_data() const {
     check_generators();
-    const DataSpec& d = run_->data;
-    const Index k = d.classes;
-    auto need_train = [&](Index minimum, std::string_view why) {
-      if (d.train < minimum) {
-        fail_at({"data.train", "data.kind"},
-                fmt::format("data.train = {}: {} needs at least {} training samples{}", d.train,
-                            d.kind, minimum, why));
-      }
-    };
-    if (d.kind == "circles" || d.kind == "moons" || d.kind == "xor") {
-      if (k != 0 && k != 2) {
-        fail_at({"data.classes"},
-                fmt::format("data.classes = {}: {} has 2 classes; leave classes out or set 2", k,
-                            d.kind));
-      }
-      if (d.kind != "xor") need_train(2, " (one per class)");
-    } else if (d.kind == "spirals" || d.kind == "blobs") {
-      const Index classes = k > 0 ? k : (d.kind == "spirals" ? 2 : 3);
-      need_train(classes, fmt::format(" (one per class; it has {} classes)", classes));
-    } else if (d.kind == "teacher") {
-      if (!d.classify && k != 0) {
-        fail_at({"data.classes"},
-                fmt::format("data.classes = {}: teacher regression has no classes; set classify "
-                            "= true, or use data.outputs",
-                            k));
-      }
-    } else if (d.kind == "idx" || d.kind == "csv") {
-      if (d.path.empty()) {
-        fail_at({"data.kind"}, fmt::format("data.kind = '{}' needs data.path ({})", d.kind,
-                                           d.kind == "idx" ? "the folder of the IDX files"
-                                                           : "the training CSV file"));
-      }
-      if (d.kind == "csv" && d.label.empty() == d.targets.empty()) {
-        fail_at({"data.kind"},
-                "data.kind = 'csv' needs exactly one of data.label (a classification label "
-                "column) and data.targets (regression target columns)");
-      }
-      if (d.kind == "csv" && !d.targets.empty() && k != 0) {
-        fail_at({"data.classes"}, fmt::format("data.classes = {} applies to a label column, not to "
-                                              "regression targets",
-                                              k));
-      }
+    try {
+      check_data_spec(run_->data);
+    } catch (const RunCheckError& e) {
+      fail_at(e.keys, e.what());
     }
   }
 

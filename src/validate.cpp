@@ -34,14 +34,6 @@ void check_output(const RunConfig& run, const DataShape& shape) {
 
 }  // namespace
 
-DataShape data_shape(const DataSpec& spec, const Dataset& data) {
-  return {.inputs = data.num_features(),
-          .outputs = data.num_targets(),
-          .classes = data.num_classes,
-          .train = data.X_train.cols(),
-          .kind = spec.kind};
-}
-
 void check_network(const RunConfig& run, const MlpConfig& net, const char* size_key) {
   if (static_cast<double>(net.num_parameters()) > static_cast<double>(kMaxParameters)) {
     throw RunCheckError({size_key}, fmt::format("the network has {} parameters: absurd; the "

@@ -791,3 +791,44 @@ TEST_CASE("DataSpec compares by value, every field, and says whether the seed ma
   other.test_path = "test.csv";
   CHECK(!other.seeded());
 }
+
+TEST_CASE("every dataset kind's shape from the spec is the shape of the data it loads") {
+  // The registry's shape and loader of a kind are two functions; for every synthetic kind and a
+  // few class counts and sizes they must agree, or the spec checker would pass networks the
+  // data cannot feed.
+  for (const DatasetKind& kind : dataset_registry()) {
+    CAPTURE(kind.name);
+    CHECK(&dataset_kind(kind.name) == &kind);
+    if (kind.shape == nullptr) continue;  // file data: known once loaded
+    for (Index classes : {Index{0}, Index{2}, Index{4}}) {
+      for (bool classify : {false, true}) {
+        DataSpec spec;
+        spec.kind = kind.name;
+        spec.train = 12;
+        spec.test = 5;
+        spec.features = 3;
+        spec.outputs = 2;
+        spec.classify = classify;
+        spec.classes = classes;
+        CAPTURE(classes);
+        CAPTURE(classify);
+        try {
+          check_data_spec(spec);
+        } catch (const RunCheckError&) {
+          continue;  // a combination the kind refuses (e.g. 4 classes of circles)
+        }
+        const std::optional<DataShape> expected = synthetic_shape(spec);
+        REQUIRE(expected.has_value());
+        const Dataset data = load_dataset(spec, 7);
+        const DataShape got = data_shape(spec, data);
+        CHECK(got.inputs == expected->inputs);
+        CHECK(got.outputs == expected->outputs);
+        CHECK(got.classes == expected->classes);
+        CHECK(got.train == expected->train);
+        CHECK(spec.seeded());
+      }
+    }
+  }
+  CHECK_THROWS_WITH_AS(dataset_kind("circle"), doctest::Contains("did you mean 'circles'"),
+                       std::invalid_argument);
+}

@@ -16,7 +16,10 @@
 
 #include <compare>
 #include <cstdint>
+#include <optional>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "initbench/types.hpp"
@@ -91,15 +94,59 @@ struct DataSpec {
 
   // Whether the data depend on the run's seed: every synthetic kind, and a CSV file split at
   // random (no test_path); an IDX folder or CSV files with their own test set do not.
-  bool seeded() const {
-    return kind != "idx" && !(kind == "csv" && !test_path.empty()) && generator != "numpy";
-  }
+  bool seeded() const;
   // By value, every field: runs share a loaded dataset exactly when their specs are equal.
   friend auto operator<=>(const DataSpec&, const DataSpec&) = default;
 };
 
-// The kinds load_dataset accepts, in the order above.
+// What a run can know of its data before loading them: the network's ends and the targets.
+struct DataShape {
+  Index inputs = 0;
+  Index outputs = 0;  // target rows: 1 for binary labels (one 0/1 row), K for K > 2 classes
+  Index classes = 0;  // 0: regression
+  Index train = 0;    // training samples
+  std::string kind;   // for messages
+};
+DataShape data_shape(const DataSpec& spec, const Dataset& data);
+
+// A run that cannot work on its data; `keys` are the spec keys to blame, most specific first.
+struct RunCheckError : std::invalid_argument {
+  RunCheckError(std::vector<std::string> k, const std::string& what)
+      : std::invalid_argument(what), keys(std::move(k)) {}
+  std::vector<std::string> keys;
+};
+
+// One dataset kind, declared once (src/data/datasets.cpp): everything the spec checker, the
+// runner and load_dataset know of it. `classes` below is the spec's data.classes, or the kind's
+// natural count when that is 0.
+struct DatasetKind {
+  const char* name = "";
+  Index natural_classes = 0;   // classes when data.classes = 0; 0: read from the files
+  bool fixed_classes = false;  // only natural_classes is allowed (circles, moons, xor)
+  bool numpy = false;          // data.generator = "numpy" exists for it
+  // The shape from the spec alone; null for file data (known once loaded).
+  DataShape (*shape)(const DataSpec&, Index classes) = nullptr;
+  // The spec's fields against this kind beyond single values (class counts, sample minimums,
+  // required keys); throws RunCheckError naming the keys to blame. Null: nothing to check.
+  void (*check)(const DataSpec&, Index classes) = nullptr;
+  // Generates or loads the data (before standardization).
+  Dataset (*load)(const DataSpec&, Index classes, std::uint64_t seed) = nullptr;
+  // Whether the data depend on the run's seed (generator "initbench").
+  bool (*seeded)(const DataSpec&) = nullptr;
+};
+
+// Every kind, in the order above; the entry of one (std::invalid_argument naming the closest
+// kind for an unknown name); the names alone.
+const std::vector<DatasetKind>& dataset_registry();
+const DatasetKind& dataset_kind(std::string_view name);
 const std::vector<std::string>& dataset_kinds();
+
+// The shape of a dataset whose kind generates it from the spec alone; nullopt for file data.
+std::optional<DataShape> synthetic_shape(const DataSpec& spec);
+
+// The kind's checks of `spec` (DatasetKind::check, with the fixed class count's); throws
+// RunCheckError.
+void check_data_spec(const DataSpec& spec);
 
 // Loads or generates the dataset `spec` describes. Throws std::invalid_argument for bad fields
 // (an unknown kind names the closest one) and std::runtime_error for bad files (the message

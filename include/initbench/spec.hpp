@@ -41,24 +41,6 @@ struct Experiment {
   bool has_quick = false;       // the file has a [quick] table
 };
 
-// What the run checks need to know about a run's data: known from the spec for synthetic kinds,
-// from the loaded files otherwise.
-struct DataShape {
-  Index inputs = 0;
-  Index outputs = 0;  // target rows: 1 for binary labels (one 0/1 row), K for K > 2 classes
-  Index classes = 0;  // 0: regression
-  Index train = 0;    // training samples
-  std::string kind;   // for messages
-};
-DataShape data_shape(const DataSpec& spec, const Dataset& data);
-
-// A run that cannot work on its data; `keys` are the spec keys to blame, most specific first.
-struct RunCheckError : std::invalid_argument {
-  RunCheckError(std::vector<std::string> k, const std::string& what)
-      : std::invalid_argument(what), keys(std::move(k)) {}
-  std::vector<std::string> keys;
-};
-
 // The one check of a run against its data: the network's ends, the output layer against the
 // targets, the parameter count, every layer's schemes on the resolved network, the batch
 // against the samples. The spec checker calls it for every run whose data shape the spec
