@@ -13,6 +13,10 @@ the table uses itself (symmetry.csv's per-layer width) joins as run.<name>. File
 write (no probes asked for, or not committed, as the bulky ones under results/) are None.
 Column meanings: docs/csv.md. Numbers read as float64 (nan, inf as written).
 
+Also in this package: `initbench.tables` (one CSV file read with every error located: file,
+line, column) and `initbench.plot` (the figures: `python3 -m initbench.plot DIR`, which is what
+scripts/plot.py runs; only it imports matplotlib).
+
 From the repository: PYTHONPATH=python /usr/bin/python3 ...; installed by `cmake --install`
 into the directory Debian's python3 searches.
 """

@@ -1,0 +1,155 @@
+"""Plot an initbench experiment folder: DIR/*.csv -> DIR/plots/*.png.
+
+Usage: /usr/bin/python3 scripts/plot.py DIR     (or --help)
+       /usr/bin/python3 -m initbench.plot DIR   (python/ on PYTHONPATH, or installed)
+
+Reads the CSV reports `initbench run` writes (docs/csv.md) and draws the figures the course and
+the papers show, whichever the data allows. One line is printed per figure written
+("wrote DIR/plots/NAME.png") and one per figure skipped ("note: ..."). Figures, one module of
+this package each:
+
+  curves.png           (curves) train/test loss and accuracy over steps per setting: mean over
+                       seeds, band min..max over seeds, log loss axis when the loss spans a decade
+                       or more, diverged runs marked x at the step they stopped (the blown-up
+                       value of that last evaluation is not averaged in), the target dotted.
+  layers.png           (layers) Glorot & Bengio (2010) style profiles across layers l = 1..L at
+                       step 0 and up to three later probe steps: std of the pre-activation z_l
+                       with the C++ side's mean-field prediction sqrt(meanfield_preact_var,
+                       layers.csv) beside it, std of the activation a_l, and the back-propagated
+                       gradient norm ||dL/dz_l||.
+  hist_activation.png  (histograms) per-layer histograms of a_l (one panel per layer, one row per
+  hist_delta.png       setting; the first run of the setting), step 0 and the last histogram step
+                       overlaid; likewise for dL/dz_l (log count axis).
+  saturated.png        (fractions) saturated fraction (tanh |a| > 0.99, ...) of each hidden layer
+                       over steps.
+  dead.png             (fractions) dead-unit fraction of each ReLU hidden layer over steps.
+  symmetry.png         (symmetry) distinct neurons, mean |cosine| between neurons and effective
+                       rank of the activations per hidden layer over steps.
+  jacobian.png         (jacobian) singular values of the input-output Jacobian dz_L/dx
+                       (Pennington et al. 2017): histogram on a log axis and the sorted spectrum
+                       s_k, at step 0 and at the last Jacobian step.
+  heatmap.png          (heatmap) two-axis grids: any two numeric grid axes besides seed (e.g. a
+                       sw2 axis x model.depth), colour = mean final train / test accuracy over
+                       seeds (final train loss for linear outputs). Other varying axes make one
+                       row each.
+  steps_to_target.png  (steps_to_target) steps to the train target per setting: mean over the
+                       runs that reached it, whiskers min..max, one dot per run, reached/total.
+
+Settings are the rows of summary.csv: runs sharing every grid axis but seed, in grid order. Line
+figures show at most 16 settings (evenly spaced in grid order); histograms at most 8 settings
+and 8 layers; per-layer panels at most 4 hidden layers; saturation and dead panels at most 10
+layers per panel.
+
+The 6 xi_c curve (Schoenholz et al. 2017) is drawn on a heatmap when every run of the panel has
+tanh hidden units, the y axis is model.depth and the x axis is an init.scale axis or a scheme
+axis whose strings differ only in one numeric parameter (variance_scaling(scale=SW2, ...)). The
+theory comes from runs.csv, as the C++ side computed it per run: xi_c, sigma_w2 and sigma_b2 at
+every x value that has runs; only between those points (and half a cell beyond the ends) is
+xi_c computed here, by quadrature from an interpolated sigma_w2 (meanfield.py says how). A panel
+whose runs lack those columns or disagree on them skips the overlay with a note.
+
+Every figure carries the experiment name and the initbench version (meta.json, else "unknown")
+in its lower right corner (not the git commit: a rerun at a later commit that gives the same
+CSV files gives the same PNGs, so `make reproduce` leaves committed figures unchanged).
+Figures are deterministic (style.py): fixed dpi, matplotlib's default style (no user
+matplotlibrc), no metadata in the PNG, so the same CSV files give byte-identical PNGs.
+
+Required: runs.csv, summary.csv, curves.csv. Optional (the figure is skipped with a note when the
+file is missing or has only its header): layers.csv, histograms.csv, symmetry.csv, jacobian.csv,
+spec.toml, meta.json. A missing required file, a missing column, a row with the wrong number of
+fields or a value that is not a number stops the script with one line naming the file (and the
+line and column) before any figure is drawn (experiment.py, initbench.tables). PNGs of ours that
+the data no longer allows are removed from DIR/plots/.
+
+Exit status: 0 figures written; 1 bad or missing data; 2 usage; 3 numpy, pandas or matplotlib
+missing. Needs Debian's python3-numpy, python3-pandas and python3-matplotlib (run with
+/usr/bin/python3).
+"""
+
+import argparse
+import os
+import sys
+
+USAGE = ("Usage: /usr/bin/python3 scripts/plot.py DIR     (or --help)\n"
+         "       /usr/bin/python3 -m initbench.plot DIR   (python/ on PYTHONPATH, or installed)")
+FIGURES = ("curves.png", "layers.png", "hist_activation.png", "hist_delta.png", "saturated.png",
+           "dead.png", "symmetry.png", "jacobian.png", "heatmap.png", "steps_to_target.png")
+
+
+def _jobs():
+    """(figure, draw function, extra arguments) in the order the figures are drawn."""
+    from . import curves, fractions, heatmap, histograms, jacobian, layers, steps_to_target
+    from . import symmetry
+    return [("curves.png", curves.draw, ()),
+            ("layers.png", layers.draw, ()),
+            ("hist_activation.png", histograms.draw, ("activation",)),
+            ("hist_delta.png", histograms.draw, ("delta",)),
+            ("saturated.png", fractions.draw, ("saturated.png",)),
+            ("dead.png", fractions.draw, ("dead.png",)),
+            ("symmetry.png", symmetry.draw, ()),
+            ("jacobian.png", jacobian.draw, ()),
+            ("heatmap.png", heatmap.draw, ()),
+            ("steps_to_target.png", steps_to_target.draw, ())]
+
+
+def plot(folder):
+    """Draws every figure the data of folder allows into folder/plots/; returns their names.
+    Raises initbench.tables.DataError for bad or missing data (before any figure is drawn)."""
+    from .experiment import Experiment
+    exp = Experiment(folder)
+    exp.out = os.path.join(folder, "plots")
+    exp.written = []
+    for note in exp.notes:
+        print(f"note: {note}", flush=True)
+    exp.notes = []
+    for name, draw, args in _jobs():
+        skipped = draw(exp, *args)
+        for note in exp.notes:
+            print(f"note: {note}", flush=True)
+        exp.notes = []
+        if skipped:
+            print(f"note: skip {name}: {skipped}", flush=True)
+            stale = os.path.join(exp.out, name)
+            if os.path.isfile(stale):
+                os.remove(stale)
+                print(f"note: removed the stale {stale}", flush=True)
+    return exp.written
+
+
+def main(argv):
+    """The command line: main(["DIR"]) plots DIR and returns the exit status."""
+    ap = argparse.ArgumentParser(
+        prog="plot.py", description=__doc__.replace(USAGE + "\n\n", ""),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("dir", metavar="DIR", help="an experiment folder written by initbench run")
+    args = ap.parse_args(argv)
+    try:
+        import numpy  # noqa: F401
+        import pandas  # noqa: F401
+        import matplotlib
+    except ImportError as e:
+        print(f"plot.py: error: {e.name} is not installed for {sys.executable} (Debian: apt-get "
+              f"install python3-numpy python3-pandas python3-matplotlib)", file=sys.stderr)
+        return 3
+    matplotlib.use("Agg", force=True)
+    matplotlib.rcdefaults()  # ignore any matplotlibrc: the same figures everywhere
+    from .style import DPI
+    matplotlib.rcParams["savefig.dpi"] = DPI
+    matplotlib.rcParams["figure.dpi"] = DPI
+    from ..tables import DataError
+    try:
+        with numpy.errstate(all="ignore"):
+            plot(args.dir)
+    except DataError as e:
+        print(f"plot.py: error: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"plot.py: error: {e}", file=sys.stderr)
+        return 1
+    except Exception as e:  # a bug of ours: one line, the traceback on request
+        if os.environ.get("INITBENCH_PLOT_DEBUG"):
+            raise
+        print(f"plot.py: internal error: {type(e).__name__}: {e} (set INITBENCH_PLOT_DEBUG=1 "
+              f"for the traceback)", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,100 @@
+"""jacobian.png: singular values of the input-output Jacobian dz_L/dx (Pennington et al. 2017):
+a histogram on a log axis and the sorted spectrum s_k, at step 0 and at the last Jacobian step
+(jacobian.csv; all seeds and probe samples of a setting pooled)."""
+
+import numpy as np
+
+from .stats import MAX_SETTINGS, group_stats, series, wants_log
+from .style import finish, log_y, new_figure, setting_handles, title_for
+
+NAME = "jacobian.png"
+
+
+def draw(exp):
+    t = exp.jacobian
+    if t is None:
+        return "no jacobian.csv"
+    if len(t) == 0:
+        return "jacobian.csv has no rows (probes.jacobian is off)"
+    step, k, sv, setting = (t[c].to_numpy() for c in ("step", "k", "singular_value", "setting"))
+    shown = exp.shown_settings(MAX_SETTINGS)
+    exp.shown_note(shown, NAME)
+    sel = np.isin(setting, shown)
+    all_steps = sorted(set(step[sel].tolist()))
+    steps = [all_steps[0]] + ([all_steps[-1]] if len(all_steps) > 1 else [])
+    pos = sv[sel & np.isfinite(sv) & (sv > 0) & np.isin(step, steps)]
+    if pos.size == 0:
+        return "jacobian.csv: every singular value is 0 or not finite"
+    lo, hi = np.log10(pos.min()), np.log10(pos.max())
+    if hi - lo < 0.2:
+        lo, hi = lo - 0.1, hi + 0.1
+    edges = np.logspace(lo, hi, int(np.clip(round(10 * (hi - lo)), 20, 80)) + 1)
+    means = {}
+    rows = 2 if int(k.max()) > 1 else 1
+    fig = new_figure(4.8 * len(steps) + 0.4, 3.1 * rows + 0.7)
+    axes = fig.subplots(rows, len(steps), squeeze=False)
+    for ci, st in enumerate(steps):
+        at_step = sel & (step == st)
+        _distribution(exp, axes[0][ci], shown, setting, at_step, sv, edges, means, st)
+        if rows == 2:
+            _spectrum(exp, axes[1][ci], shown, setting, at_step, k, sv, st)
+    n_samples = t["sample"].nunique()
+    handles = setting_handles(exp, shown)
+    arrow = " \u2192 ".join(f"step {st}" for st in steps)
+    handles[1][:] = [f"{exp.labels[s]}: mean $s$ " + " \u2192 ".join(means.get(s, ["-"]))
+                     for s in shown]
+    title = title_for(exp, "input-output Jacobian singular values (Pennington et al. 2017)\n"
+                           f"{n_samples} probe samples per run, all seeds pooled; spectrum: mean "
+                           f"and min..max; legend: mean $s$ at {arrow}")
+    finish(exp, fig, NAME, title, handles)
+    return None
+
+
+def _distribution(exp, ax, shown, setting, at_step, sv, edges, means, st):
+    """Histograms of the singular values at one step; each setting's mean joins means."""
+    zero_note = []
+    for s in shown:
+        v = sv[at_step & (setting == s)]
+        if v.size == 0:
+            continue
+        good = v[np.isfinite(v) & (v > 0)]
+        sty = exp.style(s)
+        if good.size:
+            h, _ = np.histogram(good, bins=edges)
+            ax.stairs(h / v.size, edges, lw=1.6, **sty)
+            ax.axvline(np.mean(v), lw=0.8, color=sty["color"], ls=":")
+        means.setdefault(s, []).append(f"{np.mean(v):.3g}")
+        if good.size < v.size:
+            zero_note.append(f"{exp.labels[s]}: {v.size - good.size} of {v.size} are 0")
+    ax.set_xscale("log")
+    ax.set_xlabel("singular value $s$ of $\\partial z_L/\\partial x$")
+    ax.set_ylabel("fraction of singular values per bin")
+    ax.set_title(f"step {st}: distribution (dotted: mean)", fontsize=10)
+    if zero_note:
+        ax.text(0.02, 0.97, "\n".join(zero_note), transform=ax.transAxes, fontsize=6.5,
+                va="top")
+    ax.grid(True, alpha=0.3)
+
+
+def _spectrum(exp, ax, shown, setting, at_step, k, sv, st):
+    """The sorted spectrum s_k at one step: mean over seeds and samples, band min..max."""
+    for s in shown:
+        m = at_step & (setting == s)
+        if not m.any():
+            continue
+        got = series(group_stats([k[m]], sv[m]))
+        if got is None:
+            continue
+        xs, mm = got
+        sty = exp.style(s)
+        ax.plot(xs, mm[:, 0], marker="o", ms=3, lw=1.4, **sty)
+        if m.sum() > len(xs):
+            ax.fill_between(xs, mm[:, 1], mm[:, 2], color=sty["color"], alpha=0.12, lw=0)
+    ax.axhline(1.0, color="0.4", ls=":", lw=1)
+    if wants_log(sv[at_step], 3):
+        log_y(ax, sv[at_step])
+    ax.set_xlabel("rank $k$ (1 = largest)")
+    ax.set_ylabel("singular value $s_k$")
+    ax.set_title(f"step {st}: sorted spectrum", fontsize=10)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.grid(True, alpha=0.3)

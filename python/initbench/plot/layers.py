@@ -1,0 +1,118 @@
+"""layers.png: Glorot & Bengio (2010) style profiles across layers (layers.csv).
+
+Per probe step shown (step 0 and up to three later ones): the std of the pre-activation z_l with
+the C++ side's mean-field prediction sqrt(meanfield_preact_var) as a band beside it, the std of
+the activation a_l, and the back-propagated gradient norm ||dL/dz_l||.
+"""
+
+from matplotlib.lines import Line2D
+import numpy as np
+
+from .stats import LOG_DECADES, MAX_SETTINGS, group_stats, pick_evenly, series, wants_log
+from .style import finish, log_y, new_figure, setting_handles, title_for
+
+NAME = "layers.png"
+QUANTITIES = [("preact_std", "std of pre-activation $z_l$"),
+              ("act_std", "std of activation $a_l$"),
+              ("delta_norm", "$\\|\\partial L/\\partial z_l\\|$ (Frobenius)")]
+
+
+def pick_steps(steps, n=4):
+    steps = sorted(set(steps))
+    if len(steps) <= n:
+        return steps
+    return pick_evenly(steps, n)
+
+
+def draw(exp):
+    t = exp.layers
+    if t is None:
+        return "no layers.csv"
+    if len(t) == 0:
+        return "layers.csv has no rows (probes.every is 0)"
+    step, layer, setting = (t[c].to_numpy() for c in ("step", "layer", "setting"))
+    shown = exp.shown_settings(MAX_SETTINGS)
+    exp.shown_note(shown, NAME)
+    sel = np.isin(setting, shown)
+    steps = pick_steps(step[sel].tolist())
+    var = t["meanfield_preact_var"].to_numpy()
+    mf = np.sqrt(np.where(var >= 0, var, np.nan))
+    fig = new_figure(3.5 * len(steps) + 0.4, 2.6 * len(QUANTITIES) + 0.7)
+    axes = fig.subplots(len(QUANTITIES), len(steps), squeeze=False, sharex=True, sharey="row")
+    max_layer = int(layer[sel].max())
+    below_any = False
+    for qi, (q, qlabel) in enumerate(QUANTITIES):
+        y = t[q].to_numpy()
+        stats = group_stats([setting, step, layer], y)
+        mstats = group_stats([setting, step, layer], mf) if q == "preact_std" else None
+        row_vals = [y[sel & (step == s)] for s in steps]
+        if q == "preact_std":
+            row_vals += [mf[sel & (step == s)] for s in steps]
+        row_vals = np.concatenate(row_vals)
+        log = wants_log(row_vals)
+        floor = None
+        if log:  # at most LOG_DECADES decades: rounding noise (a std of 1e-30) would squash all
+            pos = row_vals[np.isfinite(row_vals) & (row_vals > 0)]
+            floor = max(pos.min(), pos.max() * 10.0 ** -LOG_DECADES)
+        for ci, s_step in enumerate(steps):
+            ax = axes[qi][ci]
+            below_any |= _panel(exp, ax, shown, s_step, stats, mstats, floor, max_layer)
+            if log:
+                log_y(ax, row_vals[row_vals >= floor])
+                ax.set_ylim(bottom=floor / 2)
+            ax.grid(True, alpha=0.3)
+            if qi == 0:
+                ax.set_title(f"step {s_step}", fontsize=10)
+            if ci == 0:
+                ax.set_ylabel(qlabel)
+            if qi == len(QUANTITIES) - 1:
+                ax.set_xlabel(f"layer $l$ (1 = first hidden, {max_layer} = output)")
+            ax.xaxis.get_major_locator().set_params(integer=True)
+    extra = [(Line2D([], [], color="0.2", marker="o", ms=3.5, lw=1.5),
+              "measured (mean over seeds)")]
+    if below_any:
+        extra.append((Line2D([], [], color="0.2", marker="v", ms=5, ls="none"),
+                      f"below the axis (< 1e-{LOG_DECADES} \u00d7 the largest value of the row)"))
+    if np.isfinite(mf[sel]).any():
+        extra.append((Line2D([], [], color="0.2", ls="-", lw=5, alpha=0.25),
+                      "mean-field prediction $\\sqrt{q_l}$ (meanfield_preact_var)"))
+    title = title_for(exp, "signal across layers at initialization and during training\n"
+                           "(Glorot & Bengio 2010, figs. 6-7; mean over seeds; log axes omit 0)")
+    finish(exp, fig, NAME, title, setting_handles(exp, shown, extra))
+    return None
+
+
+def _panel(exp, ax, shown, s_step, stats, mstats, floor, max_layer):
+    """One step's profiles of one quantity; floor: the log axis' lower limit (None: linear).
+    Returns whether a value below the floor was marked."""
+    log = floor is not None
+    zeros = []
+    below_any = False
+    for s in shown:
+        got = series(stats, s, s_step)
+        if got is None:
+            continue
+        xs, m = got
+        st = exp.style(s)
+        if log and np.all(m[:, 0] <= 0):
+            zeros.append(exp.labels[s])
+        ys = np.where(m[:, 0] >= floor, m[:, 0], np.nan) if log else m[:, 0]
+        ax.plot(xs, ys, marker="o" if max_layer <= 12 else None, ms=3.5, lw=1.5, **st)
+        if log:
+            below = (m[:, 0] > 0) & (m[:, 0] < floor)
+            if below.any():
+                below_any = True
+                ax.plot(xs[below], np.full(below.sum(), floor / 2), ls="none", marker="v", ms=5,
+                        color=st["color"], clip_on=False)
+        got = series(mstats, s, s_step) if mstats is not None else None
+        if got is not None:
+            mx, mm = got
+            ym = np.where(mm[:, 0] >= floor, mm[:, 0], np.nan) if log else mm[:, 0]
+            # a wide translucent band under the measured line: no setting's line style (solid,
+            # dashed, dotted, dash-dot) can be mistaken for it
+            ax.plot(mx.tolist(), ym, lw=5, ls="-", color=st["color"], alpha=0.25,
+                    solid_capstyle="round", zorder=1)
+    if zeros:
+        ax.text(0.02, 0.02, "all 0 (not drawn): " + "; ".join(zeros), fontsize=6.5,
+                transform=ax.transAxes, va="bottom", wrap=True)
+    return below_any

@@ -1,0 +1,126 @@
+"""How every figure looks: dpi, colours, line styles, fonts, legend and title placement, the
+version stamp in the lower right corner, and deterministic PNG files (no metadata).
+
+matplotlib's default style is used (plot.main() resets rcParams, so no matplotlibrc applies); the
+sizes below are in inches at DPI dots per inch.
+"""
+
+import math
+import os
+import warnings
+
+from matplotlib import colormaps
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import LogLocator, NullFormatter, StrMethodFormatter
+import numpy as np
+
+from .experiment import spec_get
+
+DPI = 100
+TITLE_FONTSIZE = 11
+LEGEND_FONTSIZE = 8
+STAMP_FONTSIZE = 7
+STAMP_COLOR = "0.35"
+
+# Okabe & Ito (2008): distinguishable with every common colour-vision deficiency (their yellow,
+# hard to see on white, is left out). Past 7 settings the colours repeat with another line style.
+OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+LINESTYLES = ("-", "--", ":", "-.")
+
+
+def style(i):
+    """Colour and line style of the i-th setting drawn (see Experiment.style)."""
+    return dict(color=OKABE_ITO[i % len(OKABE_ITO)], linestyle=LINESTYLES[(i // len(OKABE_ITO))
+                                                                          % len(LINESTYLES)])
+
+
+def layer_colors(n):
+    cmap = colormaps["viridis"]
+    return [cmap(0.85 * i / max(1, n - 1)) for i in range(n)]
+
+
+def log_y(ax, values):
+    """A log y axis; under three decades of data, ticks at 1, 2 and 5 times powers of ten are
+    labelled too (matplotlib would label only one or two powers of ten)."""
+    ax.set_yscale("log")
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    if v.size and np.log10(v.max() / v.min()) < 3:
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(StrMethodFormatter("{x:g}"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+
+
+def step_axis(exp, ax, steps):
+    """The x axis of a quantity over training: symlog under the spec's log probe schedule."""
+    ax.set_xlabel("step (parameter updates)")
+    if spec_get(exp.spec, "probes.schedule") == "log" and len(steps) and max(steps) > 10:
+        ax.set_xscale("symlog", linthresh=1)
+        ax.set_xlim(left=0)  # symlog's default margin would show a negative step
+
+
+def new_figure(width, height):
+    fig = Figure(figsize=(width, height), dpi=DPI)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def legend_columns(labels, width_in):
+    longest = max((len(s) for s in labels), default=10)
+    per = max(1, int(width_in / (0.075 * longest + 0.6)))
+    return max(1, min(per, len(labels)))
+
+
+def setting_handles(exp, shown, extra=()):
+    """Legend entries: one line per setting shown, then the extra (handle, label) pairs."""
+    handles = [Line2D([], [], lw=2, **exp.style(s)) for s in shown]
+    labels = [exp.labels[s] for s in shown]
+    for h, lab in extra:
+        handles.append(h)
+        labels.append(lab)
+    return handles, labels
+
+
+def title_for(exp, what):
+    return f"{exp.name}: {what}"
+
+
+def finish(exp, fig, name, title, legend=None, legend_cols=None):
+    """Title, legend below the panels, the stamp in the lower right corner, tight layout, save.
+
+    legend_cols None: as many columns as the figure's width allows (legend_columns)."""
+    w, h = fig.get_size_inches()
+    bottom_in = 0.25  # the stamp
+    if legend:  # the figure grows by the legend's height: the panels keep theirs
+        handles, labels = legend
+        if legend_cols is None:
+            legend_cols = legend_columns(labels, w)
+        rows = math.ceil(len(handles) / legend_cols)
+        legend_in = 0.2 * rows + 0.15
+        h += legend_in
+        fig.set_size_inches(w, h)
+        fig.legend(handles, labels, loc="lower center", ncol=legend_cols, frameon=False,
+                   fontsize=LEGEND_FONTSIZE, bbox_to_anchor=(0.5, bottom_in / h))
+        bottom_in += legend_in
+    fig.suptitle(title, fontsize=TITLE_FONTSIZE, y=1 - 0.08 / h, va="top")
+    fig.text(1 - 0.05 / w, 0.05 / h, exp.stamp, ha="right", va="bottom",
+             fontsize=STAMP_FONTSIZE, color=STAMP_COLOR)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # tight_layout leaves room for the suptitle itself
+        fig.tight_layout(rect=(0, bottom_in / h, 1, 1 - 0.05 / h), h_pad=0.8, w_pad=0.8)
+    save(exp, fig, name)
+
+
+def save(exp, fig, name):
+    """DIR/plots/NAME, written whole (a temporary file renamed), without PNG metadata: the same
+    figure gives the same bytes."""
+    os.makedirs(exp.out, exist_ok=True)
+    path = os.path.join(exp.out, name)
+    tmp = path + ".tmp"
+    fig.savefig(tmp, dpi=DPI, format="png", metadata={"Software": None})
+    os.replace(tmp, path)
+    exp.written.append(name)
+    print(f"wrote {path}", flush=True)
