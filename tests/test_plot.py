@@ -10,7 +10,8 @@ files and only those are written, one stdout line per figure; each is a valid PN
 IHDR, CRCs, IEND) of a sensible size; plotting again (with another hash seed) gives
 byte-identical files; the heatmap gets its 6 xi_c overlay; malformed or missing CSV files give
 one clear line naming the file and column (exit 1, no traceback) and a missing optional file
-only skips its figure. Exits 77 (ctest SKIP_RETURN_CODE) when numpy or matplotlib
+only skips its figure; `python3 -m initbench.plot` is the same command and `import initbench`
+does not import matplotlib. Exits 77 (ctest SKIP_RETURN_CODE) when numpy, pandas or matplotlib
 is missing.
 """
 
@@ -189,9 +190,10 @@ def main():
     try:
         import matplotlib  # noqa: F401
         import numpy  # noqa: F401
+        import pandas  # noqa: F401
     except ImportError as e:
         print(f"SKIP: {e.name} is not installed for {sys.executable} (apt-get install "
-              f"python3-matplotlib python3-numpy)")
+              f"python3-matplotlib python3-numpy python3-pandas)")
         return SKIP
     initbench, SOURCE = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     work = tempfile.mkdtemp(prefix="initbench-plot-test-")
@@ -248,6 +250,17 @@ def main():
 
         r = run([sys.executable, os.path.join(SOURCE, "scripts", "plot.py"), "--help"])
         check(r.returncode == 0 and "heatmap.png" in r.stdout, "plot.py --help")
+
+        env = dict(os.environ, PYTHONPATH=os.path.join(SOURCE, "python"))
+        shutil.rmtree(os.path.join(part, "plots"))
+        r = run([sys.executable, "-m", "initbench.plot", part], env=env)
+        check(r.returncode == 0 and "skip jacobian.png" in r.stdout,
+              f"python3 -m initbench.plot: exit {r.returncode}\n{r.stdout}{r.stderr}")
+        r = run([sys.executable, "-c", "import sys, initbench; "
+                 "print('matplotlib' in sys.modules)"], env=env)
+        check(r.returncode == 0 and r.stdout.strip() == "False",
+              f"import initbench imports matplotlib (or fails):\n{r.stdout}{r.stderr}")
+        print("  python3 -m initbench.plot plots; import initbench leaves matplotlib alone")
     except Failure as e:
         print(f"FAIL: {e}")
         print(f"(work folder kept: {work})")
