@@ -194,9 +194,6 @@ class Experiment:
                 labels.append(", ".join(a.short(key[j]) for j, a in varying))
         return labels
 
-    def run(self, run_id, column):
-        return self.runs.at[run_id, column]
-
     def style(self, s):
         """The same setting gets the same colour and line style in every figure: numbered among
         the settings line figures show."""
