@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "initbench/meanfield.hpp"
+#include "initbench/report.hpp"
 
 namespace initbench {
 
@@ -443,5 +444,135 @@ std::vector<double> jacobian_singular_values(const Mlp<T>& net, const Vector<T>&
 INITBENCH_PROBES(float)
 INITBENCH_PROBES(double)
 #undef INITBENCH_PROBES
+
+// ---------------------------------------------------------------------------------------------
+// The registry
+// ---------------------------------------------------------------------------------------------
+
+std::set<long> step_schedule(long every, bool log_spaced, long total) {
+  std::set<long> steps;
+  if (log_spaced) {
+    for (int k = 0;; ++k) {
+      const auto s = static_cast<long>(std::floor(std::pow(10.0, k / 10.0)));
+      if (s > total) break;
+      steps.insert(s);
+    }
+    steps.insert(0);
+    steps.insert(total);
+  } else if (every > 0) {
+    for (long s = 0; s <= total; s += every) steps.insert(s);
+    steps.insert(total);
+  }
+  return steps;
+}
+
+namespace {
+
+// A probe switched on by `on` with its own `every`, else on the layers probe's steps.
+std::set<long> own_or_layers(bool on, long every, long total, const std::set<long>& layers) {
+  if (!on) return {};
+  return every > 0 ? step_schedule(every, false, total) : layers;
+}
+
+// Rows of one step, stamped with the run and the step.
+template <typename Row>
+void append(std::vector<Row>& to, std::vector<Row> rows, long run_id, long step) {
+  for (Row& r : rows) {
+    r.run_id = run_id;
+    r.step = step;
+    to.push_back(std::move(r));
+  }
+}
+
+template <typename T>
+void run_layers(const ProbeInput<T>& in, ProbeState&, RunRecord& record) {
+  append(record.layers, layer_statistics(in.net, in.ws, in.n, in.grads, in.update_ratios),
+         in.run_id, in.step);
+}
+
+template <typename T>
+void run_histograms(const ProbeInput<T>& in, ProbeState& state, RunRecord& record) {
+  if (state.act_bins.empty()) {
+    state.act_bins = activation_bins(in.net, in.ws, in.n, in.config.histogram_bins);
+    state.delta_bins = delta_bins(in.net, in.ws, in.n, in.config.histogram_bins);
+  }
+  append(record.histograms, histograms(in.net, in.ws, in.n, state.act_bins, state.delta_bins),
+         in.run_id, in.step);
+}
+
+template <typename T>
+void run_symmetry(const ProbeInput<T>& in, ProbeState&, RunRecord& record) {
+  append(record.symmetry, symmetry_statistics(in.net, in.ws, in.n, in.config.symmetry_tolerance),
+         in.run_id, in.step);
+}
+
+template <typename T>
+void run_jacobian(const ProbeInput<T>& in, ProbeState&, RunRecord& record) {
+  const Index samples = std::min<Index>(in.config.jacobian_samples, in.n);
+  for (Index s = 0; s < samples; ++s) {
+    const Vector<T> x = in.ws.A[0].col(s);
+    const std::vector<double> values = jacobian_singular_values(in.net, x);
+    for (std::size_t k = 0; k < values.size(); ++k) {
+      record.jacobian.push_back(
+          {in.run_id, in.step, static_cast<long>(s), static_cast<long>(k + 1), values[k]});
+    }
+  }
+}
+
+}  // namespace
+
+const std::vector<Probe>& probe_registry() {
+  static const std::vector<Probe> probes = {
+      {.name = "layers",
+       .steps = [](const ProbeConfig& p, long total,
+                   const std::set<long>&) { return step_schedule(p.every, p.log_schedule, total); },
+       .run_float = run_layers<float>,
+       .run_double = run_layers<double>,
+       .csv =
+           [](const std::vector<RunRecord>& records) {
+             return rows_csv<LayerRow>(
+                 records, [](const RunRecord& r) -> const auto& { return r.layers; });
+           }},
+      {.name = "symmetry",
+       .steps =
+           [](const ProbeConfig& p, long total, const std::set<long>& layers) {
+             return own_or_layers(p.symmetry, p.symmetry_every, total, layers);
+           },
+       .run_float = run_symmetry<float>,
+       .run_double = run_symmetry<double>,
+       .csv =
+           [](const std::vector<RunRecord>& records) {
+             return rows_csv<SymmetryRow>(
+                 records, [](const RunRecord& r) -> const auto& { return r.symmetry; });
+           }},
+      {.name = "histograms",
+       .steps =
+           [](const ProbeConfig& p, long total, const std::set<long>& layers) {
+             return own_or_layers(p.histograms, p.histogram_every, total, layers);
+           },
+       .run_float = run_histograms<float>,
+       .run_double = run_histograms<double>,
+       .csv =
+           [](const std::vector<RunRecord>& records) {
+             return rows_csv<HistogramRow>(
+                 records, [](const RunRecord& r) -> const auto& { return r.histograms; });
+           }},
+      {.name = "jacobian",
+       .steps =
+           [](const ProbeConfig& p, long total, const std::set<long>&) {
+             if (!p.jacobian) return std::set<long>{};
+             return step_schedule(
+                 p.jacobian_every > 0 ? p.jacobian_every : std::max<long>(total, 1), false, total);
+           },
+       .run_float = run_jacobian<float>,
+       .run_double = run_jacobian<double>,
+       .csv =
+           [](const std::vector<RunRecord>& records) {
+             return rows_csv<JacobianRow>(
+                 records, [](const RunRecord& r) -> const auto& { return r.jacobian; });
+           }},
+  };
+  return probes;
+}
 
 }  // namespace initbench

@@ -11,6 +11,7 @@
 #include <type_traits>
 
 #include "initbench/io.hpp"
+#include "initbench/probes.hpp"
 #include "initbench/text.hpp"
 
 namespace initbench {
@@ -30,59 +31,9 @@ std::string csv_escape(std::string_view field) {
   return out;
 }
 
-namespace {
-
-template <typename V>
-std::string field(const V& value) {
-  if constexpr (std::is_same_v<V, std::string>) {
-    return csv_escape(value);
-  } else if constexpr (std::is_floating_point_v<V>) {
-    return format_number(value);
-  } else {
-    return fmt::format("{}", value);
-  }
-}
-
-template <typename Row>
-void header(const Row& row, std::string& out) {
-  bool first = true;
-  row.visit([&](const char* name, const auto&) {
-    if (!first) out += ',';
-    out += name;
-    first = false;
-  });
-}
-
-template <typename Row>
-void line(const Row& row, std::string& out) {
-  bool first = true;
-  row.visit([&](const char*, const auto& value) {
-    if (!first) out += ',';
-    out += field(value);
-    first = false;
-  });
-}
-
-// All rows of one type across records, in record order.
-template <typename Row, typename Get>
-std::string table(const std::vector<RunRecord>& records, Get get) {
-  std::string out;
-  header(Row{}, out);
-  out += '\n';
-  for (const RunRecord& r : records) {
-    for (const Row& row : get(r)) {
-      line(row, out);
-      out += '\n';
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
 std::string runs_csv(const std::vector<RunRecord>& records) {
   std::string out;
-  header(RunRow{}, out);
+  csv_header(RunRow{}, out);
   // An axis that is already a fixed column (seed) is not repeated: a CSV with two columns of the
   // same name reads badly (pandas renames the second "seed.1").
   std::vector<std::string> fixed;
@@ -97,7 +48,7 @@ std::string runs_csv(const std::vector<RunRecord>& records) {
   }
   out += '\n';
   for (const RunRecord& r : records) {
-    line(r.run, out);
+    csv_line(r.run, out);
     if (r.run.axes.size() != axes.size())
       throw std::logic_error("runs with different grid axes in one table");
     for (const auto& [name, value] : r.run.axes) {
@@ -109,35 +60,21 @@ std::string runs_csv(const std::vector<RunRecord>& records) {
 }
 
 std::string curves_csv(const std::vector<RunRecord>& records) {
-  return table<CurveRow>(
+  return rows_csv<CurveRow>(
       records, [](const RunRecord& r) -> const auto& { return r.curves; });
 }
-std::string layers_csv(const std::vector<RunRecord>& records) {
-  return table<LayerRow>(
-      records, [](const RunRecord& r) -> const auto& { return r.layers; });
-}
-std::string symmetry_csv(const std::vector<RunRecord>& records) {
-  return table<SymmetryRow>(
-      records, [](const RunRecord& r) -> const auto& { return r.symmetry; });
-}
-std::string histograms_csv(const std::vector<RunRecord>& records) {
-  return table<HistogramRow>(
-      records, [](const RunRecord& r) -> const auto& { return r.histograms; });
-}
-std::string jacobian_csv(const std::vector<RunRecord>& records) {
-  return table<JacobianRow>(
-      records, [](const RunRecord& r) -> const auto& { return r.jacobian; });
-}
 std::string timings_csv(const std::vector<RunRecord>& records) {
-  return table<TimingRow>(records,
-                          [](const RunRecord& r) { return std::vector<TimingRow>{r.timing}; });
+  return rows_csv<TimingRow>(records,
+                             [](const RunRecord& r) { return std::vector<TimingRow>{r.timing}; });
 }
 
 const std::vector<ReportFile>& report_files() {
-  static const std::vector<ReportFile> files = {
-      {kRunsCsv, runs_csv},         {kCurvesCsv, curves_csv},         {kLayersCsv, layers_csv},
-      {kSymmetryCsv, symmetry_csv}, {kHistogramsCsv, histograms_csv}, {kJacobianCsv, jacobian_csv},
-      {kTimingsCsv, timings_csv}};
+  static const std::vector<ReportFile> files = [] {
+    std::vector<ReportFile> out{{kRunsCsv, runs_csv}, {kCurvesCsv, curves_csv}};
+    for (const Probe& probe : probe_registry()) out.push_back({probe.file(), probe.csv});
+    out.push_back({kTimingsCsv, timings_csv});
+    return out;
+  }();
   return files;
 }
 

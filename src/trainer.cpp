@@ -28,24 +28,6 @@ constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
 
 std::size_t at(Index l) { return static_cast<std::size_t>(l); }
 
-// Steps 0, every, 2 every, ... and the last; or about ten log-spaced steps per decade.
-std::set<long> schedule(long every, bool log_spaced, long total) {
-  std::set<long> steps;
-  if (log_spaced) {
-    for (int k = 0;; ++k) {
-      const auto s = static_cast<long>(std::floor(std::pow(10.0, k / 10.0)));
-      if (s > total) break;
-      steps.insert(s);
-    }
-    steps.insert(0);
-    steps.insert(total);
-  } else if (every > 0) {
-    for (long s = 0; s <= total; s += every) steps.insert(s);
-    steps.insert(total);
-  }
-  return steps;
-}
-
 struct Eval {
   double loss = kNan;
   double accuracy = kNan;
@@ -118,9 +100,9 @@ class Run {
       probe_ws_.target(probe_n_) = Y_.leftCols(probe_n_);
     }
     update_ratios_.assign(at(net_config_.num_layers() + 1), kNan);
-    eval_steps_ =
-        schedule(config.train.eval_every > 0 ? config.train.eval_every : std::max<long>(total_, 1),
-                 false, total_);
+    eval_steps_ = step_schedule(
+        config.train.eval_every > 0 ? config.train.eval_every : std::max<long>(total_, 1), false,
+        total_);
     dump_steps_ = std::set<long>(p.dump_weights.begin(), p.dump_weights.end());
   }
 
@@ -175,7 +157,7 @@ class Run {
 
       // The update t -> t + 1, measuring ||W after - W before|| / ||W before|| when the next
       // step probes the layers (in the update's own pass: no copy of the weights).
-      const bool ratio_next = probes_.at(ProbeKind::kLayers, t + 1);
+      const bool ratio_next = probes_.at(kLayersProbe, t + 1);
       opt_.step(net_.params(), net_.grads(), ratio_next ? &update_ratios_ : nullptr);
       if (!net_.params().all_finite()) {
         // Diverged during update t + 1: record what the network now computes (nan or inf).
@@ -299,49 +281,12 @@ class Run {
 
   void probe(long t) {
     if (!probes_.any_at(t)) return;
-    const bool layers = probes_.at(ProbeKind::kLayers, t);
-    const bool hist = probes_.at(ProbeKind::kHistograms, t);
-    const bool sym = probes_.at(ProbeKind::kSymmetry, t);
-    const bool jac = probes_.at(ProbeKind::kJacobian, t);
     const ProbeView v = probe_view();
-    const long id = config_.run_index;
-    if (layers) {
-      for (LayerRow& r : layer_statistics(net_, *v.ws, v.n, *v.grads, update_ratios_)) {
-        r.run_id = id;
-        r.step = t;
-        record_.layers.push_back(r);
-      }
-    }
-    if (hist) {
-      const Index bins = config_.probes.histogram_bins;
-      if (act_bins_.empty()) {
-        act_bins_ = activation_bins(net_, *v.ws, v.n, bins);
-        delta_bins_ = delta_bins(net_, *v.ws, v.n, bins);
-      }
-      for (HistogramRow& r : histograms(net_, *v.ws, v.n, act_bins_, delta_bins_)) {
-        r.run_id = id;
-        r.step = t;
-        record_.histograms.push_back(std::move(r));
-      }
-    }
-    if (sym) {
-      for (SymmetryRow& r :
-           symmetry_statistics(net_, *v.ws, v.n, config_.probes.symmetry_tolerance)) {
-        r.run_id = id;
-        r.step = t;
-        record_.symmetry.push_back(r);
-      }
-    }
-    if (jac) {
-      const Index samples = std::min<Index>(config_.probes.jacobian_samples, v.n);
-      for (Index s = 0; s < samples; ++s) {
-        const Vector<T> x = v.ws->A[0].col(s);
-        const std::vector<double> values = jacobian_singular_values(net_, x);
-        for (std::size_t k = 0; k < values.size(); ++k) {
-          record_.jacobian.push_back(
-              {id, t, static_cast<long>(s), static_cast<long>(k + 1), values[k]});
-        }
-      }
+    const ProbeInput<T> in{
+        net_, *v.ws, v.n, *v.grads, update_ratios_, config_.probes, config_.run_index, t};
+    const std::vector<Probe>& registry = probe_registry();
+    for (std::size_t i = 0; i < registry.size(); ++i) {
+      if (probes_.at(i, t)) registry[i].run(in, probe_state_, record_);
     }
   }
 
@@ -407,7 +352,7 @@ class Run {
   std::vector<double> update_ratios_;
   ProbeSchedules probes_;
   std::set<long> eval_steps_, dump_steps_;
-  std::vector<Bins> act_bins_, delta_bins_;
+  ProbeState probe_state_;
   std::vector<std::pair<long, double>> evals_;
   std::optional<Status> status_;  // set when the run stops early
   bool stop_ = false;
@@ -418,22 +363,18 @@ class Run {
 
 ProbeSchedules probe_schedules(const ProbeConfig& p, long total) {
   ProbeSchedules out;
-  auto& steps = out.steps;
-  const std::set<long> layers = schedule(p.every, p.log_schedule, total);
-  auto own_or_layers = [&](bool on, long every) {
-    if (!on) return std::set<long>{};
-    return every > 0 ? schedule(every, false, total) : layers;
-  };
-  steps[static_cast<std::size_t>(ProbeKind::kLayers)] = layers;
-  steps[static_cast<std::size_t>(ProbeKind::kHistograms)] =
-      own_or_layers(p.histograms, p.histogram_every);
-  steps[static_cast<std::size_t>(ProbeKind::kSymmetry)] =
-      own_or_layers(p.symmetry, p.symmetry_every);
-  steps[static_cast<std::size_t>(ProbeKind::kJacobian)] =
-      p.jacobian ? schedule(p.jacobian_every > 0 ? p.jacobian_every : std::max<long>(total, 1),
-                            false, total)
-                 : std::set<long>{};
+  const std::vector<Probe>& registry = probe_registry();
+  const std::set<long> layers = registry[kLayersProbe].steps(p, total, {});
+  for (const Probe& probe : registry) out.steps.push_back(probe.steps(p, total, layers));
   return out;
+}
+
+const std::set<long>& ProbeSchedules::of(std::string_view probe) const {
+  const std::vector<Probe>& registry = probe_registry();
+  for (std::size_t i = 0; i < registry.size(); ++i) {
+    if (probe == registry[i].name) return steps[i];
+  }
+  throw std::invalid_argument(fmt::format("no probe '{}'", probe));
 }
 
 bool ProbeSchedules::any() const {

@@ -83,10 +83,10 @@ TEST_CASE("every CSV file reads back to the same values, bit for bit") {
   }
   check_round_trip(std::vector<RunRow>{record.run}, read_csv((dir / kRunsCsv).string()));
   check_round_trip(record.curves, read_csv((dir / kCurvesCsv).string()));
-  check_round_trip(record.layers, read_csv((dir / kLayersCsv).string()));
-  check_round_trip(record.symmetry, read_csv((dir / kSymmetryCsv).string()));
-  check_round_trip(record.histograms, read_csv((dir / kHistogramsCsv).string()));
-  check_round_trip(record.jacobian, read_csv((dir / kJacobianCsv).string()));
+  check_round_trip(record.layers, read_csv((dir / "layers.csv").string()));
+  check_round_trip(record.symmetry, read_csv((dir / "symmetry.csv").string()));
+  check_round_trip(record.histograms, read_csv((dir / "histograms.csv").string()));
+  check_round_trip(record.jacobian, read_csv((dir / "jacobian.csv").string()));
   check_round_trip(std::vector<TimingRow>{record.timing}, read_csv((dir / kTimingsCsv).string()));
   // the axes are extra columns of runs.csv
   const CsvTable runs = read_csv((dir / kRunsCsv).string());

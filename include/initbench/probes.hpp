@@ -6,9 +6,11 @@
 // that backward wrote. Formulas for every column are in docs/csv.md.
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
+#include "initbench/config.hpp"
 #include "initbench/mlp.hpp"
 #include "initbench/rows.hpp"
 
@@ -65,5 +67,62 @@ std::vector<double> jacobian_singular_values(const Mlp<T>& net, const Vector<T>&
 
 // Effective rank exp(H(p)), p_i = s_i / sum(s), of a list of singular values; 0 if all are 0.
 double effective_rank(const std::vector<double>& singular_values);
+
+// ---------------------------------------------------------------------------------------------
+// The probes that run on a step schedule, each declared once (probes.cpp: probe_registry). The
+// trainer runs every entry at its steps; report_files() writes, bundles, assembles and merges
+// its file; nothing else names a probe.
+// ---------------------------------------------------------------------------------------------
+
+// What a probe reads at step `step`: the network, a workspace after forward and backward on n
+// samples, those gradients, the last update's per-layer ratios (nan where not measured), and
+// the run's [probes] keys.
+template <typename T>
+struct ProbeInput {
+  const Mlp<T>& net;
+  const Workspace<T>& ws;
+  Index n;
+  const Params<T>& grads;
+  const std::vector<double>& update_ratios;
+  const ProbeConfig& config;
+  long run_id;
+  long step;
+};
+
+// What a probe keeps between the steps of one run: the histogram bins, fixed at its first step.
+struct ProbeState {
+  std::vector<Bins> act_bins, delta_bins;
+};
+
+// Steps 0, every, 2 every, ... and `total`; or with `log_spaced` about ten per decade, plus 0
+// and `total`. Empty when every <= 0 and not log-spaced.
+std::set<long> step_schedule(long every, bool log_spaced, long total);
+
+struct Probe {
+  const char* name;  // its CSV file's stem: "layers" -> layers.csv
+  // Its steps within [0, total] from the run's [probes] keys; `layers` is the layers probe's
+  // schedule, which the others follow unless they have their own.
+  std::set<long> (*steps)(const ProbeConfig& config, long total, const std::set<long>& layers);
+  // Appends its rows for one step to the record.
+  void (*run_float)(const ProbeInput<float>& in, ProbeState& state, RunRecord& record);
+  void (*run_double)(const ProbeInput<double>& in, ProbeState& state, RunRecord& record);
+  // Its file's text over the records (report.hpp: rows_csv).
+  std::string (*csv)(const std::vector<RunRecord>& records);
+
+  std::string file() const { return std::string(name) + ".csv"; }
+  template <typename T>
+  void run(const ProbeInput<T>& in, ProbeState& state, RunRecord& record) const {
+    if constexpr (sizeof(T) == sizeof(float)) {
+      run_float(in, state, record);
+    } else {
+      run_double(in, state, record);
+    }
+  }
+};
+
+// Every probe, in the order their files are written. The layers probe comes first
+// (kLayersProbe): the trainer measures the update ratios it reports in the step before it runs.
+const std::vector<Probe>& probe_registry();
+inline constexpr std::size_t kLayersProbe = 0;
 
 }  // namespace initbench

@@ -6,38 +6,83 @@
 // holding a comma or a quote are quoted as RFC 4180 says.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "initbench/rows.hpp"
+#include "initbench/text.hpp"
 
 namespace initbench {
 
-// The file names, in the order they are written.
+// The files every run writes besides its probes' (probes.hpp: probe_registry names those).
 inline constexpr const char* kRunsCsv = "runs.csv";
 inline constexpr const char* kCurvesCsv = "curves.csv";
-inline constexpr const char* kLayersCsv = "layers.csv";
-inline constexpr const char* kSymmetryCsv = "symmetry.csv";
-inline constexpr const char* kHistogramsCsv = "histograms.csv";
-inline constexpr const char* kJacobianCsv = "jacobian.csv";
 inline constexpr const char* kTimingsCsv = "timings.csv";
+
+// A text field, quoted as RFC 4180 says when it holds a comma, a quote or a line break.
+std::string csv_escape(std::string_view field);
+
+// One CSV field, header and line from a row type's visit (rows.hpp).
+template <typename V>
+std::string csv_field(const V& value) {
+  if constexpr (std::is_same_v<V, std::string>) {
+    return csv_escape(value);
+  } else if constexpr (std::is_floating_point_v<V>) {
+    return format_number(value);
+  } else {
+    return fmt::format("{}", value);
+  }
+}
+template <typename Row>
+void csv_header(const Row& row, std::string& out) {
+  bool first = true;
+  row.visit([&](const char* name, const auto&) {
+    if (!first) out += ',';
+    out += name;
+    first = false;
+  });
+}
+template <typename Row>
+void csv_line(const Row& row, std::string& out) {
+  bool first = true;
+  row.visit([&](const char*, const auto& value) {
+    if (!first) out += ',';
+    out += csv_field(value);
+    first = false;
+  });
+}
+
+// All rows of one type across records, in record order: the header, then one line per row.
+template <typename Row, typename Get>
+std::string rows_csv(const std::vector<RunRecord>& records, Get get) {
+  std::string out;
+  csv_header(Row{}, out);
+  out += '\n';
+  for (const RunRecord& r : records) {
+    for (const Row& row : get(r)) {
+      csv_line(row, out);
+      out += '\n';
+    }
+  }
+  return out;
+}
 
 // CSV text of one file: the header from the row type, then every row. runs.csv rows carry their
 // grid axes as extra columns (named by the first row's axes).
 std::string runs_csv(const std::vector<RunRecord>& records);
 std::string curves_csv(const std::vector<RunRecord>& records);
-std::string layers_csv(const std::vector<RunRecord>& records);
-std::string symmetry_csv(const std::vector<RunRecord>& records);
-std::string histograms_csv(const std::vector<RunRecord>& records);
-std::string jacobian_csv(const std::vector<RunRecord>& records);
 std::string timings_csv(const std::vector<RunRecord>& records);
 
-// Every per-run CSV file, in the order they are written: its name and its text from the
-// records (just the header when no record has rows of its type). This one table drives the
-// run bundles, their assembly into an experiment folder, and the shard merge.
+// Every per-run CSV file, in the order they are written: runs, curves, each probe's file in
+// the probe registry's order, timings; its name and its text from the records (just the header
+// when no record has rows of its type). This one table drives the run bundles, their assembly
+// into an experiment folder, and the shard merge.
 struct ReportFile {
-  const char* name;
+  std::string name;
   std::string (*csv)(const std::vector<RunRecord>& records);
 };
 const std::vector<ReportFile>& report_files();
@@ -67,8 +112,5 @@ std::string summary_csv(const CsvTable& runs, const std::vector<std::string>& ax
 std::string make_bundle(const RunRecord& record);
 std::vector<std::pair<std::string, std::string>> parse_bundle(std::string_view text,
                                                               const std::string& source);
-
-// Quotes a field if it holds a comma, a quote or a line break.
-std::string csv_escape(std::string_view field);
 
 }  // namespace initbench

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <set>
 #include <stdexcept>
+#include <string_view>
 #include <vector>
 
 #include "initbench/config.hpp"
@@ -34,17 +35,13 @@ struct Cancelled : std::runtime_error {
 RunRecord train(const RunConfig& config, const Dataset& data,
                 const std::atomic<bool>* cancel = nullptr);
 
-// The probes that run on a step schedule, and the steps (within [0, total]) of each, from the
-// spec's [probes] keys: layers (every / log_schedule), histograms and symmetry (their own
-// *_every, else with the layers), jacobian (jacobian_every, else the first and last step).
-// The trainer runs a probe pass at a step when any schedule holds it, so the probe workspace
-// exists exactly when some schedule is non-empty.
-enum class ProbeKind { kLayers, kHistograms, kSymmetry, kJacobian };
-inline constexpr std::size_t kProbeKinds = 4;
+// The steps (within [0, total]) of every probe in probe_registry() (probes.hpp), in its order,
+// from the spec's [probes] keys. The trainer runs a probe pass at a step when any schedule holds
+// it, so the probe workspace exists exactly when some schedule is non-empty.
 struct ProbeSchedules {
-  std::array<std::set<long>, kProbeKinds> steps;
-  const std::set<long>& of(ProbeKind kind) const { return steps[static_cast<std::size_t>(kind)]; }
-  bool at(ProbeKind kind, long t) const { return of(kind).count(t) != 0; }
+  std::vector<std::set<long>> steps;                       // one per registry entry
+  const std::set<long>& of(std::string_view probe) const;  // by the probe's name
+  bool at(std::size_t probe, long t) const { return steps[probe].count(t) != 0; }
   bool any() const;
   bool any_at(long t) const;
 };

@@ -6,7 +6,8 @@
     r.curves                     # curves.csv, with the run's settings joined on run_id
     r.curves.groupby("init.scheme").train_loss.min()
 
-Every per-step table (curves, layers, symmetry, histograms, jacobian, timings) gets the columns
+Every per-step table (curves, layers, symmetry, histograms, jacobian, timings, and any other CSV
+file of the folder with a run_id column, as a probe added later writes) gets the columns
 that say which run a row belongs to: experiment, scheme, activation, depth, width, layers, seed,
 lr and one column per grid axis (named by its dotted key, as in runs.csv); a setting whose name
 the table uses itself (symmetry.csv's per-layer width) joins as run.<name>. Files a run did not
@@ -81,12 +82,17 @@ def load(folder: str) -> Report:
         runs[axis] = runs[axis].astype(str)
     settings = runs[["run_id"] + SETTING_COLUMNS + axes]
     tables = {}
-    for name in PER_STEP_FILES:
+    # the known files (None when absent), then any other per-run file a newer probe wrote
+    others = sorted(f[:-4] for f in os.listdir(folder)
+                    if f.endswith(".csv") and f[:-4] not in PER_STEP_FILES + ["runs", "summary"])
+    for name in PER_STEP_FILES + others:
         path = os.path.join(folder, name + ".csv")
         if not os.path.isfile(path):
             tables[name] = None
             continue
         table = _read(path)
+        if name in others and "run_id" not in table.columns:
+            continue  # not a per-run file
         # a setting whose name the table uses itself (symmetry.csv's per-layer width) joins as
         # run.<name>
         joined = settings.rename(columns={c: "run." + c for c in settings.columns
