@@ -519,6 +519,31 @@ void run_jacobian(const ProbeInput<T>& in, ProbeState&, RunRecord& record) {
   }
 }
 
+// q_a, q_b and their correlation for the first `pairs` sample pairs (0, 1), (2, 3), ... of the
+// probe batch at every layer l = 0..L (0: the inputs, else the pre-activations z_l); sums in
+// double, unit by unit in index order.
+template <typename T>
+void run_correlation(const ProbeInput<T>& in, ProbeState&, RunRecord& record) {
+  const Index pairs = std::min<Index>(in.config.correlation_pairs, in.n / 2);
+  const Index L = in.net.num_layers();
+  for (Index l = 0; l <= L; ++l) {
+    const auto& z = l == 0 ? in.ws.A[0] : in.ws.Z[at(l)];
+    const auto units = static_cast<double>(z.rows());
+    for (Index p = 0; p < pairs; ++p) {
+      double aa = 0.0, bb = 0.0, ab = 0.0;
+      for (Index i = 0; i < z.rows(); ++i) {
+        const auto a = static_cast<double>(z(i, 2 * p));
+        const auto b = static_cast<double>(z(i, 2 * p + 1));
+        aa += a * a;
+        bb += b * b;
+        ab += a * b;
+      }
+      const double c = aa > 0 && bb > 0 ? ab / std::sqrt(aa * bb) : kNan;
+      record.correlation.push_back({in.run_id, in.step, l, p, aa / units, bb / units, c});
+    }
+  }
+}
+
 }  // namespace
 
 const std::vector<Probe>& probe_registry() {
@@ -570,6 +595,18 @@ const std::vector<Probe>& probe_registry() {
            [](const std::vector<RunRecord>& records) {
              return rows_csv<JacobianRow>(
                  records, [](const RunRecord& r) -> const auto& { return r.jacobian; });
+           }},
+      {.name = "correlation",
+       .steps =
+           [](const ProbeConfig& p, long total, const std::set<long>& layers) {
+             return own_or_layers(p.correlation, p.correlation_every, total, layers);
+           },
+       .run_float = run_correlation<float>,
+       .run_double = run_correlation<double>,
+       .csv =
+           [](const std::vector<RunRecord>& records) {
+             return rows_csv<CorrelationRow>(
+                 records, [](const RunRecord& r) -> const auto& { return r.correlation; });
            }},
   };
   return probes;

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 #include <numbers>
+#include <set>
+#include <string_view>
 
 #include "initbench/meanfield.hpp"
 #include "initbench/probes.hpp"
@@ -360,4 +362,45 @@ TEST_CASE("mean field: an infinite variance (a diverged network) ends, with the 
   CHECK(gaussian_mean_phi2(Activation::parse("elu"), inf) == inf);
   CHECK(meanfield_next_q(Activation::parse("sigmoid"), inf, 2.0, 0.0) == 1.0);
   CHECK(std::isnan(gaussian_mean_phi2(Activation::parse("tanh"), std::nan(""))));
+}
+
+TEST_CASE("correlation probe: q_a, q_b and the correlation of a sample pair at every layer") {
+  // The hand network: x1 = (1, 2), x2 = (0, -1); z1 = (-1, 2.5, -8), (1, 0.5, -1); z2 = 5.5, 2.5.
+  const Mlp<double> net = hand_network();
+  const Probe* probe = nullptr;
+  for (const Probe& p : probe_registry()) {
+    if (std::string_view(p.name) == "correlation") probe = &p;
+  }
+  REQUIRE(probe != nullptr);
+  ProbeConfig config;
+  config.correlation = true;
+  config.correlation_pairs = 5;  // only one pair fits in 2 samples
+  const std::vector<double> ratios(3, std::nan(""));
+  const ProbeInput<double> in{net, net.workspace(), 2, net.grads(), ratios, config, 7, 4};
+  ProbeState state;
+  RunRecord record;
+  probe->run(in, state, record);
+  REQUIRE(record.correlation.size() == 3);  // layers 0 (inputs), 1, 2
+  const auto& rows = record.correlation;
+  for (long l = 0; l < 3; ++l) {
+    CHECK(rows[static_cast<std::size_t>(l)].layer == l);
+    CHECK(rows[static_cast<std::size_t>(l)].run_id == 7);
+    CHECK(rows[static_cast<std::size_t>(l)].step == 4);
+    CHECK(rows[static_cast<std::size_t>(l)].pair == 0);
+  }
+  CHECK(rows[0].q_a == doctest::Approx(2.5));
+  CHECK(rows[0].q_b == doctest::Approx(0.5));
+  CHECK(rows[0].correlation == doctest::Approx(-2.0 / std::sqrt(5.0)));
+  CHECK(rows[1].q_a == doctest::Approx(71.25 / 3));
+  CHECK(rows[1].q_b == doctest::Approx(2.25 / 3));
+  CHECK(rows[1].correlation == doctest::Approx(8.25 / std::sqrt(71.25 * 2.25)));
+  CHECK(rows[2].q_a == doctest::Approx(30.25));
+  CHECK(rows[2].correlation == doctest::Approx(1.0));
+  // its schedule: with the layers probe unless it has its own
+  config.every = 5;
+  CHECK(probe->steps(config, 20, {0, 5, 10, 15, 20}) == std::set<long>{0, 5, 10, 15, 20});
+  config.correlation_every = 8;
+  CHECK(probe->steps(config, 20, {0, 5, 10, 15, 20}) == std::set<long>{0, 8, 16, 20});
+  config.correlation = false;
+  CHECK(probe->steps(config, 20, {0, 5}).empty());
 }

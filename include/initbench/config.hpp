@@ -67,6 +67,9 @@ struct ProbeConfig {
   bool jacobian = false;
   long jacobian_every = 0;  // 0 = at step 0 and the last step only
   Index jacobian_samples = 3;
+  bool correlation = false;
+  long correlation_every = 0;      // 0 = with the per-layer statistics
+  Index correlation_pairs = 8;     // sample pairs (0, 1), (2, 3), ... of the probe batch
   std::vector<long> dump_weights;  // steps at which W and b are written as .npy
 };
 

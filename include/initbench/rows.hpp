@@ -164,6 +164,30 @@ struct SymmetryRow {
   }
 };
 
+// correlation.csv: how a layer sees two inputs: for the sample pair (2 pair, 2 pair + 1) of the
+// probe batch, the mean squares q_a, q_b of their pre-activations over the layer's units and
+// their correlation q_ab / sqrt(q_a q_b) (Poole et al. 2016's c_l); layer 0 is the inputs.
+struct CorrelationRow {
+  long run_id = 0;
+  long step = 0;
+  long layer = 0;
+  long pair = 0;
+  double q_a = 0;
+  double q_b = 0;
+  double correlation = 0;
+
+  template <typename F>
+  void visit(F&& f) const {
+    f("run_id", run_id);
+    f("step", step);
+    f("layer", layer);
+    f("pair", pair);
+    f("q_a", q_a);
+    f("q_b", q_b);
+    f("correlation", correlation);
+  }
+};
+
 // histograms.csv: counts per bin; the underflow bin is [-inf, lo), the overflow bin [hi, inf].
 struct HistogramRow {
   long run_id = 0;
@@ -227,6 +251,7 @@ struct RunRecord {
   std::vector<SymmetryRow> symmetry;
   std::vector<HistogramRow> histograms;
   std::vector<JacobianRow> jacobian;
+  std::vector<CorrelationRow> correlation;
   TimingRow timing;
 };
 
