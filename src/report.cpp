@@ -86,42 +86,26 @@ std::size_t CsvTable::column(std::string_view name) const {
       fmt::format("{}: no column '{}'{}", source, name, did_you_mean(name, columns)));
 }
 
-CsvTable parse_csv(std::string_view text, const std::string& source) {
-  CsvTable table;
-  table.source = source;
-  std::vector<std::string> fields;
+bool CsvReader::next(std::vector<std::string>& fields) {
+  fields.clear();
+  if (pos_ >= text_.size()) return false;
+  record_line_ = line_;
   std::string current;
   bool quoted = false;
-  bool field_started = false;
-  long line = 1;
-  long record_line = 1;
-  auto end_record = [&] {
-    fields.push_back(std::move(current));
-    current.clear();
-    if (table.columns.empty()) {
-      table.columns = std::move(fields);
-    } else if (fields.size() != table.columns.size()) {
-      throw std::runtime_error(fmt::format("{}:{}: {} fields, but the header has {}", source,
-                                           record_line, fields.size(), table.columns.size()));
-    } else {
-      table.rows.push_back(std::move(fields));
-    }
-    fields.clear();
-    field_started = false;
-    record_line = line;
-  };
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
+  bool field_started = false;  // the field began with a quote (so "" is a field, not nothing)
+  bool any_quote = false;
+  for (; pos_ < text_.size(); ++pos_) {
+    const char c = text_[pos_];
     if (quoted) {
       if (c == '"') {
-        if (i + 1 < text.size() && text[i + 1] == '"') {
+        if (pos_ + 1 < text_.size() && text_[pos_ + 1] == '"') {
           current += '"';
-          ++i;
+          ++pos_;
         } else {
           quoted = false;
         }
       } else {
-        if (c == '\n') ++line;
+        if (c == '\n') ++line_;
         current += c;
       }
       continue;
@@ -130,10 +114,11 @@ CsvTable parse_csv(std::string_view text, const std::string& source) {
       case '"':
         if (field_started || !current.empty()) {
           throw std::runtime_error(
-              fmt::format("{}:{}: a quote in the middle of a field", source, line));
+              fmt::format("{}:{}: a quote in the middle of a field", source_, line_));
         }
         quoted = true;
         field_started = true;
+        any_quote = true;
         break;
       case ',':
         fields.push_back(std::move(current));
@@ -142,15 +127,42 @@ CsvTable parse_csv(std::string_view text, const std::string& source) {
         break;
       case '\r': break;
       case '\n':
-        ++line;
-        end_record();
-        break;
+        ++line_;
+        ++pos_;
+        fields.push_back(std::move(current));
+        blank_ = fields.size() == 1 && !any_quote &&
+                 fields[0].find_first_not_of(" \t") == std::string::npos;
+        return true;
       default: current += c; field_started = true;
     }
   }
-  if (quoted)
-    throw std::runtime_error(fmt::format("{}:{}: unterminated quoted field", source, record_line));
-  if (!current.empty() || !fields.empty() || field_started) end_record();
+  if (quoted) {
+    throw std::runtime_error(
+        fmt::format("{}:{}: unterminated quoted field", source_, record_line_));
+  }
+  // the last record without a line end; nothing but a stray '\r' is no record
+  if (current.empty() && fields.empty() && !field_started) return false;
+  fields.push_back(std::move(current));
+  blank_ =
+      fields.size() == 1 && !any_quote && fields[0].find_first_not_of(" \t") == std::string::npos;
+  return true;
+}
+
+CsvTable parse_csv(std::string_view text, const std::string& source) {
+  CsvTable table;
+  table.source = source;
+  CsvReader reader(text, source);
+  std::vector<std::string> fields;
+  while (reader.next(fields)) {
+    if (table.columns.empty()) {
+      table.columns = fields;
+    } else if (fields.size() != table.columns.size()) {
+      throw std::runtime_error(fmt::format("{}:{}: {} fields, but the header has {}", source,
+                                           reader.line(), fields.size(), table.columns.size()));
+    } else {
+      table.rows.push_back(fields);
+    }
+  }
   if (table.columns.empty())
     throw std::runtime_error(fmt::format("{}: empty file: no header row", source));
   return table;

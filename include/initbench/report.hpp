@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "initbench/rows.hpp"
@@ -94,6 +95,29 @@ struct CsvTable {
   // Index of a column; throws std::runtime_error naming the column and the file.
   std::size_t column(std::string_view name) const;
   std::string source;  // the path, for messages
+};
+
+// The project's one CSV tokenizer (result files here, dataset files in data/csv.cpp): RFC 4180
+// records one at a time, fields unquoted ("" inside quotes is a quote), LF or CRLF line ends.
+// Throws std::runtime_error ("source:line: what") on a quote in the middle of a field or an
+// unterminated quoted field.
+class CsvReader {
+ public:
+  CsvReader(std::string_view text, std::string source) : text_(text), source_(std::move(source)) {}
+  // The next record's fields; false at the end of the text.
+  bool next(std::vector<std::string>& fields);
+  // The line the last record began on (1-based).
+  long line() const { return record_line_; }
+  // Whether the last record was a blank line: one unquoted field of spaces and tabs only.
+  bool blank() const { return blank_; }
+
+ private:
+  std::string_view text_;
+  std::string source_;
+  std::size_t pos_ = 0;
+  long line_ = 1;
+  long record_line_ = 1;
+  bool blank_ = false;
 };
 
 // Parses CSV text; throws std::runtime_error ("path:line: what") on ragged rows or bad quoting.

@@ -16,6 +16,8 @@
 #include <vector>
 
 #include "initbench/data.hpp"
+#include "initbench/io.hpp"
+#include "initbench/report.hpp"
 #include "initbench/rng.hpp"
 #include "initbench/text.hpp"
 #include "shared.hpp"
@@ -33,7 +35,7 @@ namespace {
 // Larger labels are almost surely a wrong column, and would make a huge one-hot matrix.
 constexpr double kMaxLabel = 65535.0;
 
-struct CsvTable {
+struct NumericTable {  // a dataset file: its columns and numbers
   std::string path;
   std::vector<std::string> columns;
   std::vector<double> cells;       // row-major: rows() x columns.size()
@@ -45,27 +47,9 @@ struct CsvTable {
   }
 };
 
-std::vector<std::string> split_cells(const std::string& line) {
-  std::vector<std::string> cells;
-  std::size_t start = 0;
-  while (true) {
-    const auto comma = line.find(',', start);
-    cells.push_back(trim(std::string_view(line).substr(
-        start, comma == std::string::npos ? std::string::npos : comma - start)));
-    if (comma == std::string::npos) return cells;
-    start = comma + 1;
-  }
-}
-
-std::string strip_quotes(std::string name) {
-  if (name.size() >= 2 && name.front() == '"' && name.back() == '"')
-    return name.substr(1, name.size() - 2);
-  return name;
-}
-
-void read_csv_header(CsvTable& table, const std::string& line, std::size_t line_number) {
-  for (auto& cell : split_cells(line)) {
-    std::string name = strip_quotes(std::move(cell));
+void read_csv_header(NumericTable& table, std::vector<std::string>& cells, long line_number) {
+  for (auto& cell : cells) {
+    std::string name = trim(cell);
     if (name.empty()) {
       throw std::runtime_error(fmt::format("{}:{}: column {} of the header has no name", table.path,
                                            line_number, table.columns.size() + 1));
@@ -78,49 +62,49 @@ void read_csv_header(CsvTable& table, const std::string& line, std::size_t line_
   }
 }
 
-void read_csv_row(CsvTable& table, const std::string& line, std::size_t line_number) {
-  const auto cells = split_cells(line);
-  if (cells.size() != table.columns.size()) {
+void read_csv_row(NumericTable& table, const std::vector<std::string>& fields, long line_number) {
+  if (fields.size() != table.columns.size()) {
     throw std::runtime_error(fmt::format("{}:{}: {} cells, but the header has {} columns",
-                                         table.path, line_number, cells.size(),
+                                         table.path, line_number, fields.size(),
                                          table.columns.size()));
   }
-  for (std::size_t c = 0; c < cells.size(); ++c) {
-    const auto value = parse_double(cells[c]);
+  for (std::size_t c = 0; c < fields.size(); ++c) {
+    const std::string cell = trim(fields[c]);
+    const auto value = parse_double(cell);
     if (!value) {
       throw std::runtime_error(fmt::format("{}:{}: column '{}': '{}' is not a number", table.path,
-                                           line_number, table.columns[c], cells[c]));
+                                           line_number, table.columns[c], cell));
     }
     if (!std::isfinite(*value)) {
       throw std::runtime_error(
           fmt::format("{}:{}: column '{}': '{}' is not finite (NaN and infinities are not allowed)",
-                      table.path, line_number, table.columns[c], cells[c]));
+                      table.path, line_number, table.columns[c], cell));
     }
     table.cells.push_back(*value);
   }
-  table.lines.push_back(line_number);
+  table.lines.push_back(static_cast<std::size_t>(line_number));
 }
 
-CsvTable read_csv_table(const std::string& path) {
-  CsvTable table;
+// The file through the project's CSV tokenizer (report.hpp: CsvReader, RFC 4180 quoting), then
+// cells trimmed and read as numbers; blank lines are skipped.
+NumericTable read_csv_table(const std::string& path) {
+  NumericTable table;
   table.path = path;
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
     throw std::runtime_error(fmt::format("{}: no such file", path));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(fmt::format("{}: cannot open file", path));
-  std::string line;
-  std::size_t line_number = 0;
+  std::string text = read_file(path);
+  // Excel and PowerShell begin UTF-8 files with a byte-order mark; it is not part of a name.
+  if (text.starts_with("\xEF\xBB\xBF")) text.erase(0, 3);
+  CsvReader reader(text, path);
+  std::vector<std::string> fields;
   bool have_header = false;
-  while (std::getline(in, line)) {
-    ++line_number;
-    // Excel and PowerShell begin UTF-8 files with a byte-order mark; it is not part of a name.
-    if (line_number == 1 && line.starts_with("\xEF\xBB\xBF")) line.erase(0, 3);
-    if (trim(line).empty()) continue;
+  while (reader.next(fields)) {
+    if (reader.blank()) continue;
     if (have_header) {
-      read_csv_row(table, line, line_number);
+      read_csv_row(table, fields, reader.line());
     } else {
-      read_csv_header(table, line, line_number);
+      read_csv_header(table, fields, reader.line());
       have_header = true;
     }
   }
@@ -131,7 +115,8 @@ CsvTable read_csv_table(const std::string& path) {
   return table;
 }
 
-std::size_t column_index(const CsvTable& table, const std::string& name, std::string_view role) {
+std::size_t column_index(const NumericTable& table, const std::string& name,
+                         std::string_view role) {
   const auto it = std::find(table.columns.begin(), table.columns.end(), name);
   if (it == table.columns.end()) {
     throw std::runtime_error(fmt::format("{}:1: no {} column '{}' (columns: {}){}", table.path,
@@ -148,7 +133,7 @@ struct CsvLayout {
   bool classify = false;
 };
 
-CsvLayout csv_layout(const DataSpec& spec, const CsvTable& table) {
+CsvLayout csv_layout(const DataSpec& spec, const NumericTable& table) {
   CsvLayout layout;
   layout.classify = !spec.label.empty();
   layout.targets = layout.classify ? std::vector<std::string>{spec.label} : spec.targets;
@@ -167,7 +152,7 @@ CsvLayout csv_layout(const DataSpec& spec, const CsvTable& table) {
 }
 
 // The test file must have exactly the training file's columns, in any order.
-void check_same_columns(const CsvTable& train, const CsvTable& test) {
+void check_same_columns(const NumericTable& train, const NumericTable& test) {
   for (const auto& name : train.columns) {
     if (std::find(test.columns.begin(), test.columns.end(), name) == test.columns.end()) {
       throw std::runtime_error(fmt::format("{}:1: no column '{}', which the training file {} has",
@@ -184,7 +169,7 @@ void check_same_columns(const CsvTable& train, const CsvTable& test) {
 
 // Rows of a table that form one set, in file order.
 struct CsvRows {
-  const CsvTable* table;
+  const NumericTable* table;
   std::vector<std::size_t> rows;
 };
 
@@ -230,14 +215,14 @@ Labels csv_labels(const CsvRows& set, const std::string& label) {
   return labels;
 }
 
-std::vector<std::size_t> all_rows(const CsvTable& table) {
+std::vector<std::size_t> all_rows(const NumericTable& table) {
   std::vector<std::size_t> rows(table.rows());
   for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = i;
   return rows;
 }
 
 // Splits the rows of one file: round(m * fraction) random rows go to test; both keep file order.
-std::pair<std::vector<std::size_t>, std::vector<std::size_t>> split_rows(const CsvTable& table,
+std::pair<std::vector<std::size_t>, std::vector<std::size_t>> split_rows(const NumericTable& table,
                                                                          double fraction,
                                                                          std::uint64_t seed) {
   const Index m = to_index(table.rows());
@@ -285,9 +270,9 @@ Dataset load_csv(const DataSpec& spec, std::uint64_t seed) {
     throw std::invalid_argument(
         fmt::format("csv: need 0 <= test_fraction < 1; got {}", spec.test_fraction));
   }
-  const CsvTable train_table = read_csv_table(spec.path);
+  const NumericTable train_table = read_csv_table(spec.path);
   const CsvLayout layout = csv_layout(spec, train_table);
-  std::optional<CsvTable> test_table;
+  std::optional<NumericTable> test_table;
   CsvRows train{&train_table, {}};
   CsvRows test{&train_table, {}};
   if (split) {

@@ -502,7 +502,11 @@ def csv_cases():
     k("csv_only_label", "y\n0\n1\n", ["train.csv:1:", "no feature columns"])
     k("csv_missing_file", None, ["train.csv", "no such file"])
     k("csv_binary", bytes(range(256)) * 4, ["train.csv"])
-    k("csv_quoted_cell", GOOD_CSV + '"1.0",2,1\n', ["train.csv:42:", "not a number"])
+    # quoting is RFC 4180's (the project's one CSV tokenizer): "1.0" is the number 1.0, and a
+    # quote that does not close is an error at the line it opened on
+    k("csv_quoted_text_cell", GOOD_CSV + '"one",2,1\n', ["train.csv:42:", "'one' is not a number"])
+    k("csv_unterminated_quote", GOOD_CSV + '"1.0,2,1\n', ["train.csv:42:", "unterminated quoted field"])
+    k("csv_quote_inside", GOOD_CSV + '1"0,2,1\n', ["train.csv:42:", "a quote in the middle of a field"])
     k("csv_test_columns", GOOD_CSV, ["test.csv:1:", "x2"],
       text=spec(data='kind = "csv"\npath = "train.csv"\ntest_path = "test.csv"\nlabel = "y"'),
       extra={"test.csv": "x1,y\n1.0,0\n"})
