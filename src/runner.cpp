@@ -319,19 +319,22 @@ std::string merge_shards(const std::string& out_dir,
   return folder;
 }
 
-RunnerResult run_experiment(const Experiment& experiment, const RunnerOptions& options) {
-  RunnerResult result;
-  const bool in_memory = options.out_dir.empty();
+namespace {
 
-  // The runs of this shard.
+// The runs this shard owns, in grid order.
+std::vector<const RunConfig*> shard_runs(const Experiment& experiment, const Shard& shard) {
   std::vector<const RunConfig*> runs;
-  const std::vector<long> owner = shard_assignment(experiment, options.shard.count);
+  const std::vector<long> owner = shard_assignment(experiment, shard.count);
   for (const RunConfig& run : experiment.runs) {
-    if (owner[static_cast<std::size_t>(run.run_index)] == options.shard.index) runs.push_back(&run);
+    if (owner[static_cast<std::size_t>(run.run_index)] == shard.index) runs.push_back(&run);
   }
-  result.total = static_cast<long>(runs.size());
+  return runs;
+}
 
-  // Load every distinct dataset once and check that every run fits its data, before anything runs.
+// Every distinct dataset loaded once, and every run checked against its data (check_run),
+// before anything runs: one dataset per run, shared where the runs' data keys are equal.
+std::vector<std::shared_ptr<const Dataset>> load_run_data(
+    const Experiment& experiment, const std::vector<const RunConfig*>& runs) {
   std::map<DataKey, std::shared_ptr<const Dataset>> datasets;
   std::vector<std::shared_ptr<const Dataset>> run_data;
   for (const RunConfig* run : runs) {
@@ -353,47 +356,66 @@ RunnerResult run_experiment(const Experiment& experiment, const RunnerOptions& o
       throw SpecError(fmt::format("{}: {}: {}", experiment.path, describe_run(*run), e.what()));
     }
   }
+  return run_data;
+}
 
-  // The folder.
+// Creates the experiment folder (or checks, with --resume, that it holds this spec and shard),
+// writes spec.toml and meta.json, and returns the runs already complete there (none without
+// --resume: their bundles are removed).
+std::vector<long> prepare_folder(const Experiment& experiment, const RunnerOptions& options,
+                                 const std::string& folder) {
+  try {
+    fs::create_directories(fs::path(folder) / kRunsDir);
+  } catch (const fs::filesystem_error& e) {
+    throw std::runtime_error(
+        fmt::format("cannot create the output folder {}: {}", folder, e.code().message()));
+  }
+  // [robustness] a process killed mid-write (SIGKILL) leaves <file>.tmp.<pid> behind.
+  remove_stale_temporaries(folder);
+  const std::string spec_path = folder + "/" + kSpecCopy;
+  if (options.resume && fs::exists(spec_path) && read_file(spec_path) != experiment.resolved) {
+    throw std::runtime_error(fmt::format(
+        "{} holds results of a different spec (its spec.toml differs): --resume would mix them; "
+        "use another --out or remove the folder",
+        folder));
+  }
+  const std::string meta_path = folder + "/" + kMeta;
+  if (options.resume && fs::exists(meta_path)) {
+    // A folder of another split would hold runs this shard does not own.
+    const std::string wanted =
+        fmt::format("\"shard\": \"{}/{}\"", options.shard.index + 1, options.shard.count);
+    if (read_file(meta_path).find(wanted) == std::string::npos) {
+      throw std::runtime_error(
+          fmt::format("{} holds another shard or split than --shard {}/{}: --resume would mix "
+                      "them; use the same --shard or another --out",
+                      folder, options.shard.index + 1, options.shard.count));
+    }
+  }
+  std::vector<long> already;
+  if (options.resume) {
+    already = completed_runs(folder);
+  } else {
+    for (long id : completed_runs(folder)) fs::remove(bundle_path(folder, id));
+  }
+  write_file_atomic(spec_path, experiment.resolved);
+  write_file_atomic(folder + "/" + kMeta, meta_json(experiment, options));
+  return already;
+}
+
+}  // namespace
+
+RunnerResult run_experiment(const Experiment& experiment, const RunnerOptions& options) {
+  RunnerResult result;
+  const bool in_memory = options.out_dir.empty();
+  const std::vector<const RunConfig*> runs = shard_runs(experiment, options.shard);
+  result.total = static_cast<long>(runs.size());
+  const std::vector<std::shared_ptr<const Dataset>> run_data = load_run_data(experiment, runs);
   std::string folder;
   std::vector<long> already;
   if (!in_memory) {
     folder = options.out_dir + "/" + experiment.name;
     result.folder = folder;
-    try {
-      fs::create_directories(fs::path(folder) / kRunsDir);
-    } catch (const fs::filesystem_error& e) {
-      throw std::runtime_error(
-          fmt::format("cannot create the output folder {}: {}", folder, e.code().message()));
-    }
-    // [robustness] a process killed mid-write (SIGKILL) leaves <file>.tmp.<pid> behind.
-    remove_stale_temporaries(folder);
-    const std::string spec_path = folder + "/" + kSpecCopy;
-    if (options.resume && fs::exists(spec_path) && read_file(spec_path) != experiment.resolved) {
-      throw std::runtime_error(fmt::format(
-          "{} holds results of a different spec (its spec.toml differs): --resume would mix them; "
-          "use another --out or remove the folder",
-          folder));
-    }
-    const std::string meta_path = folder + "/" + kMeta;
-    if (options.resume && fs::exists(meta_path)) {
-      // A folder of another split would hold runs this shard does not own.
-      const std::string wanted =
-          fmt::format("\"shard\": \"{}/{}\"", options.shard.index + 1, options.shard.count);
-      if (read_file(meta_path).find(wanted) == std::string::npos) {
-        throw std::runtime_error(
-            fmt::format("{} holds another shard or split than --shard {}/{}: --resume would mix "
-                        "them; use the same --shard or another --out",
-                        folder, options.shard.index + 1, options.shard.count));
-      }
-    }
-    if (options.resume) {
-      already = completed_runs(folder);
-    } else {
-      for (long id : completed_runs(folder)) fs::remove(bundle_path(folder, id));
-    }
-    write_file_atomic(spec_path, experiment.resolved);
-    write_file_atomic(folder + "/" + kMeta, meta_json(experiment, options));
+    already = prepare_folder(experiment, options, folder);
   }
 
   // The queue: runs of this shard not yet complete.
