@@ -3,16 +3,16 @@
 
 Usage: /usr/bin/python3 tests/test_plot.py INITBENCH SOURCE_DIR
 
-Runs the initbench binary on experiments/course_init.toml (--quick, fewer steps; every probe
-and a target switched on with --set, so the figures do not depend on what the spec turns on) and
-on a small tanh init.scale x depth grid written here, plots both, and checks: the expected PNG
-files and only those are written, one stdout line per figure; each is a valid PNG (signature,
-IHDR, CRCs, IEND) of a sensible size; plotting again (with another hash seed) gives
-byte-identical files; the heatmap gets its 6 xi_c overlay; malformed or missing CSV files give
-one clear line naming the file and column (exit 1, no traceback) and a missing optional file
-only skips its figure; `python3 -m initbench.plot` is the same command and `import initbench`
-does not import matplotlib. Exits 77 (ctest SKIP_RETURN_CODE) when numpy, pandas or matplotlib
-is missing.
+Runs the initbench binary on experiments/course_init.toml (--quick, fewer steps; every probe and a
+target switched on with --set, so the figures do not depend on what the spec turns on) and on a
+small tanh init.scale x depth grid written here (three scales: a scale sweep's figure too), plots
+both, and checks: the expected PNG files and only those are written, one stdout line per figure;
+each is a valid PNG (signature, IHDR, CRCs, IEND) of a sensible size; plotting again (with another
+hash seed) gives byte-identical files; the heatmap gets its 6 xi_c overlay; malformed or missing
+CSV files give one clear line naming the file and column (exit 1, no traceback) and a missing
+optional file only skips its figure; `python3 -m initbench.plot` is the same command and `import
+initbench` does not import matplotlib. Exits 77 (ctest SKIP_RETURN_CODE) when numpy, pandas or
+matplotlib is missing.
 """
 
 import hashlib
@@ -28,7 +28,7 @@ SKIP = 77
 
 COURSE_FIGURES = {"curves.png", "layers.png", "hist_activation.png", "hist_delta.png", "dead.png",
                   "symmetry.png", "jacobian.png", "steps_to_target.png"}
-GRID_FIGURES = {"curves.png", "layers.png", "saturated.png", "heatmap.png"}
+GRID_FIGURES = {"curves.png", "layers.png", "saturated.png", "heatmap.png", "scale.png"}
 
 GRID_SPEC = """\
 name = "plot_grid"
@@ -49,7 +49,7 @@ precision = "double"
 
 [init]
 scheme = "lecun_normal"
-scale = [0.8, 1.5]
+scale = [0.8, 1.2, 1.5]
 
 [train]
 lr = 0.05

@@ -34,6 +34,10 @@ this package each:
                        row each.
   steps_to_target.png  (steps_to_target) steps to the train target per setting: mean over the
                        runs that reached it, whiskers min..max, one dot per run, reached/total.
+  scale.png            (scale) weight-scale sweeps (an init.scale axis with 3 or more values):
+                       against init.scale, the step-0 ratio ||dL/dz_1|| / ||dL/dz_L||, the step-0
+                       saturated fraction (mean over hidden layers) and the final train accuracy,
+                       one line per combination of the other axes.
 
 Settings are the rows of summary.csv: runs sharing every grid axis but seed, in grid order. Line
 figures show at most 16 settings (evenly spaced in grid order); histograms at most 8 settings
@@ -73,13 +77,14 @@ import sys
 USAGE = ("Usage: /usr/bin/python3 scripts/plot.py DIR     (or --help)\n"
          "       /usr/bin/python3 -m initbench.plot DIR   (python/ on PYTHONPATH, or installed)")
 FIGURES = ("curves.png", "layers.png", "hist_activation.png", "hist_delta.png", "saturated.png",
-           "dead.png", "symmetry.png", "jacobian.png", "heatmap.png", "steps_to_target.png")
+           "dead.png", "symmetry.png", "jacobian.png", "heatmap.png", "steps_to_target.png",
+           "scale.png")
 
 
 def _jobs():
     """(figure, draw function, extra arguments) in the order the figures are drawn."""
-    from . import curves, fractions, heatmap, histograms, jacobian, layers, steps_to_target
-    from . import symmetry
+    from . import curves, fractions, heatmap, histograms, jacobian, layers, scale
+    from . import steps_to_target, symmetry
     return [("curves.png", curves.draw, ()),
             ("layers.png", layers.draw, ()),
             ("hist_activation.png", histograms.draw, ("activation",)),
@@ -89,7 +94,8 @@ def _jobs():
             ("symmetry.png", symmetry.draw, ()),
             ("jacobian.png", jacobian.draw, ()),
             ("heatmap.png", heatmap.draw, ()),
-            ("steps_to_target.png", steps_to_target.draw, ())]
+            ("steps_to_target.png", steps_to_target.draw, ()),
+            ("scale.png", scale.draw, ())]
 
 
 def plot(folder):
