@@ -136,14 +136,14 @@ tidy: configure
 	$(RUN_CLANG_TIDY) -clang-tidy-binary $(CLANG_TIDY) -p $(BUILD_DIR) -j $(JOBS) \
 	  -quiet -extra-arg=-Wno-unknown-warning-option '$(CURDIR)/(src|tests|bench)/.*\.cpp$$'
 
-# Placeholder: will become `initbench run experiments/*.toml --out results` once the runner lands.
 # Every shipped experiment at full size (under an hour on 2 cores), then its figures and the
 # numeric tables of results/*/README.md. Runs are deterministic: rerunning leaves `git status`
-# clean apart from ignored files. EXPERIMENTS=experiments/he2015.toml reruns just one.
+# clean apart from ignored files (--force: they replace results of earlier commits and specs).
+# EXPERIMENTS=experiments/he2015.toml reruns just one.
 EXPERIMENTS ?= $(sort $(wildcard experiments/*.toml))
 reproduce: configure
 	cmake --build $(BUILD_DIR) --parallel $(JOBS) --target initbench
-	$(BUILD_DIR)/src/initbench run $(EXPERIMENTS) --out results --no-plot
+	$(BUILD_DIR)/src/initbench run $(EXPERIMENTS) --out results --no-plot --force
 	@for spec in $(EXPERIMENTS); do \
 	  name=$$(sed -n 's/^name *= *"\(.*\)"/\1/p' $$spec | head -n 1); \
 	  $(PYTHON) scripts/plot.py results/$$name || exit 1; \

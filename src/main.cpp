@@ -208,12 +208,16 @@ int plot_folder(const std::string& folder) {
 // Commands
 // ---------------------------------------------------------------------------------------------
 
+// Where --quick writes without --out (ignored by git, like build/).
+constexpr const char* kQuickOut = "quick-results";
+
 struct RunArgs {
   std::vector<std::string> specs;
   std::string out = "results";
   int threads = 0;
   bool quick = false;
   bool resume = false;
+  bool force = false;
   std::vector<std::string> sets;
   std::string shard = "1/1";  // [robustness] so that an explicit --shard "" is an error
   bool no_plot = false;
@@ -243,6 +247,9 @@ int run_specs(const RunArgs& args) {
   options.out_dir = args.out;
   options.threads = args.threads;
   options.resume = args.resume;
+  options.force = args.force;
+  // Nothing runs before every folder is known to be replaceable.
+  for (const Experiment& experiment : experiments) check_replaceable(experiment, options);
   options.cancel = &g_cancel;
   options.shard = Shard::parse(args.shard);
   for (const Experiment& experiment : experiments) {
@@ -533,8 +540,11 @@ int main(int argc, char** argv) {
                   "Experiment spec files, or shipped experiments by name (initbench list)")
       ->required()
       ->transform(spec_argument());
-  run->add_option("--out", run_args.out, "Output folder; each experiment writes OUT/<name>/")
-      ->capture_default_str();
+  CLI::Option* run_out =
+      run->add_option("--out", run_args.out,
+                      "Output folder; each experiment writes OUT/<name>/ (with --quick: "
+                      "quick-results, so that a quick run never lands among full results)")
+          ->capture_default_str();
   run->add_option("--threads", run_args.threads, "Worker threads (0: every core)")
       ->check(CLI::Range(0, 1024));
   run->add_flag("--quick", run_args.quick,
@@ -546,6 +556,8 @@ int main(int argc, char** argv) {
       ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   run->add_flag("--resume", run_args.resume, "Skip runs already complete in the output folder");
+  run->add_flag("--force", run_args.force,
+                "Replace an output folder's results from another spec, profile or commit");
   run->add_option("--shard", run_args.shard, "Run only shard I of N (1-based): --shard 2/8");
   run->add_flag("--no-plot", run_args.no_plot,
                 "Do not draw the figures (scripts/plot.py) at the end");
@@ -647,7 +659,10 @@ int main(int argc, char** argv) {
     active_isa();
     kernels::gemm_blocking<float>();
     kernels::gemm_blocking<double>();
-    if (*run) return run_specs(run_args);
+    if (*run) {
+      if (run_args.quick && run_out->count() == 0) run_args.out = kQuickOut;
+      return run_specs(run_args);
+    }
     if (*merge) {
       const std::string folder = merge_shards(merge_out, merge_dirs);
       fmt::print("merged {} shards into {}\n", merge_dirs.size(), folder);

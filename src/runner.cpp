@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -359,11 +360,67 @@ std::vector<std::shared_ptr<const Dataset>> load_run_data(
   return run_data;
 }
 
+// The first line where two texts differ, for a message: "line N: 'a' vs 'b'".
+std::string first_difference(const std::string& a, const std::string& b) {
+  std::istringstream sa(a), sb(b);
+  std::string la, lb;
+  for (long line = 1;; ++line) {
+    const bool ga = static_cast<bool>(std::getline(sa, la));
+    const bool gb = static_cast<bool>(std::getline(sb, lb));
+    if (!ga && !gb) return "they differ in line ends";
+    if (!ga) la = "(end)";
+    if (!gb) lb = "(end)";
+    if (!ga || !gb || la != lb) return fmt::format("line {}: '{}' there, '{}' here", line, la, lb);
+  }
+}
+
+// The "git_commit" of a meta.json, or "" if it has none.
+std::string meta_commit(const std::string& meta) {
+  const std::string key = "\"git_commit\": \"";
+  const auto at = meta.find(key);
+  if (at == std::string::npos) return "";
+  const auto end = meta.find('"', at + key.size());
+  return end == std::string::npos ? "" : meta.substr(at + key.size(), end - at - key.size());
+}
+
+}  // namespace
+
+void check_replaceable(const Experiment& experiment, const RunnerOptions& options) {
+  if (options.out_dir.empty() || options.force || options.resume) return;
+  const std::string folder = options.out_dir + "/" + experiment.name;
+  const std::string spec_path = folder + "/" + kSpecCopy;
+  std::error_code ec;
+  if (!fs::exists(spec_path, ec) && !fs::exists(folder + "/" + kRunsCsv, ec)) return;
+  const auto refuse = [&](const std::string& why) {
+    return std::runtime_error(fmt::format(
+        "{} holds results of {}: not replaced; pass --force to replace them, or choose another "
+        "--out",
+        folder, why));
+  };
+  if (!fs::exists(spec_path, ec)) throw refuse("an unknown spec (no spec.toml)");
+  const std::string old = read_file(spec_path);
+  if (old != experiment.resolved) {
+    throw refuse(fmt::format("a different spec or profile (spec.toml, {})",
+                             first_difference(old, experiment.resolved)));
+  }
+  const std::string meta_path = folder + "/" + kMeta;
+  if (fs::exists(meta_path, ec)) {
+    const std::string commit = meta_commit(read_file(meta_path));
+    if (!commit.empty() && commit != INITBENCH_GIT_COMMIT) {
+      throw refuse(fmt::format("another commit ({}; this build is {})", commit,
+                               INITBENCH_GIT_COMMIT));
+    }
+  }
+}
+
+namespace {
+
 // Creates the experiment folder (or checks, with --resume, that it holds this spec and shard),
 // writes spec.toml and meta.json, and returns the runs already complete there (none without
 // --resume: their bundles are removed).
 std::vector<long> prepare_folder(const Experiment& experiment, const RunnerOptions& options,
                                  const std::string& folder) {
+  check_replaceable(experiment, options);
   try {
     fs::create_directories(fs::path(folder) / kRunsDir);
   } catch (const fs::filesystem_error& e) {

@@ -36,6 +36,9 @@ struct RunnerOptions {
   std::string out_dir = "results";  // the experiment folder is out_dir/<name>; "" = keep in memory
   int threads = 0;                  // 0 = every core
   bool resume = false;              // skip runs already complete in the folder
+  // Replace a folder's results although they come from another spec (or profile) or another
+  // commit (check_replaceable).
+  bool force = false;
   Shard shard;
   // Raised by SIGINT/SIGTERM: running runs stop at their next step, completed ones are saved.
   // The runner raises it too when a run fails.
@@ -54,6 +57,12 @@ struct RunnerResult {
   bool interrupted = false;
   std::vector<RunRecord> records;  // in memory mode only, in grid order
 };
+
+// Whether run_experiment may write out_dir/<name>/: a folder holding results (runs.csv or
+// spec.toml) is replaced only by the same resolved spec (profile and --set included) from the
+// same commit, unless options.force; with options.resume the spec must match (checked when
+// resuming). Throws std::runtime_error saying what would be replaced and how to proceed.
+void check_replaceable(const Experiment& experiment, const RunnerOptions& options);
 
 // Checks every run against its data (loads each distinct dataset once), then runs the grid.
 // Throws std::invalid_argument / SpecError for a model that does not fit its data (before any

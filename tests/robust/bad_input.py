@@ -585,13 +585,19 @@ def output_cases():
         run_good(b, d, out, "other.toml")
     o("resume_other_spec", ["--resume"], ["different spec", "--resume"], before=other_results)
 
-    # a bad data file with existing results: nothing is touched
+    # a bad data file with existing results: nothing is touched, even with --force (which lets
+    # another spec replace them); without --force the other spec is refused first
     def good_results(d, out, b):
         run_good(b, d, out)
     c.append(Case("bad_data_keeps_results",
                   {"good.toml": good, "csv.toml": CSV_SPEC.replace('"bad"', '"bad"'),
                    "train.csv": "x1,x2,y\n1,2\n"},
-                  ["run", "csv.toml"], ["train.csv:2:"], before=good_results))
+                  ["run", "csv.toml", "--force"], ["train.csv:2:"], before=good_results))
+    c.append(Case("other_spec_keeps_results",
+                  {"good.toml": good, "csv.toml": CSV_SPEC.replace('"bad"', '"bad"'),
+                   "train.csv": "x1,x2,y\n1,2\n"},
+                  ["run", "csv.toml"], ["holds results of a different spec", "--force"],
+                  before=good_results))
     return c
 
 
