@@ -239,15 +239,18 @@ Correct count_correct(Output output, const ConstMatrixRef<T>& z, const ConstMatr
     case Output::kSigmoid:
       for (Index j = 0; j < z.cols(); ++j) {
         for (Index i = 0; i < z.rows(); ++i) {
+          // a nan logit predicts nothing: it is wrong whatever the label (a diverged network's
+          // accuracy is not that of always answering class 0)
           const bool predicted = z(i, j) > T(0);
           const bool actual = y(i, j) > T(0.5);
-          c.correct += predicted == actual ? 1 : 0;
+          c.correct += !std::isnan(z(i, j)) && predicted == actual ? 1 : 0;
         }
       }
       c.total = z.size();
       return c;
     case Output::kSoftmax:
       for (Index j = 0; j < z.cols(); ++j) {
+        if (z.col(j).hasNaN()) continue;  // no prediction: wrong
         Index predicted = 0;
         Index actual = 0;
         z.col(j).maxCoeff(&predicted);

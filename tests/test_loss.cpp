@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 #include "initbench/loss.hpp"
@@ -100,6 +101,20 @@ TEST_CASE("count_correct") {
   CHECK(c.correct == 1);
   CHECK(c.total == 2);
   CHECK(count_correct<double>(Output::kLinear, z, y).total == 0);
+  // nan logits (a diverged network) are wrong whatever the label, not class 0
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  z << nan, nan, nan, 1.0;
+  y << 0, 1, 0, 1;
+  c = count_correct<double>(Output::kSigmoid, z, y);
+  CHECK(c.correct == 1);
+  CHECK(c.total == 4);
+  zs << nan, 0, 2, 0, 3, 5;
+  ys.setZero();
+  ys(0, 0) = 1;  // argmax over nan would have said 0
+  ys(2, 1) = 1;
+  c = count_correct<double>(Output::kSoftmax, zs, ys);
+  CHECK(c.correct == 1);
+  CHECK(c.total == 2);
 }
 
 TEST_CASE("parse_output") {

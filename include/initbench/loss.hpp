@@ -37,8 +37,9 @@ void loss_backward(Output output, const ConstMatrixRef<T>& z, const ConstMatrixR
                    MatrixRef<T> dz);
 
 // Number of correct predictions, and of predictions made: sigmoid outputs count each entry
-// (z > 0 means class 1), softmax outputs count each sample (argmax). Linear outputs make no
-// class predictions (total 0: accuracy is nan).
+// (z > 0 means class 1), softmax outputs count each sample (argmax). A nan logit (a diverged
+// network) predicts nothing and counts as wrong. Linear outputs make no class predictions
+// (total 0: accuracy is nan).
 struct Correct {
   Index correct = 0;
   Index total = 0;
