@@ -70,149 +70,17 @@ void standardize(Dataset& data) {
 
 namespace {
 
-// 2 classes: one 0/1 target row; K > 2: K one-hot rows.
-DataShape labels(const DataSpec& d, Index inputs, Index classes) {
-  return DataShape{inputs, classes == 2 ? 1 : classes, classes, d.train, d.kind};
-}
-
-// data.train below `minimum`.
-void need_train(const DataSpec& d, Index minimum, std::string_view why) {
-  if (d.train < minimum) {
-    throw RunCheckError({"data.train", "data.kind"},
-                        fmt::format("data.train = {}: {} needs at least {} training samples{}",
-                                    d.train, d.kind, minimum, why));
-  }
-}
-
-void need_path(const DataSpec& d, std::string_view what) {
-  if (d.path.empty()) {
-    throw RunCheckError({"data.kind"},
-                        fmt::format("data.kind = '{}' needs data.path ({})", d.kind, what));
-  }
-}
-
-void one_per_class(const DataSpec& d, Index classes) {
-  need_train(d, classes, fmt::format(" (one per class; it has {} classes)", classes));
-}
-
-bool always_seeded(const DataSpec&) { return true; }
-
-// Each entry names only the fields it sets; the rest keep DatasetKind's defaults. GCC 12 warns
-// about exactly that (-Wmissing-field-initializers), which is the point of designated
-// initializers here.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-// A function-local static: the registry may be read during other files' static initialization.
+// The registry: each source file's kinds (shared.hpp), joined once. A function-local static:
+// the registry may be read during other files' static initialization.
 const std::vector<DatasetKind>& registry() {
-  static const std::vector<DatasetKind> kinds = {
-      {.name = "circles",
-       .natural_classes = 2,
-       .fixed_classes = true,
-       .numpy = true,
-       .shape = [](const DataSpec& d, Index k) { return labels(d, 2, k); },
-       .check = [](const DataSpec& d, Index) { need_train(d, 2, " (one per class)"); },
-       .load =
-           [](const DataSpec& d, Index, std::uint64_t seed) {
-             if (uses_numpy(d.generator)) {
-               return make_circles_numpy(d.train, d.test, d.noise, d.factor,
-                                         numpy_seed(d.numpy_seed, "numpy_seed"),
-                                         numpy_seed(d.numpy_test_seed, "numpy_test_seed"));
-             }
-             return make_circles(d.train, d.test, d.noise, seed, d.factor);
-           },
-       .seeded = always_seeded},
-      {.name = "moons",
-       .natural_classes = 2,
-       .fixed_classes = true,
-       .shape = [](const DataSpec& d, Index k) { return labels(d, 2, k); },
-       .check = [](const DataSpec& d, Index) { need_train(d, 2, " (one per class)"); },
-       .load = [](const DataSpec& d, Index,
-                  std::uint64_t seed) { return make_moons(d.train, d.test, d.noise, seed); },
-       .seeded = always_seeded},
-      {.name = "spirals",
-       .natural_classes = 2,
-       .shape = [](const DataSpec& d, Index k) { return labels(d, 2, k); },
-       .check = one_per_class,
-       .load = [](const DataSpec& d, Index k,
-                  std::uint64_t seed) { return make_spirals(d.train, d.test, k, d.noise, seed); },
-       .seeded = always_seeded},
-      {.name = "xor",
-       .natural_classes = 2,
-       .fixed_classes = true,
-       .shape = [](const DataSpec& d, Index k) { return labels(d, 2, k); },
-       .load = [](const DataSpec& d, Index,
-                  std::uint64_t seed) { return make_xor(d.train, d.test, d.noise, seed); },
-       .seeded = always_seeded},
-      {.name = "blobs",
-       .natural_classes = 3,  // sklearn's default
-       .shape = [](const DataSpec& d, Index k) { return labels(d, d.features, k); },
-       .check = one_per_class,
-       .load =
-           [](const DataSpec& d, Index k, std::uint64_t seed) {
-             return make_blobs(d.train, d.test, k, d.features, d.cluster_std, d.center_box, seed);
-           },
-       .seeded = always_seeded},
-      {.name = "teacher",
-       .natural_classes = 2,  // with classify; regression has none
-       .shape =
-           [](const DataSpec& d, Index k) {
-             if (d.classify) return labels(d, d.features, k);
-             return DataShape{d.features, d.outputs, 0, d.train, d.kind};
-           },
-       .check =
-           [](const DataSpec& d, Index) {
-             if (!d.classify && d.classes != 0) {
-               throw RunCheckError(
-                   {"data.classes"},
-                   fmt::format("data.classes = {}: teacher regression has no classes; set "
-                               "classify = true, or use data.outputs",
-                               d.classes));
-             }
-           },
-       .load =
-           [](const DataSpec& d, Index k, std::uint64_t seed) {
-             if (!d.classify && d.classes != 0) {
-               throw std::invalid_argument(fmt::format(
-                   "teacher: classes = {} needs classify = true (regression uses outputs)",
-                   d.classes));
-             }
-             const Teacher teacher{d.features, d.hidden, d.classify ? k : d.outputs, d.classify};
-             return make_teacher(d.train, d.test, teacher, d.noise, seed);
-           },
-       .seeded = always_seeded},
-      {.name = "idx",
-       .check = [](const DataSpec& d, Index) { need_path(d, "the folder of the IDX files"); },
-       .load =
-           [](const DataSpec& d, Index, std::uint64_t) {
-             if (d.path.empty())
-               throw std::invalid_argument("idx: path (the folder of IDX files) is empty");
-             return load_idx(d.path, d.limit_train, d.limit_test, d.classes);
-           },
-       .seeded = [](const DataSpec&) { return false; }},
-      {.name = "csv",
-       .check =
-           [](const DataSpec& d, Index) {
-             need_path(d, "the training CSV file");
-             if (d.label.empty() == d.targets.empty()) {
-               throw RunCheckError({"data.kind"},
-                                   "data.kind = 'csv' needs exactly one of data.label (a "
-                                   "classification label column) and data.targets (regression "
-                                   "target columns)");
-             }
-             if (!d.targets.empty() && d.classes != 0) {
-               throw RunCheckError({"data.classes"},
-                                   fmt::format("data.classes = {} applies to a label column, not "
-                                               "to regression targets",
-                                               d.classes));
-             }
-           },
-       .load = [](const DataSpec& d, Index, std::uint64_t seed) { return load_csv(d, seed); },
-       // a file split at random depends on the seed; files with their own test set do not
-       .seeded = [](const DataSpec& d) { return d.test_path.empty(); }},
-  };
+  static const std::vector<DatasetKind> kinds = [] {
+    std::vector<DatasetKind> all = synthetic_kinds();
+    all.push_back(idx_kind());
+    all.push_back(csv_kind());
+    return all;
+  }();
   return kinds;
 }
-#pragma GCC diagnostic pop
 
 const DatasetKind* find_kind(std::string_view name) {
   for (const DatasetKind& kind : registry()) {

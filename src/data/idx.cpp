@@ -277,4 +277,22 @@ Dataset load_idx(const std::string& folder, Index limit_train, Index limit_test,
   return d;
 }
 
+// The entry names only the fields it sets; the rest keep DatasetKind's defaults. GCC 12 warns
+// about exactly that (-Wmissing-field-initializers), which is the point of designated
+// initializers here.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+DatasetKind data_internal::idx_kind() {
+  return {.name = "idx",
+          .check = [](const DataSpec& d, Index) { need_path(d, "the folder of the IDX files"); },
+          .load =
+              [](const DataSpec& d, Index, std::uint64_t) {
+                if (d.path.empty())
+                  throw std::invalid_argument("idx: path (the folder of IDX files) is empty");
+                return load_idx(d.path, d.limit_train, d.limit_test, d.classes);
+              },
+          .seeded = [](const DataSpec&) { return false; }};
+}
+#pragma GCC diagnostic pop
+
 }  // namespace initbench

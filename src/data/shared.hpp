@@ -1,10 +1,14 @@
 // data/shared.hpp (internal): helpers the dataset sources share (src/data/*.cpp).
 #pragma once
 
+#include <fmt/format.h>
+
 #include <cstddef>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "initbench/data.hpp"
 #include "initbench/rng.hpp"
 #include "initbench/types.hpp"
 
@@ -40,5 +44,40 @@ inline Matrix<double> encode_labels(const Labels& labels, Index classes) {
   }
   return Y;
 }
+
+// Helpers of the dataset kinds' registry entries (DatasetKind: shape, check, seeded).
+// 2 classes: one 0/1 target row; K > 2: K one-hot rows.
+inline DataShape labels(const DataSpec& d, Index inputs, Index classes) {
+  return DataShape{inputs, classes == 2 ? 1 : classes, classes, d.train, d.kind};
+}
+
+// data.train below `minimum`.
+inline void need_train(const DataSpec& d, Index minimum, std::string_view why) {
+  if (d.train < minimum) {
+    throw RunCheckError({"data.train", "data.kind"},
+                        fmt::format("data.train = {}: {} needs at least {} training samples{}",
+                                    d.train, d.kind, minimum, why));
+  }
+}
+
+inline void need_path(const DataSpec& d, std::string_view what) {
+  if (d.path.empty()) {
+    throw RunCheckError({"data.kind"},
+                        fmt::format("data.kind = '{}' needs data.path ({})", d.kind, what));
+  }
+}
+
+inline void one_per_class(const DataSpec& d, Index classes) {
+  need_train(d, classes, fmt::format(" (one per class; it has {} classes)", classes));
+}
+
+inline bool always_seeded(const DataSpec&) { return true; }
+
+// The registry's entries, each declared beside its loader; datasets.cpp joins them in this
+// order (dataset_registry()).
+std::vector<DatasetKind> synthetic_kinds();  // synthetic.cpp: circles, moons, spirals, xor,
+                                             // blobs, teacher
+DatasetKind idx_kind();                      // idx.cpp
+DatasetKind csv_kind();                      // csv.cpp
 
 }  // namespace initbench::data_internal

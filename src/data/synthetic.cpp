@@ -384,4 +384,90 @@ Dataset make_teacher(Index train, Index test, const Teacher& teacher, double noi
   return d;
 }
 
+// Each entry names only the fields it sets; the rest keep DatasetKind's defaults. GCC 12 warns
+// about exactly that (-Wmissing-field-initializers), which is the point of designated
+// initializers here.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+std::vector<DatasetKind> data_internal::synthetic_kinds() {
+  return {
+      {.name = "circles",
+       .natural_classes = 2,
+       .fixed_classes = true,
+       .numpy = true,
+       .shape = [](const DataSpec& d, Index k) { return labels(d, 2, k); },
+       .check = [](const DataSpec& d, Index) { need_train(d, 2, " (one per class)"); },
+       .load =
+           [](const DataSpec& d, Index, std::uint64_t seed) {
+             if (uses_numpy(d.generator)) {
+               return make_circles_numpy(d.train, d.test, d.noise, d.factor,
+                                         numpy_seed(d.numpy_seed, "numpy_seed"),
+                                         numpy_seed(d.numpy_test_seed, "numpy_test_seed"));
+             }
+             return make_circles(d.train, d.test, d.noise, seed, d.factor);
+           },
+       .seeded = always_seeded},
+      {.name = "moons",
+       .natural_classes = 2,
+       .fixed_classes = true,
+       .shape = [](const DataSpec& d, Index k) { return labels(d, 2, k); },
+       .check = [](const DataSpec& d, Index) { need_train(d, 2, " (one per class)"); },
+       .load = [](const DataSpec& d, Index,
+                  std::uint64_t seed) { return make_moons(d.train, d.test, d.noise, seed); },
+       .seeded = always_seeded},
+      {.name = "spirals",
+       .natural_classes = 2,
+       .shape = [](const DataSpec& d, Index k) { return labels(d, 2, k); },
+       .check = one_per_class,
+       .load = [](const DataSpec& d, Index k,
+                  std::uint64_t seed) { return make_spirals(d.train, d.test, k, d.noise, seed); },
+       .seeded = always_seeded},
+      {.name = "xor",
+       .natural_classes = 2,
+       .fixed_classes = true,
+       .shape = [](const DataSpec& d, Index k) { return labels(d, 2, k); },
+       .load = [](const DataSpec& d, Index,
+                  std::uint64_t seed) { return make_xor(d.train, d.test, d.noise, seed); },
+       .seeded = always_seeded},
+      {.name = "blobs",
+       .natural_classes = 3,  // sklearn's default
+       .shape = [](const DataSpec& d, Index k) { return labels(d, d.features, k); },
+       .check = one_per_class,
+       .load =
+           [](const DataSpec& d, Index k, std::uint64_t seed) {
+             return make_blobs(d.train, d.test, k, d.features, d.cluster_std, d.center_box, seed);
+           },
+       .seeded = always_seeded},
+      {.name = "teacher",
+       .natural_classes = 2,  // with classify; regression has none
+       .shape =
+           [](const DataSpec& d, Index k) {
+             if (d.classify) return labels(d, d.features, k);
+             return DataShape{d.features, d.outputs, 0, d.train, d.kind};
+           },
+       .check =
+           [](const DataSpec& d, Index) {
+             if (!d.classify && d.classes != 0) {
+               throw RunCheckError(
+                   {"data.classes"},
+                   fmt::format("data.classes = {}: teacher regression has no classes; set "
+                               "classify = true, or use data.outputs",
+                               d.classes));
+             }
+           },
+       .load =
+           [](const DataSpec& d, Index k, std::uint64_t seed) {
+             if (!d.classify && d.classes != 0) {
+               throw std::invalid_argument(fmt::format(
+                   "teacher: classes = {} needs classify = true (regression uses outputs)",
+                   d.classes));
+             }
+             const Teacher teacher{d.features, d.hidden, d.classify ? k : d.outputs, d.classify};
+             return make_teacher(d.train, d.test, teacher, d.noise, seed);
+           },
+       .seeded = always_seeded},
+  };
+}
+#pragma GCC diagnostic pop
+
 }  // namespace initbench
