@@ -407,8 +407,8 @@ void check_replaceable(const Experiment& experiment, const RunnerOptions& option
   if (fs::exists(meta_path, ec)) {
     const std::string commit = meta_commit(read_file(meta_path));
     if (!commit.empty() && commit != INITBENCH_GIT_COMMIT) {
-      throw refuse(fmt::format("another commit ({}; this build is {})", commit,
-                               INITBENCH_GIT_COMMIT));
+      throw refuse(
+          fmt::format("another commit ({}; this build is {})", commit, INITBENCH_GIT_COMMIT));
     }
   }
 }

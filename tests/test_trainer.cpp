@@ -5,9 +5,9 @@
 #include <set>
 
 #include "initbench/data.hpp"
+#include "initbench/probes.hpp"
 #include "initbench/report.hpp"
 #include "initbench/rng.hpp"
-#include "initbench/probes.hpp"
 #include "initbench/trainer.hpp"
 
 using namespace initbench;

@@ -246,9 +246,10 @@ Dataset load_idx(const std::string& folder, Index limit_train, Index limit_test,
 // CSV files: see DataSpec (path, test_path, test_fraction, label, targets, limit_*, classes).
 // Format: comma-separated, the first line names the columns, one sample per following line;
 // cells are trimmed; blank lines are skipped; quoting as RFC 4180 says (report.hpp's
-// CsvReader, the project's one CSV tokenizer: "1.5" is 1.5, "a,b" one name). Every column that is neither the label nor a target is a feature. Errors name
-// "file:line" for: an empty file, no data rows, duplicate or missing columns, ragged rows,
-// non-numeric cells, NaN or infinite cells, and labels that are negative or not integers.
+// CsvReader, the project's one CSV tokenizer: "1.5" is 1.5, "a,b" one name). Every column that is
+// neither the label nor a target is a feature. Errors name "file:line" for: an empty file, no data
+// rows, duplicate or missing columns, ragged rows, non-numeric cells, NaN or infinite cells, and
+// labels that are negative or not integers.
 Dataset load_csv(const DataSpec& spec, std::uint64_t seed);
 
 // ---------------------------------------------------------------------------------------------
