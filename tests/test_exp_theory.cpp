@@ -107,13 +107,13 @@ TEST_CASE(
 }
 
 // Schoenholz et al. 2017: tanh networks with W ~ N(0, sw2 / fan_in), b ~ N(0, sb2) train when
-// depth <~ 6 xi_c. "Trainable" here: final training accuracy >= 0.5 (10 classes, chance 0.1).
-// Runs well inside (depth <= 3 xi_c) and within the budget's reach (at most 40 layers: 300 SGD
-// steps at width 64 train no deeper, whatever xi_c; see the spec's [quick] note) must train; runs
-// well outside (depth >= 9 xi_c, 1.5 times the boundary) must not; at the deepest depth (80,
-// beyond the budget) the best run of each seed is the one nearest criticality, and it learns
-// something (at least 1.5 times chance: 0.19 to 0.42 over seeds at this size) while the others
-// stay near chance.
+// depth <~ 6 xi_c. "Trainable" here: the training accuracy reaches 0.5 (10 classes, chance 0.1)
+// within the 300 steps (the runs stop there: train.stop_at_target). Runs well inside (depth <=
+// 3 xi_c) and within the budget's reach (at most 40 layers: 300 SGD steps at width 64 train no
+// deeper, whatever xi_c; see the spec's [quick] note) must train; runs well outside (depth >=
+// 9 xi_c, 1.5 times the boundary) must not; at the deepest depth (80, beyond the budget) the best
+// run of each seed is the one nearest criticality, and it learns something (at least 1.5 times
+// chance: 0.19 to 0.54 over seeds at this size) while the others stay near chance.
 TEST_CASE("edge_of_chaos: the trainable region follows the mean-field depth scale 6 xi_c") {
   const auto experiment = quick_experiment("edge_of_chaos.toml");
   const auto records = run_quick(experiment);
@@ -133,16 +133,19 @@ TEST_CASE("edge_of_chaos: the trainable region follows the mean-field depth scal
     CHECK(sb2 == doctest::Approx(0.05).epsilon(1e-3));
     const double xi6 = 6.0 * initbench::meanfield_xi_c(tanh, sw2, sb2);
     const double acc = r.run.final_train_acc;
+    const bool trained = r.run.steps_to_target >= 0;
     const auto depth = static_cast<double>(r.run.depth);
     const long seed = static_cast<long>(config.seed);
     INFO("seed " << seed << ", sw2 " << sw2 << ", depth " << r.run.depth << ", 6 xi_c " << xi6
-                 << ": train accuracy " << acc);
+                 << ": steps to 0.5 " << r.run.steps_to_target << ", train accuracy " << acc);
+    // The target is reached exactly when the accuracy recorded at the end reaches it.
+    CHECK(trained == (acc >= 0.5));
     if (depth <= xi6 / 2 && r.run.depth <= kBudgetDepth) {
       ++inside;
-      CHECK(acc >= 0.5);
+      CHECK(trained);
     } else if (depth >= 1.5 * xi6) {
       ++outside;
-      CHECK(acc < 0.5);
+      CHECK(!trained);
     }
     if (r.run.depth == deepest) {
       max_xi_at_deepest[seed] = std::max(max_xi_at_deepest[seed], xi6);
@@ -160,6 +163,110 @@ TEST_CASE("edge_of_chaos: the trainable region follows the mean-field depth scal
     INFO("seed " << seed << ": best accuracy at depth " << deepest << " " << best.first);
     CHECK(best.second == max_xi_at_deepest.at(seed));
     CHECK(best.first >= 0.15);
+  }
+}
+
+namespace {
+
+// The mean over a run's probe pairs of c_l at step 0, per hidden layer l = 1..depth (the output
+// layer left out).
+std::vector<double> mean_correlation(const RunRecord& r) {
+  std::vector<double> sum(static_cast<std::size_t>(r.run.depth), 0.0);
+  std::vector<int> count(sum.size(), 0);
+  for (const auto& row : r.correlation) {
+    if (row.step != 0 || row.layer < 1 || row.layer > r.run.depth) continue;
+    const auto i = static_cast<std::size_t>(row.layer - 1);
+    sum[i] += row.correlation;
+    ++count[i];
+  }
+  for (std::size_t i = 0; i < sum.size(); ++i) {
+    REQUIRE(count[i] > 0);
+    sum[i] /= count[i];
+  }
+  return sum;
+}
+
+// The mean of v over its last third (the deep layers).
+double deep_mean(const std::vector<double>& v) {
+  const std::size_t from = v.size() - v.size() / 3;
+  double s = 0.0;
+  for (std::size_t i = from; i < v.size(); ++i) s += v[i];
+  return s / static_cast<double>(v.size() - from);
+}
+
+}  // namespace
+
+// Poole et al. 2016 / Schoenholz et al. 2017 at initialization (correlation.csv at step 0): the
+// correlation c_l of two inputs' pre-activations goes to the fixed point c* of the mean-field
+// correlation map, 1 in the ordered phase and below 1 in the chaotic phase, as
+// |c_l - c*| ~ exp(-l / xi_c). Width 64 and 16 pairs per run make one pair's c_l scatter by
+// about 0.25 around c* in the chaotic phase, so the means over the 3 seeds' 48 pairs are
+// compared (their standard error is about 0.02 there). Asserted at the 80-layer runs:
+//  * ordered sw2 = 1 (xi_c = 3.6): the deep layers' c is within 1e-3 of 1, and 1 - c decays
+//    over a length within 0.7 to 1.4 times xi_c (measured 1.11 xi_c at the spec's seeds);
+//  * chaotic sw2 = 4: the deep layers' c is within 0.08 of the theory's c* = 0.165;
+//  * near criticality, sw2 = 1.75 (xi_c = 427 >> 80 layers): c has not converged, 1 - c is
+//    still above 0.03 in the deep layers (the map from the measured layer 1 predicts 0.09).
+// The inputs' own correlations (about 0.2 for these pairs) are close to c* in the chaotic
+// phase, so the chaotic decay length is not measurable with them and is not asserted.
+TEST_CASE("edge_of_chaos: correlations at initialization follow the mean-field map") {
+  const auto experiment = quick_experiment("edge_of_chaos.toml");
+  const auto records = run_quick(experiment);
+  const auto tanh = initbench::Activation::parse("tanh");
+  long deepest = 0;
+  for (const RunRecord& r : records) deepest = std::max(deepest, r.run.depth);
+  std::map<double, std::vector<std::vector<double>>> by_sw2;  // the deepest runs' mean c_l
+  for (const RunRecord& r : records) {
+    if (r.run.depth != deepest) continue;
+    const auto& config = experiment.runs.at(static_cast<std::size_t>(r.run.run_id));
+    by_sw2[config.init.weights.number("scale")].push_back(mean_correlation(r));
+  }
+  REQUIRE(by_sw2.size() == 3);
+  std::map<double, std::vector<double>> pooled;  // mean over seeds of the mean c_l
+  for (const auto& [sw2, runs] : by_sw2) {
+    CHECK(runs.size() == 3);
+    std::vector<double> m(runs.front().size(), 0.0);
+    for (const auto& c : runs) {
+      for (std::size_t i = 0; i < m.size(); ++i) m[i] += c[i] / static_cast<double>(runs.size());
+    }
+    pooled[sw2] = m;
+  }
+  const double sb2 = 0.2236 * 0.2236;
+  // Ordered: c -> 1, and 1 - c_l ~ exp(-l / xi_c): the slope of ln(1 - c_l) from layer 1 to the
+  // last layer where 1 - c is above 1e-5 (float pre-activations resolve 1 - c to about 1e-7).
+  {
+    const auto& c = pooled.at(1.0);
+    const double xi = initbench::meanfield_xi_c(tanh, 1.0, sb2);
+    INFO("sw2 1: deep c " << deep_mean(c) << ", xi_c " << xi);
+    CHECK(initbench::meanfield_c_star(tanh, 1.0, sb2) == 1.0);
+    CHECK(1.0 - deep_mean(c) < 1e-3);
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    int n = 0;
+    for (std::size_t i = 0; i < c.size() && 1.0 - c[i] > 1e-5; ++i, ++n) {
+      const double x = static_cast<double>(i + 1), y = std::log(1.0 - c[i]);
+      sx += x, sy += y, sxx += x * x, sxy += x * y;
+    }
+    REQUIRE(n >= 10);
+    const double slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
+    const double length = -1.0 / slope;
+    INFO("decay length " << length << " over " << n << " layers");
+    CHECK(length >= 0.7 * xi);
+    CHECK(length <= 1.4 * xi);
+  }
+  // Chaotic: c -> c* < 1, the theory's value.
+  {
+    const double c_star = initbench::meanfield_c_star(tanh, 4.0, sb2);
+    const double deep = deep_mean(pooled.at(4.0));
+    INFO("sw2 4: deep c " << deep << ", theory c* " << c_star);
+    CHECK(c_star < 0.5);
+    CHECK(std::abs(deep - c_star) < 0.08);
+  }
+  // Near criticality: no convergence within 80 layers.
+  {
+    const double deep = deep_mean(pooled.at(1.75));
+    INFO("sw2 1.75: deep c " << deep << ", xi_c " << initbench::meanfield_xi_c(tanh, 1.75, sb2));
+    CHECK(initbench::meanfield_xi_c(tanh, 1.75, sb2) > 5.0 * static_cast<double>(deepest));
+    CHECK(1.0 - deep > 0.03);
   }
 }
 

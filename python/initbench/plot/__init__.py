@@ -38,6 +38,12 @@ this package each:
                        against init.scale, the step-0 ratio ||dL/dz_1|| / ||dL/dz_L||, the step-0
                        saturated fraction (mean over hidden layers) and the final train accuracy,
                        one line per combination of the other axes.
+  correlation.png      (correlation) the correlation c_l between two inputs' pre-activations
+                       across layers at step 0 (correlation.csv), per line of the grid axes other
+                       than seed, depth and train.* (deepest runs), against Poole et al. 2016's
+                       mean-field correlation map (tanh): c_l, its fixed point c* and the decay
+                       of |c_l - c*| (Schoenholz et al. 2017's depth scale xi_c); c_l after
+                       training when the file has a later step.
 
 Settings are the rows of summary.csv: runs sharing every grid axis but seed, in grid order. Line
 figures show at most 16 settings (evenly spaced in grid order); histograms at most 8 settings
@@ -60,10 +66,10 @@ matplotlibrc), no metadata in the PNG, so the same CSV files give byte-identical
 
 Required: runs.csv, summary.csv, curves.csv. Optional (the figure is skipped with a note when the
 file is missing or has only its header): layers.csv, histograms.csv, symmetry.csv, jacobian.csv,
-spec.toml, meta.json. A missing required file, a missing column, a row with the wrong number of
-fields or a value that is not a number stops the script with one line naming the file (and the
-line and column) before any figure is drawn (experiment.py, initbench.tables). PNGs of ours that
-the data no longer allows are removed from DIR/plots/.
+correlation.csv, spec.toml, meta.json. A missing required file, a missing column, a row with the
+wrong number of fields or a value that is not a number stops the script with one line naming the
+file (and the line and column) before any figure is drawn (experiment.py, initbench.tables). PNGs
+of ours that the data no longer allows are removed from DIR/plots/.
 
 Exit status: 0 figures written; 1 bad or missing data; 2 usage; 3 numpy, pandas or matplotlib
 missing. Needs Debian's python3-numpy, python3-pandas and python3-matplotlib (run with
@@ -78,12 +84,12 @@ USAGE = ("Usage: /usr/bin/python3 scripts/plot.py DIR     (or --help)\n"
          "       /usr/bin/python3 -m initbench.plot DIR   (python/ on PYTHONPATH, or installed)")
 FIGURES = ("curves.png", "layers.png", "hist_activation.png", "hist_delta.png", "saturated.png",
            "dead.png", "symmetry.png", "jacobian.png", "heatmap.png", "steps_to_target.png",
-           "scale.png")
+           "scale.png", "correlation.png")
 
 
 def _jobs():
     """(figure, draw function, extra arguments) in the order the figures are drawn."""
-    from . import curves, fractions, heatmap, histograms, jacobian, layers, scale
+    from . import correlation, curves, fractions, heatmap, histograms, jacobian, layers, scale
     from . import steps_to_target, symmetry
     return [("curves.png", curves.draw, ()),
             ("layers.png", layers.draw, ()),
@@ -95,7 +101,8 @@ def _jobs():
             ("jacobian.png", jacobian.draw, ()),
             ("heatmap.png", heatmap.draw, ()),
             ("steps_to_target.png", steps_to_target.draw, ()),
-            ("scale.png", scale.draw, ())]
+            ("scale.png", scale.draw, ()),
+            ("correlation.png", correlation.draw, ())]
 
 
 def plot(folder):

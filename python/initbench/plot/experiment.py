@@ -17,13 +17,14 @@ from .axes import Axis
 from .stats import MAX_SETTINGS
 
 REQUIRED_FILES = ("runs.csv", "summary.csv", "curves.csv")
-OPTIONAL_FILES = ("layers.csv", "histograms.csv", "symmetry.csv", "jacobian.csv")
+OPTIONAL_FILES = ("layers.csv", "histograms.csv", "symmetry.csv", "jacobian.csv",
+                  "correlation.csv")
 RUN_TEXT = ("scheme", "activation", "status", "width")
 RUN_NUMBERS = ("steps_run", "steps_to_target", "final_train_loss", "final_train_acc",
                "final_test_loss", "final_test_acc")
 # The C++ side's mean-field theory and gain per run (docs/csv.md); read when runs.csv has them.
 RUN_THEORY = ("sigma_w2", "sigma_b2", "q_star", "chi_1", "xi_c", "gain")
-INT_COLUMNS = ("run_id", "step", "layer", "sample", "k", "width")
+INT_COLUMNS = ("run_id", "step", "layer", "sample", "k", "width", "pair")
 # The columns each per-step table must have, in the order they are checked.
 STEP_COLUMNS = {
     "layers.csv": ("run_id", "step", "layer", "preact_std", "act_std", "saturated_frac",
@@ -32,6 +33,7 @@ STEP_COLUMNS = {
     "symmetry.csv": ("run_id", "step", "layer", "width", "distinct_neurons", "mean_abs_cosine",
                      "act_effective_rank"),
     "jacobian.csv": ("run_id", "step", "sample", "k", "singular_value"),
+    "correlation.csv": ("run_id", "step", "layer", "pair", "q_a", "q_b", "correlation"),
     "curves.csv": ("run_id", "step", "train_loss", "train_acc", "test_loss", "test_acc"),
 }
 
@@ -77,7 +79,8 @@ class Experiment:
     """runs: a DataFrame indexed by run_id (ascending) with RUN_TEXT, RUN_NUMBERS, the RUN_THEORY
     columns runs.csv has, seed (text), setting, key (the tuple of grid axis values) and the axis
     columns. setting_keys[s], setting_runs[s] (run ids), labels[s]: setting s. curves, layers,
-    histograms, symmetry, jacobian: typed DataFrames with `setting`, or None without the file."""
+    histograms, symmetry, jacobian, correlation: typed DataFrames with `setting`, or None without
+    the file."""
 
     def __init__(self, folder):
         self.dir = folder
@@ -108,7 +111,7 @@ class Experiment:
         self.labels = self._labels()
         # Validate every optional table now, so bad data stops us before any figure is drawn.
         for name in ("layers.csv", "histograms.csv", "symmetry.csv", "jacobian.csv",
-                     "curves.csv"):
+                     "correlation.csv", "curves.csv"):
             setattr(self, name[:-len(".csv")], self._load(name))
         self._rank = None
 
