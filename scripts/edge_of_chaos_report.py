@@ -30,7 +30,6 @@ def trainable_tables(exp, budgets):
     table = exp.tables["runs.csv"]
     runs["depth"] = table.ints("depth")[table.ints("run_id").argsort()]
     runs["stt"] = table.floats("steps_to_target")[table.ints("run_id").argsort()]
-    axis = next(a for a in exp.axes if a.name == "init.scheme")
     runs["sw2"] = runs["sigma_w2"]
     sw2s = sorted(runs["sw2"].unique())
     depths = sorted(runs["depth"].unique())
@@ -63,7 +62,6 @@ def trainable_tables(exp, budgets):
             cells.append("/".join(str(int(((sel["stt"] >= 0) & (sel["stt"] <= b)).sum()))
                                   for b in budgets))
         lines.append(f"| {s:g} | {xi6[s]:.0f} | " + " | ".join(cells) + " |")
-    del axis
     return lines
 
 

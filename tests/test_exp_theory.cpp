@@ -113,7 +113,7 @@ TEST_CASE(
 // deeper, whatever xi_c; see the spec's [quick] note) must train; runs well outside (depth >=
 // 9 xi_c, 1.5 times the boundary) must not; at the deepest depth (80, beyond the budget) the best
 // run of each seed is the one nearest criticality, and it learns something (at least 1.5 times
-// chance: 0.19 to 0.54 over seeds at this size) while the others stay near chance.
+// chance: 0.49 to 0.58 over the spec's seeds at this size) while the others stay near chance.
 TEST_CASE("edge_of_chaos: the trainable region follows the mean-field depth scale 6 xi_c") {
   const auto experiment = quick_experiment("edge_of_chaos.toml");
   const auto records = run_quick(experiment);

@@ -82,8 +82,7 @@ def c_map(c, q, sw2, sb2):
 def c_star(sw2, sb2):
     """The stable fixed point of the correlation map at q*: 1 when c = 1 is stable (chi_1 <= 1),
     else the root below 1 found by bisection on [0, 1)."""
-    _, w, _, _, _ = _nodes()
-    z = _nodes()[0]
+    z, w, _, _, _ = _nodes()
     q = q_star(sw2, sb2)
     chi1 = sw2 * float(np.dot(w, (1 - np.tanh(math.sqrt(q) * z) ** 2) ** 2))
     if chi1 <= 1.0 or q <= 0:
@@ -282,9 +281,9 @@ def draw(exp):
     for j in shown:
         r = results[j]
         text = f"{r['label']}: {r['depth']} layers, {r['seeds']} x {r['pairs'] // r['seeds']} " \
-               f"pairs; c* {r['c_star']:.3f}"
+               f"pairs; deep-layer c {r['c_star']:.3f}"
         if "c_star_theory" in r:
-            text += f" (theory {r['c_star_theory']:.3f})"
+            text += f" (theory c* {r['c_star_theory']:.3f})"
         labels.append(text)
     if theory_any:
         handles.append(Line2D([], [], color="0.3", lw=1, ls=(0, (4, 2))))
