@@ -20,8 +20,8 @@
 using namespace initbench;
 
 // Every expectation below is written from the formulas in the README / REFERENCE.md scheme table,
-// not by calling the library's own helpers: a wrong constant or fan in src/init/schemes.cpp has to show
-// up as a disagreement between two independent transcriptions.
+// not by calling the library's own helpers: a wrong constant or fan in src/init/schemes.cpp has to
+// show up as a disagreement between two independent transcriptions.
 
 namespace {
 
