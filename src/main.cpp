@@ -508,6 +508,8 @@ int describe(const std::string& path, const SpecOptions& spec_options, int threa
 
 }  // namespace
 
+// Long (about 170 lines) for a reason: CLI11 declares each subcommand and option in place, with
+// its help text; the work is in the functions above.
 int main(int argc, char** argv) {
   CLI::App app{
       "initbench: measures why weight initialization matters.\n"

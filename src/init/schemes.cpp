@@ -124,11 +124,11 @@ ParamInfo mode(std::vector<std::string> choices = {"fan_in", "fan_out"}) {
   return {"mode", ParamType::kChoice, "fan_in", std::move(choices), "which fan n is"};
 }
 
-// Each entry names only the fields it sets; the rest keep SchemeInfo's defaults. GCC 12 warns
-// about exactly that (-Wmissing-field-initializers), which is the point of designated
-// initializers here.
 }  // namespace
 
+// A table (about 320 lines): one entry per scheme, with its documentation. Each entry names only
+// the fields it sets; the rest keep SchemeInfo's defaults. GCC 12 warns about exactly that
+// (-Wmissing-field-initializers), which is the point of designated initializers here.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 const std::vector<Entry>& init_internal::registry() {

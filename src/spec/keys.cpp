@@ -192,6 +192,7 @@ const std::vector<std::string>& section_names() {
   return names;
 }
 
+// A table (about 180 lines): one entry per key a spec may set.
 const std::vector<Key>& keys() {
   using R = RunConfig;
   using V = Value;
