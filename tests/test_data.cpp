@@ -296,6 +296,34 @@ TEST_CASE("data: xor labels are sign(x) * sign(y) > 0 of the clean point") {
   CHECK(rms == doctest::Approx(0.1).epsilon(0.1));
 }
 
+TEST_CASE("data: checkerboard labels alternate over a 4 x 4 board of the clean point") {
+  const Dataset clean = make_checkerboard(4000, 500, 0.0, 13);
+  REQUIRE(clean.X_train.rows() == 2);
+  REQUIRE(clean.Y_train.rows() == 1);
+  CHECK(clean.num_classes == 2);
+  std::vector<Index> per_cell(16, 0);
+  for (Index j = 0; j < clean.X_train.cols(); ++j) {
+    const double x = clean.X_train(0, j);
+    const double y = clean.X_train(1, j);
+    REQUIRE((x >= -1.0 && x < 1.0 && y >= -1.0 && y < 1.0));
+    // the cell by comparisons, not by the generator's floor
+    Index cx = 0, cy = 0;
+    for (double edge : {-0.5, 0.0, 0.5}) {
+      cx += x >= edge ? 1 : 0;
+      cy += y >= edge ? 1 : 0;
+    }
+    ++per_cell[static_cast<std::size_t>(4 * cx + cy)];
+    CHECK(clean.Y_train(0, j) == ((cx + cy) % 2 == 1 ? 1.0 : 0.0));
+  }
+  // every cell is populated, about 4000 / 16 = 250 each
+  for (Index count : per_cell) CHECK((count > 180 && count < 320));
+  // noise moves the points but keeps their labels
+  const Dataset noisy = make_checkerboard(4000, 500, 0.1, 13);
+  CHECK(same_bytes(noisy.Y_train, clean.Y_train));
+  const double rms = std::sqrt((noisy.X_train - clean.X_train).squaredNorm() / 8000.0);
+  CHECK(rms == doctest::Approx(0.1).epsilon(0.1));
+}
+
 TEST_CASE("data: blobs: K Gaussian clusters around centres shared by train and test") {
   const Index k_classes = 4;
   const Dataset d = make_blobs(400, 200, k_classes, 3, 0.5, 10.0, 2);

@@ -49,7 +49,8 @@ struct Dataset {
 // What to load. Fields a kind does not use are ignored, except `classes` (see there). The
 // defaults are the course's circles.
 struct DataSpec {
-  // circles | moons | spirals | xor | blobs | teacher (synthetic), idx | csv (files).
+  // circles | moons | spirals | xor | blobs | teacher | checkerboard (synthetic), idx | csv
+  // (files).
   std::string kind = "circles";
   // synthetic: number of training samples to generate (>= 1; circles and moons >= 2; spirals and
   // blobs >= classes, so that every class is in the training set).
@@ -190,6 +191,11 @@ Dataset make_spirals(Index train, Index test, Index classes, double noise, std::
 // else 0; then N(0, noise^2) on each coordinate. Labels come from the clean point, so noise
 // blurs the boundary; the clean points do not depend on `noise`.
 Dataset make_xor(Index train, Index test, double noise, std::uint64_t seed);
+
+// A 4 x 4 checkerboard, XOR's harder sibling (more boundaries for the same two classes): (x, y)
+// uniform in [-1, 1)^2, label (floor(2 (x + 1)) + floor(2 (y + 1))) mod 2, then N(0, noise^2) on
+// each coordinate; labels from the clean point, as for xor.
+Dataset make_checkerboard(Index train, Index test, double noise, std::uint64_t seed);
 
 // sklearn.datasets.make_blobs: K = classes centres c_k uniform in [-center_box, center_box)^d,
 // drawn first and shared by train and test; class k gets n / K points (the first n % K one

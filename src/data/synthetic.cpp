@@ -183,6 +183,21 @@ Points xor_points(Index n, double noise, Rng& rng) {
   return p;
 }
 
+Points checkerboard_points(Index n, double noise, Rng& rng) {
+  Points p{Matrix<double>(2, n), Labels(to_size(n))};
+  for (Index i = 0; i < n; ++i) {
+    const double x = rng.uniform(-1.0, 1.0);
+    const double y = rng.uniform(-1.0, 1.0);
+    p.X(0, i) = x;
+    p.X(1, i) = y;
+    const auto cell = static_cast<Index>(std::floor(2.0 * (x + 1.0))) +
+                      static_cast<Index>(std::floor(2.0 * (y + 1.0)));
+    p.labels[to_size(i)] = cell % 2;
+  }
+  add_noise(p.X, noise, rng);
+  return p;
+}
+
 // centers: (d, K)
 Points blobs(Index n, const Matrix<double>& centers, double cluster_std, Rng& rng) {
   const Index classes = centers.cols();
@@ -330,6 +345,14 @@ Dataset make_xor(Index train, Index test, double noise, std::uint64_t seed) {
                        [&](Index n, Rng& r) { return xor_points(n, noise, r); });
 }
 
+Dataset make_checkerboard(Index train, Index test, double noise, std::uint64_t seed) {
+  check_counts("checkerboard", train, test, 1);
+  check_noise("checkerboard", noise);
+  Rng rng(seed, 0, stream::kData);
+  return make_labelled("checkerboard", train, test, 2, rng,
+                       [&](Index n, Rng& r) { return checkerboard_points(n, noise, r); });
+}
+
 Dataset make_blobs(Index train, Index test, Index classes, Index features, double cluster_std,
                    double center_box, std::uint64_t seed) {
   if (classes < 2 || features < 1 || !valid_noise(cluster_std) || !std::isfinite(center_box) ||
@@ -465,6 +488,13 @@ std::vector<DatasetKind> data_internal::synthetic_kinds() {
              const Teacher teacher{d.features, d.hidden, d.classify ? k : d.outputs, d.classify};
              return make_teacher(d.train, d.test, teacher, d.noise, seed);
            },
+       .seeded = always_seeded},
+      {.name = "checkerboard",
+       .natural_classes = 2,
+       .fixed_classes = true,
+       .shape = [](const DataSpec& d, Index k) { return labels(d, 2, k); },
+       .load = [](const DataSpec& d, Index,
+                  std::uint64_t seed) { return make_checkerboard(d.train, d.test, d.noise, seed); },
        .seeded = always_seeded},
   };
 }
