@@ -553,11 +553,7 @@ const std::vector<Probe>& probe_registry() {
                    const std::set<long>&) { return step_schedule(p.every, p.log_schedule, total); },
        .run_float = run_layers<float>,
        .run_double = run_layers<double>,
-       .csv =
-           [](const std::vector<RunRecord>& records) {
-             return rows_csv<LayerRow>(
-                 records, [](const RunRecord& r) -> const auto& { return r.layers; });
-           }},
+       .csv = member_csv<&RunRecord::layers>},
       {.name = "symmetry",
        .steps =
            [](const ProbeConfig& p, long total, const std::set<long>& layers) {
@@ -565,11 +561,7 @@ const std::vector<Probe>& probe_registry() {
            },
        .run_float = run_symmetry<float>,
        .run_double = run_symmetry<double>,
-       .csv =
-           [](const std::vector<RunRecord>& records) {
-             return rows_csv<SymmetryRow>(
-                 records, [](const RunRecord& r) -> const auto& { return r.symmetry; });
-           }},
+       .csv = member_csv<&RunRecord::symmetry>},
       {.name = "histograms",
        .steps =
            [](const ProbeConfig& p, long total, const std::set<long>& layers) {
@@ -577,11 +569,7 @@ const std::vector<Probe>& probe_registry() {
            },
        .run_float = run_histograms<float>,
        .run_double = run_histograms<double>,
-       .csv =
-           [](const std::vector<RunRecord>& records) {
-             return rows_csv<HistogramRow>(
-                 records, [](const RunRecord& r) -> const auto& { return r.histograms; });
-           }},
+       .csv = member_csv<&RunRecord::histograms>},
       {.name = "jacobian",
        .steps =
            [](const ProbeConfig& p, long total, const std::set<long>&) {
@@ -591,11 +579,7 @@ const std::vector<Probe>& probe_registry() {
            },
        .run_float = run_jacobian<float>,
        .run_double = run_jacobian<double>,
-       .csv =
-           [](const std::vector<RunRecord>& records) {
-             return rows_csv<JacobianRow>(
-                 records, [](const RunRecord& r) -> const auto& { return r.jacobian; });
-           }},
+       .csv = member_csv<&RunRecord::jacobian>},
       {.name = "correlation",
        .steps =
            [](const ProbeConfig& p, long total, const std::set<long>& layers) {
@@ -603,11 +587,7 @@ const std::vector<Probe>& probe_registry() {
            },
        .run_float = run_correlation<float>,
        .run_double = run_correlation<double>,
-       .csv =
-           [](const std::vector<RunRecord>& records) {
-             return rows_csv<CorrelationRow>(
-                 records, [](const RunRecord& r) -> const auto& { return r.correlation; });
-           }},
+       .csv = member_csv<&RunRecord::correlation>},
   };
   return probes;
 }

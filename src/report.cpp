@@ -60,8 +60,7 @@ std::string runs_csv(const std::vector<RunRecord>& records) {
 }
 
 std::string curves_csv(const std::vector<RunRecord>& records) {
-  return rows_csv<CurveRow>(
-      records, [](const RunRecord& r) -> const auto& { return r.curves; });
+  return member_csv<&RunRecord::curves>(records);
 }
 std::string timings_csv(const std::vector<RunRecord>& records) {
   return rows_csv<TimingRow>(records,
@@ -94,7 +93,8 @@ bool CsvReader::next(std::vector<std::string>& fields) {
   bool quoted = false;
   bool field_started = false;  // the field began with a quote (so "" is a field, not nothing)
   bool any_quote = false;
-  for (; pos_ < text_.size(); ++pos_) {
+  bool line_end = false;
+  for (; pos_ < text_.size() && !line_end; ++pos_) {
     const char c = text_[pos_];
     if (quoted) {
       if (c == '"') {
@@ -128,11 +128,8 @@ bool CsvReader::next(std::vector<std::string>& fields) {
       case '\r': break;
       case '\n':
         ++line_;
-        ++pos_;
-        fields.push_back(std::move(current));
-        blank_ = fields.size() == 1 && !any_quote &&
-                 fields[0].find_first_not_of(" \t") == std::string::npos;
-        return true;
+        line_end = true;
+        break;
       default: current += c; field_started = true;
     }
   }
@@ -140,8 +137,8 @@ bool CsvReader::next(std::vector<std::string>& fields) {
     throw std::runtime_error(
         fmt::format("{}:{}: unterminated quoted field", source_, record_line_));
   }
-  // the last record without a line end; nothing but a stray '\r' is no record
-  if (current.empty() && fields.empty() && !field_started) return false;
+  // the last record may lack a line end; nothing but a stray '\r' there is no record
+  if (!line_end && current.empty() && fields.empty() && !field_started) return false;
   fields.push_back(std::move(current));
   blank_ =
       fields.size() == 1 && !any_quote && fields[0].find_first_not_of(" \t") == std::string::npos;

@@ -132,7 +132,7 @@ struct DatasetKind {
   void (*check)(const DataSpec&, Index classes) = nullptr;
   // Generates or loads the data (before standardization).
   Dataset (*load)(const DataSpec&, Index classes, std::uint64_t seed) = nullptr;
-  // Whether the data depend on the run's seed (generator "initbench").
+  // Whether the data depend on the run's seed (generator "initbench"); null: they always do.
   bool (*seeded)(const DataSpec&) = nullptr;
 };
 

@@ -72,6 +72,14 @@ std::string rows_csv(const std::vector<RunRecord>& records, Get get) {
   return out;
 }
 
+// The file of one RunRecord member (a vector of rows): rows_csv over that member.
+template <auto Member>
+std::string member_csv(const std::vector<RunRecord>& records) {
+  using Row = typename std::remove_cvref_t<decltype(RunRecord{}.*Member)>::value_type;
+  return rows_csv<Row>(
+      records, [](const RunRecord& r) -> const auto& { return r.*Member; });
+}
+
 // CSV text of one file: the header from the row type, then every row. runs.csv rows carry their
 // grid axes as extra columns (named by the first row's axes).
 std::string runs_csv(const std::vector<RunRecord>& records);

@@ -115,7 +115,8 @@ const DatasetKind& dataset_kind(std::string_view name) {
 
 bool DataSpec::seeded() const {
   const DatasetKind* entry = find_kind(kind);
-  return !uses_numpy(generator) && (entry == nullptr || entry->seeded(*this));
+  return !uses_numpy(generator) &&
+         (entry == nullptr || entry->seeded == nullptr || entry->seeded(*this));
 }
 
 std::optional<DataShape> synthetic_shape(const DataSpec& spec) {

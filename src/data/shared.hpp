@@ -71,7 +71,8 @@ inline void one_per_class(const DataSpec& d, Index classes) {
   need_train(d, classes, fmt::format(" (one per class; it has {} classes)", classes));
 }
 
-inline bool always_seeded(const DataSpec&) { return true; }
+// Two classes of points in the plane (circles, moons, spirals by default, xor, checkerboard).
+inline DataShape plane_labels(const DataSpec& d, Index classes) { return labels(d, 2, classes); }
 
 // The registry's entries, each declared beside its loader; datasets.cpp joins them in this
 // order (dataset_registry()).

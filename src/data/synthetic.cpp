@@ -418,7 +418,7 @@ std::vector<DatasetKind> data_internal::synthetic_kinds() {
        .natural_classes = 2,
        .fixed_classes = true,
        .numpy = true,
-       .shape = [](const DataSpec& d, Index k) { return labels(d, 2, k); },
+       .shape = plane_labels,
        .check = [](const DataSpec& d, Index) { need_train(d, 2, " (one per class)"); },
        .load =
            [](const DataSpec& d, Index, std::uint64_t seed) {
@@ -428,30 +428,26 @@ std::vector<DatasetKind> data_internal::synthetic_kinds() {
                                          numpy_seed(d.numpy_test_seed, "numpy_test_seed"));
              }
              return make_circles(d.train, d.test, d.noise, seed, d.factor);
-           },
-       .seeded = always_seeded},
+           }},
       {.name = "moons",
        .natural_classes = 2,
        .fixed_classes = true,
-       .shape = [](const DataSpec& d, Index k) { return labels(d, 2, k); },
+       .shape = plane_labels,
        .check = [](const DataSpec& d, Index) { need_train(d, 2, " (one per class)"); },
        .load = [](const DataSpec& d, Index,
-                  std::uint64_t seed) { return make_moons(d.train, d.test, d.noise, seed); },
-       .seeded = always_seeded},
+                  std::uint64_t seed) { return make_moons(d.train, d.test, d.noise, seed); }},
       {.name = "spirals",
        .natural_classes = 2,
-       .shape = [](const DataSpec& d, Index k) { return labels(d, 2, k); },
+       .shape = plane_labels,
        .check = one_per_class,
        .load = [](const DataSpec& d, Index k,
-                  std::uint64_t seed) { return make_spirals(d.train, d.test, k, d.noise, seed); },
-       .seeded = always_seeded},
+                  std::uint64_t seed) { return make_spirals(d.train, d.test, k, d.noise, seed); }},
       {.name = "xor",
        .natural_classes = 2,
        .fixed_classes = true,
-       .shape = [](const DataSpec& d, Index k) { return labels(d, 2, k); },
+       .shape = plane_labels,
        .load = [](const DataSpec& d, Index,
-                  std::uint64_t seed) { return make_xor(d.train, d.test, d.noise, seed); },
-       .seeded = always_seeded},
+                  std::uint64_t seed) { return make_xor(d.train, d.test, d.noise, seed); }},
       {.name = "blobs",
        .natural_classes = 3,  // sklearn's default
        .shape = [](const DataSpec& d, Index k) { return labels(d, d.features, k); },
@@ -459,8 +455,7 @@ std::vector<DatasetKind> data_internal::synthetic_kinds() {
        .load =
            [](const DataSpec& d, Index k, std::uint64_t seed) {
              return make_blobs(d.train, d.test, k, d.features, d.cluster_std, d.center_box, seed);
-           },
-       .seeded = always_seeded},
+           }},
       {.name = "teacher",
        .natural_classes = 2,  // with classify; regression has none
        .shape =
@@ -487,15 +482,15 @@ std::vector<DatasetKind> data_internal::synthetic_kinds() {
              }
              const Teacher teacher{d.features, d.hidden, d.classify ? k : d.outputs, d.classify};
              return make_teacher(d.train, d.test, teacher, d.noise, seed);
-           },
-       .seeded = always_seeded},
+           }},
       {.name = "checkerboard",
        .natural_classes = 2,
        .fixed_classes = true,
-       .shape = [](const DataSpec& d, Index k) { return labels(d, 2, k); },
-       .load = [](const DataSpec& d, Index,
-                  std::uint64_t seed) { return make_checkerboard(d.train, d.test, d.noise, seed); },
-       .seeded = always_seeded},
+       .shape = plane_labels,
+       .load =
+           [](const DataSpec& d, Index, std::uint64_t seed) {
+             return make_checkerboard(d.train, d.test, d.noise, seed);
+           }},
   };
 }
 #pragma GCC diagnostic pop
