@@ -125,6 +125,9 @@ void transpose_pack(const T* src, Index ld, Index count, Index kc, T* out) {
     const Index steps = min_of(kTile, kc - p);
     Index r = 0;
     if (steps == kTile) {
+      // unrolled on purpose: left to itself GCC compiled this loop differently as the file grew
+      // (a double A^T product measured up to 20% slower with bench_gemm)
+#pragma GCC unroll 8
       for (; r < full_rows; r += kTile)
         Simd<T>::transpose_tile(src + r * ld + p, ld, out + p * kR + r, kR);
     }
@@ -272,12 +275,12 @@ void direct_tile(Index kc, const T* __restrict a, Index a_step, const T* __restr
   using V = typename S::V;
   constexpr Index W = S::kWidth;
   typename S::Mask m[static_cast<std::size_t>(kMRV)];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (Index v = 0; v < kMRV; ++v) m[v] = S::mask(rows - v * W);
   V acc[static_cast<std::size_t>(kMRV)][static_cast<std::size_t>(kCols)];  // registers
 #pragma GCC unroll 8
   for (Index j = 0; j < kCols; ++j) {
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (Index v = 0; v < kMRV; ++v) {
       acc[v][j] = first   ? S::zero()
                   : kFull ? S::loadu(c + v * W + j * ldc)
@@ -286,20 +289,20 @@ void direct_tile(Index kc, const T* __restrict a, Index a_step, const T* __restr
   }
   for (Index p = 0; p < kc; ++p) {
     V av[static_cast<std::size_t>(kMRV)];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (Index v = 0; v < kMRV; ++v)
       av[v] = kFull ? S::loadu(a + v * W) : S::load_mask(a + v * W, m[v]);
     const T* bp = b + p * sp;
 #pragma GCC unroll 8
     for (Index j = 0; j < kCols; ++j) {
       const V bj = S::set1(bp[j * sj]);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (Index v = 0; v < kMRV; ++v) acc[v][j] = S::fma(av[v], bj, acc[v][j]);
     }
     a += a_step;
   }
   if (last && bias != nullptr) {
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (Index v = 0; v < kMRV; ++v) {
       const V bv = kFull ? S::loadu(bias + v * W) : S::load_mask(bias + v * W, m[v]);
 #pragma GCC unroll 8
@@ -308,7 +311,7 @@ void direct_tile(Index kc, const T* __restrict a, Index a_step, const T* __restr
   }
 #pragma GCC unroll 8
   for (Index j = 0; j < kCols; ++j) {
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (Index v = 0; v < kMRV; ++v) {
       if constexpr (kFull) {
         S::storeu(c + v * W + j * ldc, acc[v][j]);
@@ -319,11 +322,34 @@ void direct_tile(Index kc, const T* __restrict a, Index a_step, const T* __restr
   }
 }
 
-// Columns [0, n) of one row group, kDirectCols at a time, then the remaining columns as one tile.
+// Columns per direct tile for a group of kMRV vectors: kDirectCols up to kDirectMRV vectors;
+// taller groups (only for products with few columns) take as many columns as the registers hold
+// (kMRV x cols accumulators, kMRV values of op(A), one broadcast of op(B)).
+template <typename T>
+constexpr Index direct_cols(Index vectors) {
+  using S = Simd<T>;
+  if (vectors <= S::kDirectMRV) return S::kDirectCols;
+  return min_of(S::kDirectCols, (S::kRegisters - 1 - vectors) / vectors);
+}
+
+// Vectors per row group for a product with n columns: the tallest group whose tile holds all n
+// columns, so that a product with 1 to a few columns (a batch of 1 to 4) has enough independent
+// chains in flight to hide the FMA latency; kDirectMRV when n fills kDirectCols.
+template <typename T>
+constexpr Index direct_group_vectors(Index n) {
+  using S = Simd<T>;
+  Index vectors = S::kDirectMRV;
+  while (vectors < S::kDirectMRVMax && direct_cols<T>(vectors + 1) >= min_of(n, S::kDirectCols))
+    ++vectors;
+  return vectors;
+}
+
+// Columns [0, n) of one row group, direct_cols at a time, then the remaining columns as one tile.
 template <typename T, Index kMRV, bool kFull>
 void direct_columns(Index kc, const T* a, Index a_step, const T* b, Index sp, Index sj, T* c,
                     Index ldc, Index rows, Index n, bool first, bool last, const T* bias) {
-  constexpr Index kCols = Simd<T>::kDirectCols;
+  constexpr Index kCols = direct_cols<T>(kMRV);
+  static_assert(kCols >= 1 && kCols <= 8);
   Index j = 0;
   for (; j + kCols <= n; j += kCols) {
     direct_tile<T, kMRV, kCols, kFull>(kc, a, a_step, b + j * sj, sp, sj, c + j * ldc, ldc, rows,
@@ -349,69 +375,80 @@ void direct_columns(Index kc, const T* a, Index a_step, const T* b, Index sp, In
   }
 }
 
-// One group of `rows` rows (at most kDirectMRV vectors) with the narrowest tile that holds them
-// (unmasked loads and stores when the rows fill it).
+// One group of `rows` rows, kMRV vectors tall (the last vector maybe partial): rows [i, i + rows)
+// of C over all n columns. op(A) = A is read in place, the whole chain in one pass; op(A) = A^T is
+// packed one (kMRV W x kc) panel at a time and the chains continue block after block.
 template <typename T, Index kMRV>
-void direct_group(Index kc, const T* a, Index a_step, const T* b, Index sp, Index sj, T* c,
-                  Index ldc, Index rows, Index n, bool first, bool last, const T* bias) {
-  if (rows == kMRV * Simd<T>::kWidth) {
-    direct_columns<T, kMRV, true>(kc, a, a_step, b, sp, sj, c, ldc, rows, n, first, last, bias);
-  } else {
-    direct_columns<T, kMRV, false>(kc, a, a_step, b, sp, sj, c, ldc, rows, n, first, last, bias);
+void direct_group(const GemmCall<T>& g, Index i, Index rows, Index sp, Index sj, const T* bias) {
+  constexpr Index kRows = kMRV * Simd<T>::kWidth;
+  const bool full = rows == kRows;
+  auto run = [&](Index kc, const T* a, Index a_step, const T* b, bool first, bool last) {
+    const T* bias_now = last ? bias : nullptr;
+    if (full) {
+      direct_columns<T, kMRV, true>(kc, a, a_step, b, sp, sj, g.C + i, g.ldc, rows, g.n, first,
+                                    last, bias_now);
+    } else {
+      direct_columns<T, kMRV, false>(kc, a, a_step, b, sp, sj, g.C + i, g.ldc, rows, g.n, first,
+                                     last, bias_now);
+    }
+  };
+  if (g.op_a == Op::kN) {
+    run(g.k, g.A + i, g.lda, g.B, true, true);
+    return;
+  }
+  // A^T: groups of at most kDirectMRV vectors (gemm_direct), packed a (kc x kPanel) panel at a
+  // time into the buffer sized for the packed path's MR
+  constexpr Index kPanel = Simd<T>::kDirectMRV * Simd<T>::kWidth;
+  static_assert(kPanel <= initbench::kernels::detail::micro_tile(kIsa, sizeof(T)).mr,
+                "a packed A^T panel of the direct path must fit the buffer sized for MR");
+  if constexpr (kMRV <= Simd<T>::kDirectMRV) {
+    for (Index p0 = 0; p0 < g.k; p0 += g.blocking.kc) {
+      const Index kc = min_of(g.blocking.kc, g.k - p0);
+      transpose_pack<T, kPanel>(g.A + p0 + i * g.lda, g.lda, rows, kc, g.pack_a);
+      run(kc, g.pack_a, kPanel, g.B + p0 * sp, p0 == 0, p0 + kc == g.k);
+    }
   }
 }
 
-template <typename T>
-void direct_rows(Index kc, const T* a, Index a_step, const T* b, Index sp, Index sj, T* c,
-                 Index ldc, Index rows, Index n, bool first, bool last, const T* bias) {
-  using S = Simd<T>;
-  static_assert(S::kDirectMRV >= 1 && S::kDirectMRV <= 4 && S::kDirectCols <= 8);
-  switch ((rows + S::kWidth - 1) / S::kWidth) {
-    case 1: direct_group<T, 1>(kc, a, a_step, b, sp, sj, c, ldc, rows, n, first, last, bias); break;
-    case 2:
-      if constexpr (S::kDirectMRV >= 2) {
-        direct_group<T, 2>(kc, a, a_step, b, sp, sj, c, ldc, rows, n, first, last, bias);
-      }
-      break;
-    case 3:
-      if constexpr (S::kDirectMRV >= 3) {
-        direct_group<T, 3>(kc, a, a_step, b, sp, sj, c, ldc, rows, n, first, last, bias);
-      }
-      break;
-    default:
-      if constexpr (S::kDirectMRV >= 4) {
-        direct_group<T, 4>(kc, a, a_step, b, sp, sj, c, ldc, rows, n, first, last, bias);
-      }
-      break;
+// direct_group with kMRV = vectors (1 to kDirectMRVMax), chosen at run time.
+template <typename T, Index kMRV = 1>
+void direct_group_of(Index vectors, const GemmCall<T>& g, Index i, Index rows, Index sp, Index sj,
+                     const T* bias) {
+  if constexpr (kMRV <= Simd<T>::kDirectMRVMax) {
+    if (vectors == kMRV) {
+      direct_group<T, kMRV>(g, i, rows, sp, sj, bias);
+    } else {
+      direct_group_of<T, kMRV + 1>(vectors, g, i, rows, sp, sj, bias);
+    }
   }
 }
 
 template <typename T>
 void gemm_direct(const GemmCall<T>& g) {
   using S = Simd<T>;
-  constexpr Index kMR = S::kDirectMRV * S::kWidth;  // rows per group
-  static_assert(kMR <= initbench::kernels::detail::micro_tile(kIsa, sizeof(T)).mr,
-                "a packed A^T panel of the direct path must fit the buffer sized for MR");
-  const Index kKC = g.blocking.kc;
+  constexpr Index W = S::kWidth;
+  static_assert(S::kDirectMRV >= 1 && S::kDirectMRV <= S::kDirectMRVMax && S::kDirectCols <= 8 &&
+                direct_cols<T>(S::kDirectMRVMax) >= 1);
   // op(B)(p, j) = b[p sp + j sj]
   const Index sp = g.op_b == Op::kN ? 1 : g.ldb;
   const Index sj = g.op_b == Op::kN ? g.ldb : 1;
-  for (Index i = 0; i < g.m; i += kMR) {
-    const Index rows = min_of(kMR, g.m - i);
-    const T* bias = g.bias != nullptr ? g.bias + i : nullptr;
-    if (g.op_a == Op::kN) {
-      // the whole chain in one pass: A's rows are read in place
-      direct_rows<T>(g.k, g.A + i, g.lda, g.B, sp, sj, g.C + i, g.ldc, rows, g.n, true, true, bias);
-      continue;
-    }
-    // A^T: pack a (rows x kc) panel at a time, continue the chains block after block
-    for (Index p0 = 0; p0 < g.k; p0 += kKC) {
-      const Index kc = min_of(kKC, g.k - p0);
-      transpose_pack<T, kMR>(g.A + p0 + i * g.lda, g.lda, rows, kc, g.pack_a);
-      const bool last = p0 + kc == g.k;
-      direct_rows<T>(kc, g.pack_a, kMR, g.B + p0 * sp, sp, sj, g.C + i, g.ldc, rows, g.n, p0 == 0,
-                     last, last ? bias : nullptr);
-    }
+  // Row groups of `most` vectors. op(A) = A with few columns: taller groups (direct_group_vectors),
+  // of equal height so that no group is left with too few chains. A^T: kDirectMRV vectors
+  // (taller panels gather from more columns of A at once than the caches serve well: measured
+  // slower with bench_gemm).
+  const Index vectors = (g.m + W - 1) / W;
+  const Index most = g.op_a == Op::kN ? direct_group_vectors<T>(g.n) : S::kDirectMRV;
+  if (vectors <= most) {
+    direct_group_of<T>(vectors, g, 0, g.m, sp, sj, g.bias);
+    return;
+  }
+  const Index groups = (vectors + most - 1) / most;
+  // balanced only when taller than kDirectMRV (with many columns, its tile is the better shape)
+  const Index per_group = most > S::kDirectMRV ? (vectors + groups - 1) / groups : most;
+  for (Index i = 0; i < g.m; i += per_group * W) {
+    const Index rows = min_of(per_group * W, g.m - i);
+    direct_group_of<T>((rows + W - 1) / W, g, i, rows, sp, sj,
+                       g.bias != nullptr ? g.bias + i : nullptr);
   }
 }
 

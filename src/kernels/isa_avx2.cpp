@@ -24,6 +24,10 @@ struct Simd<float> {
   // Direct path (small products): tiles of kDirectMRV vectors x kDirectCols columns.
   static constexpr Index kDirectMRV = 3;
   static constexpr Index kDirectCols = 4;
+  // Taller direct groups for products with few columns (impl.hpp, direct_group_vectors), within
+  // the 16 vector registers.
+  static constexpr Index kDirectMRVMax = 6;
+  static constexpr Index kRegisters = 16;
   static Mask mask(Index count) {
     const int c = count >= kWidth ? 8 : count <= 0 ? 0 : static_cast<int>(count);
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -85,6 +89,10 @@ struct Simd<double> {
   // Direct path (small products): tiles of kDirectMRV vectors x kDirectCols columns.
   static constexpr Index kDirectMRV = 3;
   static constexpr Index kDirectCols = 4;
+  // Taller direct groups for products with few columns (impl.hpp, direct_group_vectors), within
+  // the 16 vector registers.
+  static constexpr Index kDirectMRVMax = 6;
+  static constexpr Index kRegisters = 16;
   static Mask mask(Index count) {
     const long long c = count >= kWidth ? 4 : count <= 0 ? 0 : count;
     return _mm256_cmpgt_epi64(_mm256_set1_epi64x(c), _mm256_setr_epi64x(0, 1, 2, 3));

@@ -25,6 +25,10 @@ struct Simd<float> {
   // Direct path (small products): tiles of kDirectMRV vectors x kDirectCols columns.
   static constexpr Index kDirectMRV = 3;
   static constexpr Index kDirectCols = 8;
+  // Taller direct groups for products with few columns (impl.hpp, direct_group_vectors), within
+  // the 32 vector registers.
+  static constexpr Index kDirectMRVMax = 8;
+  static constexpr Index kRegisters = 32;
   static Mask mask(Index count) {
     return count >= kWidth ? Mask(0xFFFF)
            : count <= 0    ? Mask(0)
@@ -87,6 +91,10 @@ struct Simd<double> {
   // Direct path (small products): tiles of kDirectMRV vectors x kDirectCols columns.
   static constexpr Index kDirectMRV = 3;
   static constexpr Index kDirectCols = 8;
+  // Taller direct groups for products with few columns (impl.hpp, direct_group_vectors), within
+  // the 32 vector registers.
+  static constexpr Index kDirectMRVMax = 8;
+  static constexpr Index kRegisters = 32;
   static Mask mask(Index count) {
     return count >= kWidth ? Mask(0xFF)
            : count <= 0    ? Mask(0)

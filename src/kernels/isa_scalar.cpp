@@ -24,6 +24,10 @@ struct ScalarSimd {
   // Direct path (small products): tiles of 2 rows x 4 columns.
   static constexpr Index kDirectMRV = 2;
   static constexpr Index kDirectCols = 4;
+  // No taller direct groups for few columns (impl.hpp, direct_group_vectors): the compiler
+  // schedules scalar chains itself.
+  static constexpr Index kDirectMRVMax = 2;
+  static constexpr Index kRegisters = 16;
   static Mask mask(Index count) { return count > 0; }
   static V zero() { return T(0); }
   static V set1(T x) { return x; }
