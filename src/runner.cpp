@@ -481,6 +481,16 @@ RunnerResult run_experiment(const Experiment& experiment, const RunnerOptions& o
     if (!std::binary_search(already.begin(), already.end(), runs[i]->run_index)) todo.push_back(i);
   }
   result.skipped = static_cast<long>(runs.size() - todo.size());
+  // Each queued run's length and work, for the progress display
+  std::vector<long> run_steps(runs.size(), 0);
+  std::vector<double> run_work(runs.size(), 0.0);
+  if (options.live != nullptr) {
+    for (const std::size_t i : todo) {
+      run_steps[i] = runs[i]->train.total_steps(run_data[i]->X_train.cols());
+      run_work[i] = step_work(*runs[i], *run_data[i]);
+      options.live->add_total(run_steps[i], run_work[i] * static_cast<double>(run_steps[i]));
+    }
+  }
   if (options.on_start) options.on_start(result.total, result.skipped);
 
   std::vector<RunRecord> records(in_memory ? runs.size() : 0);
@@ -507,10 +517,14 @@ RunnerResult run_experiment(const Experiment& experiment, const RunnerOptions& o
         run.weights_dir = fmt::format("{}/weights/{}", folder, base.run_index);
       }
       try {
-        RunRecord record = train(run, *run_data[i], &cancel);
+        RunRecord record = train(run, *run_data[i], &cancel, options.live);
         if (!in_memory) write_file_atomic(bundle_path(folder, base.run_index), make_bundle(record));
         const long now_done = ++done;
         std::lock_guard<std::mutex> lock(mutex);
+        if (options.live != nullptr) {  // a run that stopped early counts as its full length
+          const long rest = std::max<long>(0, run_steps[i] - record.run.steps_run);
+          options.live->add(rest, run_work[i] * static_cast<double>(rest));
+        }
         if (options.on_run_done) options.on_run_done(now_done, result.total, base, record);
         if (in_memory) {
           records[i] = std::move(record);

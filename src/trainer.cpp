@@ -66,6 +66,11 @@ void fill_theory(const RunConfig& config, const MlpConfig& net, RunRow& row) {
   row.xi_c = m.xi_c;
 }
 
+double step_work(const RunConfig& config, const MlpConfig& net, Index m) {
+  return 3.0 * static_cast<double>(net.num_parameters()) *
+         static_cast<double>(config.train.batch_size(m));
+}
+
 template <typename T>
 class Run {
  public:
@@ -106,7 +111,8 @@ class Run {
     dump_steps_ = std::set<long>(p.dump_weights.begin(), p.dump_weights.end());
   }
 
-  RunRecord run(const std::atomic<bool>* cancel) {
+  RunRecord run(const std::atomic<bool>* cancel, LiveProgress* live) {
+    const double work = live != nullptr ? step_work(config_, net_config_, m_) : 0.0;
     initialize_network();
     const auto start = std::chrono::steady_clock::now();
     RunRow& row = record_.run;
@@ -159,6 +165,13 @@ class Run {
       // step probes the layers (in the update's own pass: no copy of the weights).
       const bool ratio_next = probes_.at(kLayersProbe, t + 1);
       opt_.step(net_.params(), net_.grads(), ratio_next ? &update_ratios_ : nullptr);
+      if (live != nullptr) {
+        live->add(1, work);
+        if (std::isfinite(step_loss)) {
+          live->loss.store(step_loss, std::memory_order_relaxed);
+          live->has_loss.store(true, std::memory_order_relaxed);
+        }
+      }
       if (!net_.params().all_finite()) {
         // Diverged during update t + 1: record what the network now computes (nan or inf).
         row.steps_run = t + 1;
@@ -385,9 +398,16 @@ bool ProbeSchedules::any_at(long t) const {
   return std::any_of(steps.begin(), steps.end(), [&](const auto& s) { return s.count(t) != 0; });
 }
 
-RunRecord train(const RunConfig& config, const Dataset& data, const std::atomic<bool>* cancel) {
-  if (config.model.precision == Precision::kDouble) return Run<double>(config, data).run(cancel);
-  return Run<float>(config, data).run(cancel);
+double step_work(const RunConfig& config, const Dataset& data) {
+  const MlpConfig net = config.model.resolve(data.num_features(), data.num_targets());
+  return step_work(config, net, data.X_train.cols());
+}
+
+RunRecord train(const RunConfig& config, const Dataset& data, const std::atomic<bool>* cancel,
+                LiveProgress* live) {
+  if (config.model.precision == Precision::kDouble)
+    return Run<double>(config, data).run(cancel, live);
+  return Run<float>(config, data).run(cancel, live);
 }
 
 }  // namespace initbench

@@ -16,6 +16,7 @@
 
 #include "initbench/rows.hpp"
 #include "initbench/spec.hpp"
+#include "initbench/trainer.hpp"
 
 namespace initbench {
 
@@ -47,6 +48,8 @@ struct RunnerOptions {
   std::function<void(long done, long total, const RunConfig& run, const RunRecord& record)>
       on_run_done;
   std::function<void(long total, long skipped)> on_start;
+  // Live step counts for a progress display (trainer.hpp), or nullptr.
+  LiveProgress* live = nullptr;
 };
 
 struct RunnerResult {

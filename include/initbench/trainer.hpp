@@ -30,10 +30,43 @@ struct Cancelled : std::runtime_error {
   Cancelled() : std::runtime_error("cancelled") {}
 };
 
+// What a progress display reads while runs train (from another thread): updates done and their
+// work (step_work units), summed over runs, and the last mini-batch loss any run measured. The
+// runner sets the totals before the first run and tops a run's counts up to its full length
+// when it stops early (target, stall, divergence), so that done reaches total.
+struct LiveProgress {
+  std::atomic<long> steps{0};
+  std::atomic<long> steps_total{0};
+  std::atomic<double> work{0.0};
+  std::atomic<double> work_total{0.0};
+  std::atomic<double> loss{0.0};
+  std::atomic<bool> has_loss{false};
+
+  void add(long step_count, double step_work) {
+    steps.fetch_add(step_count, std::memory_order_relaxed);
+    add_to(work, step_work);
+  }
+  void add_total(long step_count, double step_work) {
+    steps_total.fetch_add(step_count, std::memory_order_relaxed);
+    add_to(work_total, step_work);
+  }
+
+ private:
+  static void add_to(std::atomic<double>& x, double v) {
+    double now = x.load(std::memory_order_relaxed);
+    while (!x.compare_exchange_weak(now, now + v, std::memory_order_relaxed)) {
+    }
+  }
+};
+
+// The work of one update of `config` on `data`, in multiply-adds of its three products per layer
+// (parameters x batch): what progress and time estimates weigh steps by.
+double step_work(const RunConfig& config, const Dataset& data);
+
 // Runs one configuration on a dataset. Throws std::invalid_argument if the model does not fit
-// the data, Cancelled if *cancel becomes true.
+// the data, Cancelled if *cancel becomes true. With `live`, counts each update into it.
 RunRecord train(const RunConfig& config, const Dataset& data,
-                const std::atomic<bool>* cancel = nullptr);
+                const std::atomic<bool>* cancel = nullptr, LiveProgress* live = nullptr);
 
 // The steps (within [0, total]) of every probe in probe_registry() (probes.hpp), in its order,
 // from the spec's [probes] keys. The trainer runs a probe pass at a step when any schedule holds
