@@ -45,7 +45,7 @@ BASE_FLAGS := -G "Unix Makefiles" -DINITBENCH_WERROR=OFF -DINITBENCH_SANITIZE=OF
 .DEFAULT_GOAL := build
 .NOTPARALLEL:
 MAKEFLAGS += --no-print-directory
-.PHONY: help deps configure build run test bench test-asan configure-asan format format-check \
+.PHONY: help deps deps-run configure build run test bench test-asan configure-asan format format-check \
         tidy reproduce clean fuzz
 
 help:
@@ -54,6 +54,10 @@ help:
 deps:
 ifneq ($(SKIP_DEPS),1)
 	@scripts/install-deps.sh
+endif
+deps-run:
+ifneq ($(SKIP_DEPS),1)
+	@scripts/install-deps.sh --run
 endif
 
 # configure-dir DIR, cmake arguments: (re)configure DIR unless its stamp already holds exactly
@@ -70,12 +74,15 @@ define configure-dir
 endef
 
 configure: deps
-	$(call configure-dir,$(BUILD_DIR),$(BASE_FLAGS) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS))
+	$(call configure-dir,$(BUILD_DIR),$(BASE_FLAGS) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DINITBENCH_TESTS=ON -DINITBENCH_BENCH=ON $(CMAKE_FLAGS))
 
 build: configure
 	cmake --build $(BUILD_DIR) --parallel $(JOBS)
 
-run: configure
+# `make run` needs neither the tests' nor the benchmarks' packages: it configures without them
+# (switching between `make run` and `make test` reconfigures, keeping the compiled objects).
+run: deps-run
+	$(call configure-dir,$(BUILD_DIR),$(BASE_FLAGS) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DINITBENCH_TESTS=OFF -DINITBENCH_BENCH=OFF $(CMAKE_FLAGS))
 	cmake --build $(BUILD_DIR) --parallel $(JOBS) --target initbench
 	$(BUILD_DIR)/src/initbench $(ARGS)
 

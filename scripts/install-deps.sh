@@ -5,6 +5,8 @@
 #   scripts/install-deps.sh --dry-run    print what would be installed, change nothing
 #   scripts/install-deps.sh --list       print the package list, one per line
 #   scripts/install-deps.sh PKG...       check/install these packages instead of the list
+#   scripts/install-deps.sh --run        only what building and running initbench need
+#                                        (`make run`): no test, benchmark or Slurm packages
 #   scripts/install-deps.sh --fuzz       the fuzzing tools instead (`make fuzz` only)
 #
 # DRY_RUN=1 in the environment is the same as --dry-run (`make deps DRY_RUN=1`).
@@ -12,22 +14,27 @@
 set -euo pipefail
 
 # The one place the package list lives (the Makefile and CI call this script).
-PACKAGES=(
+# Building and running initbench (`make run`, `--run`).
+RUN_PACKAGES=(
   build-essential       # g++, make
   cmake
   libeigen3-dev         # linear algebra
   libsleef-dev          # deterministic vector exp/log1p/tanh/erfc for the kernels
-  libopenblas-dev       # bench/ only: the peak reference beside our products (and NumPy's BLAS)
   libfmt-dev            # formatting
-  doctest-dev           # unit tests
-  libbenchmark-dev      # bench/
   libcli11-dev          # command line
   libtomlplusplus-dev   # experiment files
   zlib1g-dev            # reading the gzipped IDX data sets
-  python3-matplotlib    # scripts/ plots
+  python3-matplotlib    # figures (initbench plot)
   python3-numpy
   python3-pandas
-  dataset-fashion-mnist # /usr/share/datasets/fashion-mnist
+  dataset-fashion-mnist # /usr/share/datasets/fashion-mnist: the shipped experiments' data
+)
+# Then the tests and benchmarks (`make test`, `make build`, the default).
+PACKAGES=(
+  "${RUN_PACKAGES[@]}"
+  doctest-dev           # unit tests
+  libbenchmark-dev      # bench/
+  libopenblas-dev       # bench/ only: the peak reference beside our products (and NumPy's BLAS)
   slurmctld             # tests/test_slurm.py: a one-node Slurm cluster to run
   slurmd                #   scripts/slurm_sweep.sh on (the test starts its own daemons; on a
   slurm-client          #   systemd machine only munge's service starts: the Slurm units need
@@ -47,6 +54,7 @@ for arg in "$@"; do
   case "$arg" in
     --dry-run | -n) dry_run=1 ;;
     --fuzz) PACKAGES=("${FUZZ_PACKAGES[@]}") ;;
+    --run) PACKAGES=("${RUN_PACKAGES[@]}") ;;
     --list)
       printf '%s\n' "${PACKAGES[@]}"
       exit 0
