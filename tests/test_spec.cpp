@@ -344,6 +344,64 @@ lr = 0.5
   }
 }
 
+TEST_CASE("spec: range, linspace, logspace and template tables generate the same grid as lists") {
+  const std::string tail = R"toml(data.kind = "circles"
+data.train = 20
+data.test = 10
+model.layers = [2, 4, 1]
+train.steps = 3
+)toml";
+  const Experiment generated = parse(R"toml(name = "g"
+seed = {range = [1, 8, 3]}
+train.eval_every = {range = [5, 2, -1]}
+init.scheme = {template = "variance_scaling(scale={}, mode=fan_in)", values = [1.0, 1.25, 3, 0.5]}
+train.lr = {logspace = [-3, -1, 3]}
+train.momentum = {linspace = [0, 0.5, 3]}
+)toml" + tail);
+  const Experiment listed = parse(R"toml(name = "g"
+seed = [1, 4, 7]
+train.eval_every = [5, 4, 3]
+init.scheme = ["variance_scaling(scale=1.0, mode=fan_in)", "variance_scaling(scale=1.25, mode=fan_in)", "variance_scaling(scale=3, mode=fan_in)", "variance_scaling(scale=0.5, mode=fan_in)"]
+train.lr = [0.001, 0.01, 0.1]
+train.momentum = [0.0, 0.25, 0.5]
+)toml" + tail);
+  check_same_grid(generated, listed);
+  CHECK(generated.resolved == listed.resolved);  // the resolved spec lists the values
+  // a template over a generated axis
+  const Experiment nested = parse(R"toml(name = "n"
+init.scheme = {template = "normal(stddev={})", values = {logspace = [-2, 0, 3]}}
+)toml" + tail);
+  REQUIRE(nested.runs.size() == 3);
+  CHECK(nested.runs[0].scheme == "normal(stddev=0.01)");
+  CHECK(nested.runs[2].scheme == "normal(stddev=1.0)");
+  // --set takes them too
+  const Experiment set =
+      parse("name = \"s\"\n" + tail, SpecOptions{{"seed={range=[3, 5]}"}, false});
+  REQUIRE(set.runs.size() == 2);
+  CHECK(set.runs[1].seed == 4);
+}
+
+TEST_CASE("spec: a bad axis table is one line naming the place, the key and the forms allowed") {
+  const std::string head =
+      "name = \"t\"\n[data]\nkind = \"circles\"\n[model]\nlayers = [2, 3, 1]\n";
+  const auto bad = [&](const std::string& line, std::initializer_list<std::string_view> fragments) {
+    expect_error(head + "[train]\n" + line + "\n", line, fragments);
+  };
+  bad("steps = {range = [5, 5]}", {"train.steps", "is empty", "{range = [start, stop, step]}"});
+  bad("steps = {range = [1, 9, 0]}", {"step must not be 0"});
+  bad("steps = {range = [1.5, 3]}", {"range takes integers"});
+  bad("steps = {range = [1]}", {"range takes a list of 2 or 3 numbers"});
+  bad("steps = {linspace = [1, 3, 3]}", {"linspace gives numbers; use range"});
+  bad("lr = {logspace = [-3, -1]}", {"logspace takes a list of 3 numbers"});
+  bad("lr = {linspace = [0, 1, 0]}", {"the count must be an integer from 1 to 100000"});
+  bad("lr = {logspace = [-3, 400, 3]}", {"logspace gives inf"});
+  bad("lr = {linspace = [-1, 1, 3]}", {"train.lr = -1", "must be"});  // each value still checked
+  bad("lr = {rnage = [1, 2]}", {"unknown form with key(s) rnage"});
+  bad("optimizer = {template = \"sgd\", values = [1]}", {"template must be a string with {}"});
+  bad("lr = {template = \"{}\", values = [1]}", {"template gives strings"});
+  bad("stop_at_target = {range = [0, 2]}", {"range gives integers"});
+}
+
 TEST_CASE("spec: axis values of every kind are shown as text") {
   const Experiment e = parse(spec({{"train", "steps = 5\nlr = [0.1, 1e-3, 1]"},
                                    {"data",

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -134,14 +135,150 @@ void check_value(const Key& key, const Value& value, const std::string& label) {
   }
 }
 
+namespace {
+
+// The number as a template writes it: the shortest text that reads back the same, with ".0" on
+// a whole float (Python's repr: 1.0, 1.25, 3.0), an integer as it is.
+std::string template_text(const toml::node& node) {
+  if (node.is_integer()) return fmt::format("{}", node.as_integer()->get());
+  if (node.is_floating_point()) {
+    std::string text = format_number(node.as_floating_point()->get());
+    if (text.find_first_of(".eEn") == std::string::npos) text += ".0";
+    return text;
+  }
+  if (node.is_boolean()) return node.as_boolean()->get() ? "true" : "false";
+  if (node.is_string()) return std::string(node.as_string()->get());
+  throw std::invalid_argument(node_description(node));
+}
+
+// The generated values of an axis written as a table: {range = [start, stop, step]} (integers,
+// stop excluded, as Python's range), {linspace = [a, b, n]} (n numbers from a to b),
+// {logspace = [a, b, n]} (n numbers from 10^a to 10^b, NumPy's convention), or
+// {template = "text with {}", values = [...] or a table of these}: one string per value.
+std::vector<std::unique_ptr<toml::node>> generated(const toml::table& table, Kind kind,
+                                                   const std::string& where,
+                                                   const std::string& label) {
+  const auto fail = [&](const std::string& what) {
+    throw SpecError(fmt::format(
+        "{}: {}: {}; an axis table is {{range = [start, stop, step]}}, {{linspace = [a, b, n]}}, "
+        "{{logspace = [a, b, n]}} or {{template = \"...{{}}...\", values = [...]}}",
+        where, label, what));
+  };
+  std::vector<std::string> names;
+  for (auto&& [k, v] : table) names.emplace_back(k.str());
+  const auto numbers = [&](std::string_view name, std::size_t min_size, std::size_t max_size) {
+    const toml::array* array = table.get_as<toml::array>(name);
+    if (array == nullptr || array->size() < min_size || array->size() > max_size)
+      fail(fmt::format("{} takes a list of {} numbers", name,
+                       min_size == max_size ? fmt::format("{}", min_size)
+                                            : fmt::format("{} or {}", min_size, max_size)));
+    std::vector<const toml::node*> items;
+    for (const toml::node& item : *array) {
+      if (!item.is_integer() && !item.is_floating_point())
+        fail(fmt::format("{}: expected numbers, got {}", name, node_description(item)));
+      items.push_back(&item);
+    }
+    return items;
+  };
+  const auto count_of = [&](const toml::node& node, std::string_view name) {
+    if (!node.is_integer() || node.as_integer()->get() < 1 || node.as_integer()->get() > 100000)
+      fail(fmt::format("{}: the count must be an integer from 1 to 100000, got {}", name,
+                       node_description(node)));
+    return node.as_integer()->get();
+  };
+  constexpr std::int64_t kMaxValues = 100000;
+  std::vector<std::unique_ptr<toml::node>> out;
+  if (names == std::vector<std::string>{"range"}) {
+    if (kind != Kind::kInteger && kind != Kind::kNumber) fail("range gives integers");
+    const auto items = numbers("range", 2, 3);
+    for (const toml::node* item : items) {
+      if (!item->is_integer()) fail("range takes integers (linspace gives numbers)");
+    }
+    const std::int64_t start = items[0]->as_integer()->get();
+    const std::int64_t stop = items[1]->as_integer()->get();
+    const std::int64_t step = items.size() == 3 ? items[2]->as_integer()->get() : 1;
+    if (step == 0) fail("range's step must not be 0");
+    for (std::int64_t x = start; step > 0 ? x < stop : x > stop; x += step) {
+      if (static_cast<std::int64_t>(out.size()) == kMaxValues) fail("more than 100000 values");
+      out.push_back(std::make_unique<toml::value<std::int64_t>>(x));
+    }
+    if (out.empty()) fail(fmt::format("range [{}, {}, {}] is empty", start, stop, step));
+  } else if (names == std::vector<std::string>{"linspace"} ||
+             names == std::vector<std::string>{"logspace"}) {
+    const std::string& name = names.front();
+    if (kind != Kind::kNumber) fail(fmt::format("{} gives numbers; use range for integers", name));
+    const auto items = numbers(name, 3, 3);
+    const double a = items[0]->value<double>().value();
+    const double b = items[1]->value<double>().value();
+    const std::int64_t n = count_of(*items[2], name);
+    for (std::int64_t i = 0; i < n; ++i) {
+      // the ends exactly; between them a + (b - a) i / (n - 1), as NumPy computes it
+      const double x = i == 0 ? a
+                       : i == n - 1
+                           ? b
+                           : a + (b - a) * static_cast<double>(i) / static_cast<double>(n - 1);
+      const double value = name == "logspace" ? std::pow(10.0, x) : x;
+      if (!std::isfinite(value)) fail(fmt::format("{} gives {}", name, format_number(value)));
+      out.push_back(std::make_unique<toml::value<double>>(value));
+    }
+  } else if (std::vector<std::string> sorted = names;
+             std::sort(sorted.begin(), sorted.end()),
+             sorted == std::vector<std::string>{"template", "values"}) {
+    if (kind != Kind::kString) fail("template gives strings");
+    const auto* text = table.get_as<std::string>("template");
+    if (text == nullptr || text->get().find("{}") == std::string::npos)
+      fail("template must be a string with {} where each value goes");
+    std::vector<std::unique_ptr<toml::node>> own;
+    std::vector<const toml::node*> values;
+    const toml::node* given = table.get("values");
+    if (const toml::table* inner = given->as_table()) {
+      own = generated(*inner, Kind::kNumber, where, label);
+      for (const auto& v : own) values.push_back(v.get());
+    } else if (const toml::array* array = given->as_array(); array != nullptr && !array->empty()) {
+      for (const toml::node& v : *array) values.push_back(&v);
+    } else {
+      fail("values must be a non-empty list or an axis table");
+    }
+    for (const toml::node* v : values) {
+      std::string item;
+      try {
+        item = template_text(*v);
+      } catch (const std::invalid_argument& e) {
+        fail(fmt::format("values: expected numbers, strings or booleans, got {}", e.what()));
+      }
+      std::string result = text->get();
+      for (std::size_t at = result.find("{}"); at != std::string::npos;
+           at = result.find("{}", at + item.size()))
+        result.replace(at, 2, item);
+      out.push_back(std::make_unique<toml::value<std::string>>(std::move(result)));
+    }
+  } else {
+    fail(fmt::format("unknown form with key(s) {}", join(names)));
+  }
+  return out;
+}
+
+}  // namespace
+
 // An entry from a key's node: a single value, or an axis (a list of scalars; for list keys, a
-// list of lists).
+// list of lists; or a table that generates the list: `generated`).
 Entry read_entry(const Key& key, const toml::node& node, const std::string& where,
                  const std::string& label, const Source& source) {
   Entry entry;
   entry.key = &key;
   entry.where = where;
   const bool list_key = key.kind == Kind::kIntegers || key.kind == Kind::kStrings;
+  if (const toml::table* table = node.as_table(); table != nullptr && !list_key) {
+    if (!key.axis_ok) {
+      wrong_type(where, label, key.kind, node, fmt::format(" ({} cannot be an axis)", label));
+    }
+    entry.axis = true;
+    for (const std::unique_ptr<toml::node>& item : generated(*table, key.kind, where, label))
+      entry.values.push_back(read_value(*item, key.kind, label, source));
+    for (Value& value : entry.values) value.where = where;
+    for (const Value& value : entry.values) check_value(key, value, label);
+    return entry;
+  }
   const toml::array* array = node.as_array();
   const bool axis =
       array != nullptr && (list_key ? !array->empty() && array->front().is_array() : true);
