@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
@@ -80,7 +81,7 @@ extern "C" void on_signal(int signal) {
 bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
 
 std::string clock_text(double seconds) {
-  const auto s = static_cast<long>(seconds + 0.5);
+  const long s = std::lround(seconds);
   return s >= 3600 ? fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
                    : fmt::format("{}:{:02}", s / 60, s % 60);
 }
@@ -587,7 +588,7 @@ int describe(const std::string& path, const SpecOptions& spec_options, int threa
 
 // Long (about 170 lines) for a reason: CLI11 declares each subcommand and option in place, with
 // its help text; the work is in the functions above.
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
   CLI::App app{
       "initbench: measures why weight initialization matters.\n"
       "Without a command, runs the course demonstration (symmetry, vanishing and exploding) and "
@@ -762,4 +763,17 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "initbench: error: %s\n", e.what());
     return 1;
   }
+}
+
+// Anything thrown while declaring the command line (before run_main's own handler) is reported
+// the same way: one line, exit status 1.
+int main(int argc, char** argv) {
+  try {
+    return run_main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "initbench: error: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "initbench: error: unknown exception\n");
+  }
+  return 1;
 }

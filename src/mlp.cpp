@@ -59,7 +59,7 @@ bool Params<T>::all_finite() const {
 }
 
 template <typename T>
-Workspace<T>::Workspace(const MlpConfig& config, Index capacity_) : capacity(capacity_) {
+Workspace<T>::Workspace(const MlpConfig& config, Index samples) : capacity(samples) {
   config.validate();
   if (capacity <= 0)
     throw std::invalid_argument(fmt::format("batch capacity must be positive, got {}", capacity));

@@ -252,8 +252,8 @@ std::uint64_t Rng::below(std::uint64_t n) {
     return value;
   }
   // Lemire 2019, "Fast random integer generation in an interval".
-  __extension__ typedef unsigned __int128
-      u128;  // NOLINT(modernize-use-using,readability-identifier-naming)
+  // NOLINTNEXTLINE(modernize-use-using,readability-identifier-naming): __extension__ needs typedef
+  __extension__ typedef unsigned __int128 u128;
   u128 m = static_cast<u128>(next()) * n;
   auto low = static_cast<std::uint64_t>(m);
   if (low < n) {

@@ -90,6 +90,7 @@ constexpr const char* kMeta = "meta.json";
 struct DataKey {
   DataSpec spec;
   std::uint64_t seed = 0;
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 flags the defaulted comparison
   friend auto operator<=>(const DataKey&, const DataKey&) = default;
 };
 
@@ -281,7 +282,7 @@ std::string merge_shards(const std::string& out_dir,
           owner.folder, run.run_index, owner.shard.index + 1, count, owner.shard.index + 1, count));
     }
   }
-  const std::string folder = out_dir + "/" + experiment.name;
+  std::string folder = out_dir + "/" + experiment.name;
   for (const ShardInfo& s : shards) {
     if (fs::weakly_canonical(s.folder) == fs::weakly_canonical(folder)) {
       throw std::runtime_error(

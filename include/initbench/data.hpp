@@ -97,6 +97,7 @@ struct DataSpec {
   // random (no test_path); an IDX folder or CSV files with their own test set do not.
   bool seeded() const;
   // By value, every field: runs share a loaded dataset exactly when their specs are equal.
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 flags the defaulted comparison
   friend auto operator<=>(const DataSpec&, const DataSpec&) = default;
 };
 

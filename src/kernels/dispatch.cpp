@@ -175,23 +175,23 @@ Index round_to(Index x, Index multiple) { return std::max(multiple, x / multiple
 // replaces it.
 template <typename T>
 detail::Blocking rounded(detail::Blocking b) {
-  constexpr detail::MicroTile tile = max_tile<T>();
+  constexpr detail::MicroTile kTile = max_tile<T>();
   b.kc = std::max<Index>(1, b.kc);
-  b.mc = std::max<Index>(1, (b.mc + tile.mr - 1) / tile.mr) * tile.mr;
-  b.nc = std::max<Index>(1, (b.nc + tile.nr - 1) / tile.nr) * tile.nr;
+  b.mc = std::max<Index>(1, (b.mc + kTile.mr - 1) / kTile.mr) * kTile.mr;
+  b.nc = std::max<Index>(1, (b.nc + kTile.nr - 1) / kTile.nr) * kTile.nr;
   b.direct_bytes = std::max<Index>(0, b.direct_bytes);
   return b;
 }
 
 template <typename T>
 detail::Blocking choose_blocking() {
-  constexpr detail::MicroTile tile = max_tile<T>();
+  constexpr detail::MicroTile kTile = max_tile<T>();
   const auto size = static_cast<Index>(sizeof(T));
-  const Index l1 = cache_size(_SC_LEVEL1_DCACHE_SIZE, 32 * 1024);
-  const Index l2 = cache_size(_SC_LEVEL2_CACHE_SIZE, 1024 * 1024);
+  const Index l1 = cache_size(_SC_LEVEL1_DCACHE_SIZE, Index{32} * 1024);
+  const Index l2 = cache_size(_SC_LEVEL2_CACHE_SIZE, Index{1024} * 1024);
   detail::Blocking b{};
-  b.kc = std::clamp<Index>(l1 / 3 / (tile.nr * size) / 16 * 16, 64, 1024);
-  b.mc = std::clamp<Index>(round_to(l2 / 2 / (b.kc * size), tile.mr), tile.mr, 4096);
+  b.kc = std::clamp<Index>(l1 / 3 / (kTile.nr * size) / 16 * 16, 64, 1024);
+  b.mc = std::clamp<Index>(round_to(l2 / 2 / (b.kc * size), kTile.mr), kTile.mr, 4096);
   b.nc = 4096;
   b.direct_bytes = l2;
   if (const char* text = std::getenv("INITBENCH_GEMM_BLOCKING"); text != nullptr && *text != '\0') {
@@ -331,6 +331,7 @@ void softplus(Index size, const T* x, T* out) {
   table<T>().softplus(size, x, out);
 }
 
+// NOLINTBEGIN(bugprone-macro-parentheses): T is a type in template arguments
 #define INITBENCH_KERNELS_INSTANTIATE(T)                                                          \
   template class Buffer<T>;                                                                       \
   template struct GemmScratch<T>;                                                                 \
@@ -346,6 +347,7 @@ void softplus(Index size, const T* x, T* out) {
   template void softplus<T>(Index, const T*, T*);
 INITBENCH_KERNELS_INSTANTIATE(float)
 INITBENCH_KERNELS_INSTANTIATE(double)
+// NOLINTEND(bugprone-macro-parentheses)
 #undef INITBENCH_KERNELS_INSTANTIATE
 
 }  // namespace kernels
