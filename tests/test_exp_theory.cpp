@@ -55,55 +55,74 @@ double jacobian_spread(const RunRecord& r) {
 // depth) = the fewest steps to the target loss over the learning-rate grid (the paper chooses
 // the learning rate per depth); -1 when no learning rate reached it.
 TEST_CASE(
-    "saxe_linear: orthogonal learning time stays nearly flat in depth, scaled Gaussian grows") {
+    "saxe_linear: orthogonal learning time levels off in depth, scaled Gaussian keeps growing") {
   const auto experiment = quick_experiment("saxe_linear.toml");
   const auto records = run_quick(experiment);
-  std::map<std::pair<std::string, long>, long> best;  // (scheme, depth) -> fewest steps, or -1
+  struct Best {
+    long steps = -1;  // fewest steps to target, -1 if never reached
+    double lr = 0.0;  // the learning rate that reached it in the fewest steps
+  };
+  std::map<std::pair<std::string, long>, Best> best;  // (scheme, depth) -> best over the lr grid
   std::set<long> depth_set;
+  std::set<double> lr_set;
   for (const RunRecord& r : records) {
     CHECK(r.run.activation == "identity");
     const auto key = std::make_pair(r.run.scheme, r.run.depth);
     depth_set.insert(r.run.depth);
-    long& b = best.try_emplace(key, -1).first->second;
+    lr_set.insert(r.run.lr);
+    Best& b = best.try_emplace(key).first->second;
     const long s = r.run.steps_to_target;
-    if (s >= 0 && (b < 0 || s < b)) b = s;
+    if (s >= 0 && (b.steps < 0 || s < b.steps)) b = {s, r.run.lr};
   }
   const std::vector<long> depths(depth_set.begin(), depth_set.end());
   REQUIRE(depths.size() >= 3);
   REQUIRE(depths.back() >= 16 * depths.front());
+  REQUIRE(lr_set.size() >= 3);
 
-  // Orthogonal: every depth learns, and the learning time varies by less than a factor 3 over
-  // a 32-fold range of depth (Saxe et al.: a finite, depth-independent delay), where the scaled
-  // Gaussian's more than doubles at every deeper depth (below). Over seeds it is 32-33 steps at
-  // depth 1 (an upper bound: the learning-rate grid's edge), 35-54 at 8 and 59-76 at 32: nearly
-  // flat, not flat.
-  long ortho_min = std::numeric_limits<long>::max(), ortho_max = 0;
+  // Every learning time is a best inside the grid, not at its edge (where it would only be an
+  // upper bound): at depth 1 the best is 6.4 and 12.8 diverges.
+  for (const auto& [key, b] : best) {
+    if (b.steps < 0) continue;
+    INFO(key.first << ", depth " << key.second << ": best lr " << b.lr << ", grid "
+                   << *lr_set.begin() << " to " << *lr_set.rbegin());
+    CHECK(b.lr > *lr_set.begin());
+    CHECK(b.lr < *lr_set.rbegin());
+  }
+
+  // Orthogonal: every depth learns, and the learning time levels off (Saxe et al.: a finite,
+  // depth-independent delay relative to shallow nets). It is not the same at every depth: over
+  // seeds 9-12 steps at depth 1, 40-56 at 8 and 48-65 at 32. Asserted: from a quarter of the
+  // deepest depth to the deepest (8 to 32) it grows by less than 2x (0.9-1.5x over seeds), where
+  // the scaled Gaussian's more than doubles at every deeper depth (below).
   for (long d : depths) {
-    const long b = best.at({"orthogonal", d});
+    const long b = best.at({"orthogonal", d}).steps;
     INFO("orthogonal, depth " << d << ": best steps to target " << b);
     REQUIRE(b > 0);
-    ortho_min = std::min(ortho_min, b);
-    ortho_max = std::max(ortho_max, b);
   }
-  CHECK(ortho_max <= 3 * ortho_min);
+  const long deepest = depths.back();
+  REQUIRE(depth_set.count(deepest / 4) == 1);
+  const long ortho_mid = best.at({"orthogonal", deepest / 4}).steps;
+  const long ortho_deep = best.at({"orthogonal", deepest}).steps;
+  INFO("orthogonal: depth " << deepest / 4 << " " << ortho_mid << " steps, depth " << deepest << " "
+                            << ortho_deep << " steps");
+  CHECK(ortho_deep < 2 * ortho_mid);
 
   // Scaled Gaussian (lecun_normal): the learning time grows with depth, more than doubling at
   // every deeper depth of the grid (or the target is never reached), and at the deepest it is at
   // least 10 times the orthogonal one.
-  long previous = best.at({"lecun_normal", depths[0]});
+  long previous = best.at({"lecun_normal", depths[0]}).steps;
   REQUIRE(previous > 0);
   for (std::size_t i = 1; i < depths.size(); ++i) {
-    const long b = best.at({"lecun_normal", depths[i]});
+    const long b = best.at({"lecun_normal", depths[i]}).steps;
     INFO("lecun_normal, depth " << depths[i] << ": best steps " << b << ", previous depth "
                                 << previous);
     CHECK((b < 0 || b > 2 * previous));
     if (b < 0) break;  // deeper still: not asserted once the target is out of reach
     previous = b;
   }
-  const long deep_gauss = best.at({"lecun_normal", depths.back()});
-  const long deep_ortho = best.at({"orthogonal", depths.back()});
-  INFO("deepest: lecun_normal " << deep_gauss << ", orthogonal " << deep_ortho);
-  CHECK((deep_gauss < 0 || deep_gauss >= 10 * deep_ortho));
+  const long deep_gauss = best.at({"lecun_normal", depths.back()}).steps;
+  INFO("deepest: lecun_normal " << deep_gauss << ", orthogonal " << ortho_deep);
+  CHECK((deep_gauss < 0 || deep_gauss >= 10 * ortho_deep));
 }
 
 // Schoenholz et al. 2017: tanh networks with W ~ N(0, sw2 / fan_in), b ~ N(0, sb2) train when
