@@ -50,6 +50,12 @@ figures show at most 16 settings (evenly spaced in grid order); histograms at mo
 and 8 layers; per-layer panels at most 4 hidden layers; saturation and dead panels at most 10
 layers per panel.
 
+A value of exactly 0 on a log axis (the gradient norms of a zero-initialised network, a ratio
+that underflows, a zero singular value, a run at its target from step 0) is drawn at the axis'
+floor with a hollow square, and the legend says "0, drawn at the floor (log axis)"; nothing is
+left out silently. layers.png also marks values more than 10 decades below its row's largest
+value with a triangle at the floor.
+
 The 6 xi_c curve (Schoenholz et al. 2017) is drawn on a heatmap when every run of the panel has
 tanh hidden units, the y axis is model.depth and the x axis is an init.scale axis or a scheme
 axis whose strings differ only in one numeric parameter (variance_scaling(scale=SW2, ...)). The

@@ -38,7 +38,7 @@ from matplotlib.lines import Line2D
 from numpy.polynomial.hermite_e import hermegauss
 
 from .stats import MAX_SETTINGS, pick_evenly
-from .style import finish, log_y, new_figure, style, title_for
+from .style import finish, log_y, new_figure, style, title_for, zero_handle, zeros_at_floor
 
 NAME = "correlation.png"
 NODES = 41
@@ -249,18 +249,26 @@ def draw(exp):
     axes = fig.subplots(1, 2, squeeze=False)[0]
     ax_c, ax_d = axes[0], axes[1]
     theory_any = False
+    positive = np.concatenate([r["dev"][np.isfinite(r["dev"]) & (r["dev"] > 0)]
+                               for r in results])
+    zeros = 0
     for i, r in zip(range(len(shown)), (results[j] for j in shown)):
         st = style(i)
         ls = r["layers"]
         ax_c.plot(ls, r["measured"], lw=1.5, **st)
         ax_c.fill_between(ls, r["p10"], r["p90"], color=st["color"], alpha=0.10, lw=0)
         ax_d.plot(ls, r["dev"], lw=1.5, **st)
+        if positive.size:
+            zeros += zeros_at_floor(ax_d, ls, r["dev"], st["color"])
         if "theory" in r:
             theory_any = True
             ax_c.plot(np.arange(1, r["depth"] + 1), r["theory"], color=st["color"], lw=1,
                       ls=(0, (4, 2)), alpha=0.9)
             ax_c.axhline(r["c_star_theory"], color=st["color"], lw=0.7, ls=":")
             td = np.where(r["theory_dev"] > 0, r["theory_dev"], np.nan)
+            if positive.size:  # the map reaching c* exactly: 0 on a log axis
+                zeros += zeros_at_floor(ax_d, np.arange(1, r["depth"] + 1), r["theory_dev"],
+                                        st["color"])
             ax_d.plot(np.arange(1, r["depth"] + 1), td, color=st["color"], lw=1,
                       ls=(0, (4, 2)), alpha=0.9)
     ax_c.set_xlabel("layer $l$ (pre-activations $z_l$)")
@@ -270,8 +278,6 @@ def draw(exp):
     ax_d.set_xlabel("layer $l$")
     ax_d.set_ylabel("$|$mean over pairs of $c_l - c^*|$")
     ax_d.set_title("step 0: distance to the fixed point $c^*$", fontsize=10)
-    positive = np.concatenate([r["dev"][np.isfinite(r["dev"]) & (r["dev"] > 0)]
-                               for r in results])
     if positive.size:
         log_y(ax_d, positive)
         ax_d.set_ylim(bottom=max(positive.min() / 2, 1e-8))
@@ -289,6 +295,10 @@ def draw(exp):
         handles.append(Line2D([], [], color="0.3", lw=1, ls=(0, (4, 2))))
         labels.append("mean-field map from the measured layer 1 (Poole et al. 2016); "
                       "dotted: its c*")
+    if zeros:
+        handle, label = zero_handle()
+        handles.append(handle)
+        labels.append(f"$|c_l - c^*|$ = {label}")
     title = title_for(exp, "correlation between two inputs across layers at initialization\n"
                            "deepest runs of each line, all seeds' pairs pooled; solid: measured")
     finish(exp, fig, NAME, title, (handles, labels), legend_cols=2)

@@ -5,7 +5,8 @@ import numpy as np
 
 from .experiment import spec_get
 from .stats import MAX_SETTINGS, group_stats, series, wants_log
-from .style import finish, log_y, new_figure, setting_handles, step_axis, title_for
+from .style import (finish, log_y, new_figure, setting_handles, step_axis, title_for,
+                    zero_handle, zeros_at_floor)
 
 NAME = "curves.png"
 
@@ -33,19 +34,22 @@ def draw(exp):
     diverged = [r for r in sorted(last) if status[r] == "diverged" and setting_of[r] in shown]
     targets = (spec_get(exp.spec, "train.target_loss"),
                spec_get(exp.spec, "train.target_accuracy"))
+    zeros = 0
     for ri, row in enumerate(rows):
         for ci, col in enumerate(cols):
             ax = fig.add_subplot(len(rows), len(cols), ri * len(cols) + ci + 1)
             if f"{col}_{row}" not in metrics:
                 ax.set_axis_off()
                 continue
-            _panel(exp, ax, t, row, col, shown, last, diverged, targets)
+            zeros += _panel(exp, ax, t, row, col, shown, last, diverged, targets)
     extra = []
     if diverged:
         extra.append((Line2D([], [], marker="x", ms=8, mew=2, color="0.2", ls="none"),
                       "diverged run: x at the step it stopped"))
     if any(isinstance(v, (int, float)) for v in targets):
         extra.append((Line2D([], [], color="0.3", ls=":", lw=1), "target"))
+    if zeros:
+        extra.append(zero_handle())
     n_seeds = max(len(v) for v in exp.setting_runs)
     band = ", band: min..max over seeds" if n_seeds > 1 else ""
     finish(exp, fig, NAME, title_for(exp, f"learning curves (mean over seeds{band})"),
@@ -54,6 +58,7 @@ def draw(exp):
 
 
 def _panel(exp, ax, t, row, col, shown, last, diverged, targets):
+    """One metric's lines; returns how many zeros were marked at the floor of a log axis."""
     step = t["step"].to_numpy()
     setting = t["setting"].to_numpy()
     y_all = t[f"{col}_{row}"].to_numpy()
@@ -64,13 +69,19 @@ def _panel(exp, ax, t, row, col, shown, last, diverged, targets):
     y[[last[r] for r in last if status[r] == "diverged"]] = np.nan
     y[np.abs(y) > 1e100] = np.nan
     stats = group_stats([setting, step], y)
+    log = row == "loss" and wants_log(y[np.isin(setting, shown)])
+    zeros = 0
     for s in shown:
         got = series(stats, s)
         if got is None:
             continue
         xs, m = got
         st = exp.style(s)
-        ax.plot(xs, m[:, 0], lw=1.6, marker="o" if len(xs) <= 2 else None, ms=4, **st)
+        mean = m[:, 0]
+        if log:
+            zeros += zeros_at_floor(ax, xs, mean, st["color"])
+            mean = np.where(mean > 0, mean, np.nan)
+        ax.plot(xs, mean, lw=1.6, marker="o" if len(xs) <= 2 else None, ms=4, **st)
         if len(exp.setting_runs[s]) > 1:
             ax.fill_between(xs, m[:, 1], m[:, 2], color=st["color"], alpha=0.12, lw=0)
     for r in diverged:
@@ -85,7 +96,7 @@ def _panel(exp, ax, t, row, col, shown, last, diverged, targets):
                     clip_on=False)
     target_loss, target_acc = targets
     if row == "loss":
-        if wants_log(y[np.isin(setting, shown)]):
+        if log:
             log_y(ax, y[np.isin(setting, shown)])
         ax.set_ylabel(f"{col} {exp.loss_label()}")
         if col == "train" and isinstance(target_loss, (int, float)):
@@ -99,3 +110,4 @@ def _panel(exp, ax, t, row, col, shown, last, diverged, targets):
     step_axis(exp, ax, step)
     ax.set_title(f"{col} {'loss' if row == 'loss' else 'accuracy'}", fontsize=10)
     ax.grid(True, alpha=0.3)
+    return zeros

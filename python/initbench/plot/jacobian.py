@@ -1,11 +1,13 @@
 """jacobian.png: singular values of the input-output Jacobian dz_L/dx (Pennington et al. 2017):
 a histogram on a log axis and the sorted spectrum s_k, at step 0 and at the last Jacobian step
-(jacobian.csv; all seeds and probe samples of a setting pooled)."""
+(jacobian.csv; all seeds and probe samples of a setting pooled). Singular values that are 0
+(a zero-initialised layer) are marked at the floor of the log axis with their fraction."""
 
 import numpy as np
 
 from .stats import MAX_SETTINGS, group_stats, series, wants_log
-from .style import finish, log_y, new_figure, setting_handles, title_for
+from .style import (finish, log_y, new_figure, setting_handles, title_for, zero_handle,
+                    zeros_at_floor)
 
 NAME = "jacobian.png"
 
@@ -30,19 +32,23 @@ def draw(exp):
         lo, hi = lo - 0.1, hi + 0.1
     edges = np.logspace(lo, hi, int(np.clip(round(10 * (hi - lo)), 20, 80)) + 1)
     means = {}
+    zeros = 0
     rows = 2 if int(k.max()) > 1 else 1
     fig = new_figure(4.8 * len(steps) + 0.4, 3.1 * rows + 0.7)
     axes = fig.subplots(rows, len(steps), squeeze=False)
     for ci, st in enumerate(steps):
         at_step = sel & (step == st)
-        _distribution(exp, axes[0][ci], shown, setting, at_step, sv, edges, means, st)
+        zeros += _distribution(exp, axes[0][ci], shown, setting, at_step, sv, edges, means, st)
         if rows == 2:
-            _spectrum(exp, axes[1][ci], shown, setting, at_step, k, sv, st)
+            zeros += _spectrum(exp, axes[1][ci], shown, setting, at_step, k, sv, st)
     n_samples = t["sample"].nunique()
     handles = setting_handles(exp, shown)
     arrow = " \u2192 ".join(f"step {st}" for st in steps)
     handles[1][:] = [f"{exp.labels[s]}: mean $s$ " + " \u2192 ".join(means.get(s, ["-"]))
                      for s in shown]
+    if zeros:
+        handles[0].append(zero_handle()[0])
+        handles[1].append("singular values 0: their fraction, drawn at the floor (log axis)")
     title = title_for(exp, "input-output Jacobian singular values (Pennington et al. 2017)\n"
                            f"{n_samples} probe samples per run, all seeds pooled; spectrum: mean "
                            f"and min..max; legend: mean $s$ at {arrow}")
@@ -51,8 +57,10 @@ def draw(exp):
 
 
 def _distribution(exp, ax, shown, setting, at_step, sv, edges, means, st):
-    """Histograms of the singular values at one step; each setting's mean joins means."""
-    zero_note = []
+    """Histograms of the singular values at one step; each setting's mean joins means. The
+    fraction of exact zeros (a log axis cannot show them) is marked at the left floor. Returns
+    how many settings had zeros."""
+    zeros = 0
     for s in shown:
         v = sv[at_step & (setting == s)]
         if v.size == 0:
@@ -64,20 +72,22 @@ def _distribution(exp, ax, shown, setting, at_step, sv, edges, means, st):
             ax.stairs(h / v.size, edges, lw=1.6, **sty)
             ax.axvline(np.mean(v), lw=0.8, color=sty["color"], ls=":")
         means.setdefault(s, []).append(f"{np.mean(v):.3g}")
-        if good.size < v.size:
-            zero_note.append(f"{exp.labels[s]}: {v.size - good.size} of {v.size} are 0")
+        n_zero = int((v == 0).sum())
+        if n_zero:
+            zeros += zeros_at_floor(ax, [n_zero / v.size], [0.0], sty["color"], axis="x")
     ax.set_xscale("log")
     ax.set_xlabel("singular value $s$ of $\\partial z_L/\\partial x$")
     ax.set_ylabel("fraction of singular values per bin")
     ax.set_title(f"step {st}: distribution (dotted: mean)", fontsize=10)
-    if zero_note:
-        ax.text(0.02, 0.97, "\n".join(zero_note), transform=ax.transAxes, fontsize=6.5,
-                va="top")
     ax.grid(True, alpha=0.3)
+    return zeros
 
 
 def _spectrum(exp, ax, shown, setting, at_step, k, sv, st):
-    """The sorted spectrum s_k at one step: mean over seeds and samples, band min..max."""
+    """The sorted spectrum s_k at one step: mean over seeds and samples, band min..max; means
+    that are 0 marked at the floor of a log axis. Returns how many were."""
+    log = wants_log(sv[at_step], 3)
+    zeros = 0
     for s in shown:
         m = at_step & (setting == s)
         if not m.any():
@@ -87,14 +97,19 @@ def _spectrum(exp, ax, shown, setting, at_step, k, sv, st):
             continue
         xs, mm = got
         sty = exp.style(s)
-        ax.plot(xs, mm[:, 0], marker="o", ms=3, lw=1.4, **sty)
+        mean = mm[:, 0]
+        if log:
+            zeros += zeros_at_floor(ax, xs, mean, sty["color"])
+            mean = np.where(mean > 0, mean, np.nan)
+        ax.plot(xs, mean, marker="o", ms=3, lw=1.4, **sty)
         if m.sum() > len(xs):
             ax.fill_between(xs, mm[:, 1], mm[:, 2], color=sty["color"], alpha=0.12, lw=0)
     ax.axhline(1.0, color="0.4", ls=":", lw=1)
-    if wants_log(sv[at_step], 3):
+    if log:
         log_y(ax, sv[at_step])
     ax.set_xlabel("rank $k$ (1 = largest)")
     ax.set_ylabel("singular value $s_k$")
     ax.set_title(f"step {st}: sorted spectrum", fontsize=10)
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.grid(True, alpha=0.3)
+    return zeros

@@ -2,14 +2,16 @@
 
 Per probe step shown (step 0 and up to three later ones): the std of the pre-activation z_l with
 the C++ side's mean-field prediction sqrt(meanfield_preact_var) as a band beside it, the std of
-the activation a_l, and the back-propagated gradient norm ||dL/dz_l||.
+the activation a_l, and the back-propagated gradient norm ||dL/dz_l||. Exact zeros on a log axis
+(a zero-initialised network's gradients) are marked at the floor.
 """
 
 from matplotlib.lines import Line2D
 import numpy as np
 
 from .stats import LOG_DECADES, MAX_SETTINGS, group_stats, pick_evenly, series, wants_log
-from .style import finish, log_y, new_figure, setting_handles, title_for
+from .style import (finish, log_y, new_figure, setting_handles, title_for, zero_handle,
+                    zeros_at_floor)
 
 NAME = "layers.png"
 QUANTITIES = [("preact_std", "std of pre-activation $z_l$"),
@@ -41,6 +43,7 @@ def draw(exp):
     axes = fig.subplots(len(QUANTITIES), len(steps), squeeze=False, sharex=True, sharey="row")
     max_layer = int(layer[sel].max())
     below_any = False
+    zeros = 0
     for qi, (q, qlabel) in enumerate(QUANTITIES):
         y = t[q].to_numpy()
         stats = group_stats([setting, step, layer], y)
@@ -56,10 +59,11 @@ def draw(exp):
             floor = max(pos.min(), pos.max() * 10.0 ** -LOG_DECADES)
         for ci, s_step in enumerate(steps):
             ax = axes[qi][ci]
-            below_any |= _panel(exp, ax, shown, s_step, stats, mstats, floor, max_layer)
-            if log:
-                log_y(ax, row_vals[row_vals >= floor])
-                ax.set_ylim(bottom=floor / 2)
+            below, z = _panel(exp, ax, shown, s_step, stats, mstats, floor, max_layer)
+            below_any |= below
+            zeros += z
+            if log:  # laid out for the range shown, down to the floor
+                log_y(ax, np.append(row_vals[row_vals >= floor], floor / 2))
             ax.grid(True, alpha=0.3)
             if qi == 0:
                 ax.set_title(f"step {s_step}", fontsize=10)
@@ -68,37 +72,40 @@ def draw(exp):
             if qi == len(QUANTITIES) - 1:
                 ax.set_xlabel(f"layer $l$ (1 = first hidden, {max_layer} = output)")
             ax.xaxis.get_major_locator().set_params(integer=True)
+        if log:  # once every panel sharing the row's range is drawn (set_ylim stops autoscaling)
+            axes[qi][0].set_ylim(floor / 2, axes[qi][0].get_ylim()[1])
     extra = [(Line2D([], [], color="0.2", marker="o", ms=3.5, lw=1.5),
               "measured (mean over seeds)")]
     if below_any:
         extra.append((Line2D([], [], color="0.2", marker="v", ms=5, ls="none"),
                       f"below the axis (< 1e-{LOG_DECADES} \u00d7 the largest value of the row)"))
+    if zeros:
+        extra.append(zero_handle())
     if np.isfinite(mf[sel]).any():
         extra.append((Line2D([], [], color="0.2", ls="-", lw=5, alpha=0.25),
                       "mean-field prediction $\\sqrt{q_l}$ (meanfield_preact_var)"))
     title = title_for(exp, "signal across layers at initialization and during training\n"
-                           "(Glorot & Bengio 2010, figs. 6-7; mean over seeds; log axes omit 0)")
+                           "(Glorot & Bengio 2010, figs. 6-7; mean over seeds)")
     finish(exp, fig, NAME, title, setting_handles(exp, shown, extra))
     return None
 
 
 def _panel(exp, ax, shown, s_step, stats, mstats, floor, max_layer):
     """One step's profiles of one quantity; floor: the log axis' lower limit (None: linear).
-    Returns whether a value below the floor was marked."""
+    Returns whether a value below the floor was marked, and how many zeros were."""
     log = floor is not None
-    zeros = []
     below_any = False
+    zeros = 0
     for s in shown:
         got = series(stats, s, s_step)
         if got is None:
             continue
         xs, m = got
         st = exp.style(s)
-        if log and np.all(m[:, 0] <= 0):
-            zeros.append(exp.labels[s])
         ys = np.where(m[:, 0] >= floor, m[:, 0], np.nan) if log else m[:, 0]
         ax.plot(xs, ys, marker="o" if max_layer <= 12 else None, ms=3.5, lw=1.5, **st)
         if log:
+            zeros += zeros_at_floor(ax, xs, m[:, 0], st["color"])
             below = (m[:, 0] > 0) & (m[:, 0] < floor)
             if below.any():
                 below_any = True
@@ -112,7 +119,4 @@ def _panel(exp, ax, shown, s_step, stats, mstats, floor, max_layer):
             # dashed, dotted, dash-dot) can be mistaken for it
             ax.plot(mx.tolist(), ym, lw=5, ls="-", color=st["color"], alpha=0.25,
                     solid_capstyle="round", zorder=1)
-    if zeros:
-        ax.text(0.02, 0.02, "all 0 (not drawn): " + "; ".join(zeros), fontsize=6.5,
-                transform=ax.transAxes, va="bottom", wrap=True)
-    return below_any
+    return below_any, zeros

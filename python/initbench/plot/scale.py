@@ -15,7 +15,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 
 from .stats import MAX_SETTINGS, group_stats, pick_evenly
-from .style import finish, log_y, new_figure, style, title_for
+from .style import finish, log_y, new_figure, style, title_for, zero_handle, zeros_at_floor
 
 NAME = "scale.png"
 MIN_SCALES = 3
@@ -70,7 +70,6 @@ def draw(exp):
     underflow = False
     for ax, (kind, values, label) in zip(axes, panels):
         positive = values[np.isfinite(values) & (values > 0)]
-        floor = positive.min() / 10 if kind == "ratio" and positive.size else None
         for i, key in enumerate(shown):
             li = lines.index(key)
             sel = line_of == li
@@ -80,12 +79,9 @@ def draw(exp):
             xs = np.asarray(stats.index.get_level_values(-1))
             m = stats[["mean", "min", "max"]].to_numpy()
             st = style(i)
-            if kind == "ratio":  # exact zeros (underflow) cannot sit on a log axis
+            if kind == "ratio" and positive.size:  # exact zeros (underflow): at the floor
+                underflow |= zeros_at_floor(ax, xs, m[:, 0], st["color"]) > 0
                 ok = m[:, 0] > 0
-                zero = ~ok
-                if zero.any() and floor is not None:
-                    ax.plot(xs[zero], np.full(zero.sum(), floor), "v", color=st["color"], ms=5)
-                    underflow = True
                 xs, m = xs[ok], m[ok]
                 m = np.where(m > 0, m, np.nan)
             ax.plot(xs, m[:, 0], marker="o", ms=3.5, lw=1.5, **st)
@@ -106,8 +102,9 @@ def draw(exp):
     handles = [Line2D([], [], lw=2, marker="o", ms=3.5, **style(i)) for i in range(len(shown))]
     labels = [", ".join(k) if k else exp.name for k in shown]
     if underflow:
-        handles.append(Line2D([], [], color="0.2", marker="v", ls="none", ms=5))
-        labels.append("ratio reads 0 (underflow), drawn at the axis' bottom")
+        handle, label = zero_handle()
+        handles.append(handle)
+        labels.append(f"ratio reads 0 (underflow): {label}")
     title = title_for(exp, "the weight scale at initialization and after training\n"
                            "(mean over seeds, band: min..max)")
     finish(exp, fig, NAME, title, (handles, labels))

@@ -5,7 +5,7 @@ import numpy as np
 
 from .experiment import spec_get
 from .stats import wants_log
-from .style import finish, new_figure, title_for
+from .style import finish, new_figure, title_for, zero_handle, zeros_at_floor
 
 NAME = "steps_to_target.png"
 
@@ -23,6 +23,7 @@ def draw(exp):
     all_vals = [v for vals in per_setting for v in vals.tolist() if v >= 0]
     xmax = max(all_vals) if all_vals else 1
     log = wants_log(all_vals, 30)
+    zeros = 0
     for s, vals in enumerate(per_setting):
         y = n - 1 - s
         ok = vals[vals >= 0]
@@ -34,6 +35,8 @@ def draw(exp):
                 ax.errorbar(mean, y, xerr=[[mean - ok.min()], [ok.max() - mean]], color="0.15",
                             capsize=3, lw=1)
             ax.plot(ok, np.full(ok.size, y), "o", color="0.1", ms=3, zorder=4)
+            if log:  # a run at its target from step 0 has no place on a log axis
+                zeros += zeros_at_floor(ax, np.full(ok.size, y), ok, "0.1", axis="x")
             xt = ok.max()
         else:
             xt = 0
@@ -58,5 +61,9 @@ def draw(exp):
     tgt = " or ".join(what) if what else "the target"
     title = title_for(exp, f"steps to reach {tgt}\n(bar: mean over the runs that reached it, "
                            f"whiskers min..max, dots: runs)")
-    finish(exp, fig, NAME, title)
+    legend = None
+    if zeros:
+        handle, label = zero_handle()
+        legend = ([handle], [f"run at its target at step {label}"])
+    finish(exp, fig, NAME, title, legend)
     return None

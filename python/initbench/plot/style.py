@@ -1,5 +1,6 @@
 """How every figure looks: dpi, colours, line styles, fonts, legend and title placement, the
-version stamp in the lower right corner, and deterministic PNG files (no metadata).
+version stamp in the lower right corner, zeros at the floor of log axes, and deterministic PNG
+files (no metadata).
 
 matplotlib's default style is used (plot.main() resets rcParams, so no matplotlibrc applies); the
 sizes below are in inches at DPI dots per inch.
@@ -51,6 +52,37 @@ def log_y(ax, values):
         ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
         ax.yaxis.set_major_formatter(StrMethodFormatter("{x:g}"))
         ax.yaxis.set_minor_formatter(NullFormatter())
+
+
+# Exact zeros on a log axis (a zero-initialised network's gradient norms, a ratio that
+# underflows): drawn at the axis' floor with this marker, never dropped silently.
+ZERO_MARKER = dict(marker="s", mfc="white", mew=1.3, ms=5, ls="none")
+ZERO_LABEL = "0, drawn at the floor (log axis)"
+ZERO_GID = "zero_at_floor"  # the marker lines' gid: tests find them by it
+
+
+def zero_handle():
+    """The legend entry of zeros_at_floor's markers."""
+    return Line2D([], [], color="0.2", **ZERO_MARKER), ZERO_LABEL
+
+
+def zeros_at_floor(ax, pos, values, color, axis="y"):
+    """Marks the exact zeros of values at the floor of ax's log axis: axis "y", at the bottom
+    edge above pos (x data values); axis "x", at the left edge beside pos (y data values).
+    The marks follow the axis limits whatever they become. Returns how many were marked."""
+    values = np.asarray(values, dtype=float)
+    zero = values == 0
+    n = int(zero.sum())
+    if not n:
+        return 0
+    at = np.asarray(pos, dtype=float)[zero]
+    if axis == "y":
+        xy, trf = (at, np.zeros(n)), ax.get_xaxis_transform()
+    else:
+        xy, trf = (np.zeros(n), at), ax.get_yaxis_transform()
+    ax.plot(*xy, transform=trf, clip_on=False, color=color, zorder=6, gid=ZERO_GID,
+            **ZERO_MARKER)
+    return n
 
 
 def step_axis(exp, ax, steps):
