@@ -23,8 +23,9 @@ this package each:
   saturated.png        (fractions) saturated fraction (tanh |a| > 0.99, ...) of each hidden layer
                        over steps.
   dead.png             (fractions) dead-unit fraction of each ReLU hidden layer over steps.
-  symmetry.png         (symmetry) distinct neurons, mean |cosine| between neurons and effective
-                       rank of the activations per hidden layer over steps.
+  symmetry.png         (symmetry) distinct neurons (a linear axis from 0 to the width), mean
+                       |cosine| between neurons and effective rank of the activations per hidden
+                       layer over steps.
   jacobian.png         (jacobian) singular values of the input-output Jacobian dz_L/dx
                        (Pennington et al. 2017): histogram on a log axis and the sorted spectrum
                        s_k, at step 0 and at the last Jacobian step.

@@ -1,8 +1,10 @@
 """symmetry.png: are the neurons of a layer still identical? Distinct neurons, mean |cosine|
 between neurons and the effective rank of the activations per hidden layer over steps
-(symmetry.csv)."""
+(symmetry.csv). Counts on linear axes from 0 to the layer width (dotted): "1 of 12" reads off the
+axis."""
 
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from .stats import MAX_LAYER_PANELS, MAX_SETTINGS, group_stats, pick_evenly, series
 from .style import finish, new_figure, setting_handles, step_axis, title_for
@@ -27,7 +29,6 @@ def draw(exp):
     layers = pick_evenly(all_layers, MAX_LAYER_PANELS)
     if len(layers) < len(all_layers):
         exp.notes.append(f"{NAME}: showing {len(layers)} of {len(all_layers)} hidden layers")
-    big = int(width.max()) >= 8
     fig = new_figure(3.6 * len(layers) + 0.4, 2.4 * len(QUANTITIES) + 0.7)
     axes = fig.subplots(len(QUANTITIES), len(layers), squeeze=False, sharex=True)
     for qi, (q, qlabel) in enumerate(QUANTITIES):
@@ -47,11 +48,9 @@ def draw(exp):
             if q in ("distinct_neurons", "act_effective_rank"):
                 for w in widths:
                     ax.axhline(w, color="0.4", ls=":", lw=1)
-                if q == "distinct_neurons" and big:  # 1 and the width both visible
-                    ax.set_yscale("log")
-                    ax.set_ylim(bottom=0.7)
-                else:
-                    ax.set_ylim(bottom=0)
+                # a linear count axis: 1 (all neurons identical) and the width both read off it
+                ax.set_ylim(0, 1.08 * max(widths, default=1))
+                ax.yaxis.set_major_locator(MaxNLocator(6, integer=True))
             else:
                 ax.set_ylim(-0.03, 1.03)
             if qi == 0:
