@@ -19,7 +19,10 @@ this package each:
                        gradient norm ||dL/dz_l||.
   hist_activation.png  (histograms) per-layer histograms of a_l (one panel per layer, one row per
   hist_delta.png       setting; the first run of the setting), step 0 and the last histogram step
-                       overlaid; likewise for dL/dz_l (log count axis).
+                       overlaid; likewise for dL/dz_l (log count axis). Every panel shares one x
+                       range (the bins holding entries, over layers and rows; a row over 10x
+                       wider than the median row keeps its own), so vanishing values show as a
+                       narrow spike (a note gives its range).
   saturated.png        (fractions) saturated fraction (tanh |a| > 0.99, ...) of each hidden layer
                        over steps.
   dead.png             (fractions) dead-unit fraction of each ReLU hidden layer over steps.

@@ -2,6 +2,10 @@
 
 One panel per layer, one row per setting (the first run of the setting that has histograms:
 bins are chosen per run, so runs do not average), step 0 and the last histogram step overlaid.
+Every panel has the same x range (the union of the bins that hold entries): a layer whose
+activations or gradients vanish is a narrow spike beside the layers that keep their spread, and
+a note gives its range. Only a row whose range is more than OWN_RANGE times the median row's (a
+run whose values explode) keeps its own range, and says so.
 """
 
 from matplotlib.lines import Line2D
@@ -13,6 +17,7 @@ from .stats import MAX_HIST_LAYERS, MAX_HIST_ROWS, pick_evenly
 from .style import OKABE_ITO, finish, new_figure, title_for
 
 COLORS = (OKABE_ITO[0], OKABE_ITO[1])
+OWN_RANGE = 10.0
 
 
 def draw(exp, quantity):
@@ -28,32 +33,42 @@ def draw(exp, quantity):
     present = set(t["run_id"].tolist())
     settings = [s for s in range(len(exp.setting_keys))
                 if any(r in present for r in exp.setting_runs[s])]
+    run_of = {s: next(r for r in exp.setting_runs[s] if r in present) for s in settings}
     shown = pick_evenly(settings, MAX_HIST_ROWS)
     if len(shown) < len(settings):
         exp.notes.append(f"{name}: showing {len(shown)} of {len(settings)} settings")
-    run_of = {s: next(r for r in exp.setting_runs[s] if r in present) for s in shown}
     all_layers = sorted(set(t["layer"].tolist()))
     layers = pick_evenly(all_layers, MAX_HIST_LAYERS)
     if len(layers) < len(all_layers):
         exp.notes.append(f"{name}: showing {len(layers)} of {len(all_layers)} layers")
+    pairs = {}
+    for s in shown:
+        rsteps = sorted(set(t.loc[t["run_id"] == run_of[s], "step"].tolist()))
+        pairs[s] = [rsteps[0]] + ([rsteps[-1]] if len(rsteps) > 1 else [])
+    xlims, own = row_ranges(t, shown, run_of, layers, pairs)
     fig = new_figure(2.6 * len(layers) + 0.8, 2.2 * len(shown) + 0.7)
     axes = fig.subplots(len(shown), len(layers), squeeze=False)
     steps_used = set()
     for ri, s in enumerate(shown):
         r = run_of[s]
         rt = t[t["run_id"] == r]
-        rsteps = sorted(set(rt["step"].tolist()))
-        pair = [rsteps[0]] + ([rsteps[-1]] if len(rsteps) > 1 else [])
+        pair = pairs[s]
         steps_used.add(tuple(pair))
         for ci, l in enumerate(layers):
             ax = axes[ri][ci]
-            _panel(ax, rt[rt["layer"] == l], pair, quantity)
+            _panel(ax, rt[rt["layer"] == l], pair, quantity, xlims[s])
+            if xlims[s] is not None:
+                ax.set_xlim(*xlims[s])
+            if ri < len(shown) - 1 and xlims[shown[ri + 1]] == xlims[s]:
+                ax.tick_params(labelbottom=False)
             if ri == 0:
                 ax.set_title(f"layer {l}" + (" (output)" if l == all_layers[-1] else ""),
                              fontsize=9)
             if ci == 0:
                 seed = exp.runs.at[r, "seed"]
-                ax.set_ylabel(f"{exp.labels[s]}\nseed {seed}\nfraction of entries", fontsize=7.5)
+                mark = "\n(its own x range)" if s in own else ""
+                ax.set_ylabel(f"{exp.labels[s]}\nseed {seed}{mark}\nfraction of entries",
+                              fontsize=7.5)
             if ri == len(shown) - 1:
                 ax.set_xlabel("$a_l$ (output: $z_L$)" if quantity == "activation"
                               else "$\\partial L/\\partial z_l$", fontsize=8)
@@ -67,16 +82,73 @@ def draw(exp, quantity):
         handles[1].append(f"last histogram step (step {last[0]})" if len(last) == 1
                           else "last histogram step of the run")
     what = ("activations $a_l$" if quantity == "activation" else
-            "back-propagated gradients $\\partial L/\\partial z_l$ (log axis)")
-    title = title_for(exp, f"histograms of {what} per layer\n(Glorot & Bengio 2010 "
-                           f"fig. {6 if quantity == 'activation' else 7}; one run per setting)")
+            "back-propagated gradients $\\partial L/\\partial z_l$ (log count axis)")
+    shared = "one x range for all panels" if not own else \
+        f"one x range for all panels but {len(own)} row{'s' if len(own) > 1 else ''} " \
+        f"over {OWN_RANGE:g}x wider"
+    title = title_for(exp, f"histograms of {what} per layer\n{shared}; "
+                           f"one run per setting (Glorot & Bengio 2010 fig. "
+                           f"{6 if quantity == 'activation' else 7})")
     finish(exp, fig, name, title, handles, 2)
     return None
 
 
-def _panel(ax, lt, pair, quantity):
-    """One run's histograms of one layer (lt: its rows) at the steps of pair."""
+def row_ranges(t, shown, run_of, layers, pairs):
+    """The x range of each row (setting), and the rows that keep their own: one range for all
+    rows, but a row whose own range is more than OWN_RANGE times the median row's keeps its own
+    (a run whose values explode would squash every other row into a spike; rows whose values
+    vanish are what the shared range is for)."""
+    own = {s: shared_range(t, [run_of[s]], layers, {run_of[s]: pairs[s]}) for s in shown}
+    widths = [hi - lo for lo, hi in (r for r in own.values() if r is not None) if hi > lo]
+    if not widths:
+        return {s: _widen(own[s]) for s in shown}, []
+    median = float(np.median(widths))
+    wide = {s for s, r in own.items() if r is not None and r[1] - r[0] > OWN_RANGE * median}
+    rest = [s for s in shown if s not in wide]
+    common = shared_range(t, [run_of[s] for s in rest], layers,
+                          {run_of[s]: pairs[s] for s in rest}) if rest else None
+    return {s: _widen(own[s] if s in wide else common) for s in shown}, sorted(wide)
+
+
+def shared_range(t, runs, layers, steps_of):
+    """The x range every panel shares: across layers and across the runs compared, so that a
+    layer whose values vanish shows as a narrow spike, not as a histogram stretched over its own
+    bins. It is the union of the bins that hold entries, over the histograms (run, layer, step)
+    drawn; a histogram with every entry in one bin (a point mass, e.g. the zeros of a
+    zero-initialised layer, in a bin as wide as the run's default range) adds only that bin's
+    lower edge (lo == hi when there are only such). None without a finite bin."""
+    d = t[t["run_id"].isin(runs) & t["layer"].isin(layers)]
+    d = d[[st in steps_of[r] for r, st in zip(d["run_id"].tolist(), d["step"].tolist())]]
+    d = d[np.isfinite(d["bin_lo"].to_numpy()) & np.isfinite(d["bin_hi"].to_numpy())]
+    if len(d) == 0:
+        return None
+    full = d[d["count"] > 0]
+    if len(full) == 0:
+        lo, hi = float(d["bin_lo"].min()), float(d["bin_hi"].max())
+    else:
+        n_full = full.groupby(["run_id", "layer", "step"])["count"].transform("size")
+        spread = full[n_full.to_numpy() > 1]
+        points = full[n_full.to_numpy() == 1]["bin_lo"].to_numpy()
+        los = np.concatenate([spread["bin_lo"].to_numpy(), points])
+        his = np.concatenate([spread["bin_hi"].to_numpy(), points])
+        lo, hi = float(los.min()), float(his.max())
+    return lo, hi
+
+
+def _widen(r):
+    """A range to draw: point masses alone (lo == hi) get a unit range around them."""
+    if r is None or r[1] > r[0]:
+        return r
+    return r[0] - 0.5, r[1] + 0.5
+
+
+def _panel(ax, lt, pair, quantity, xlim):
+    """One run's histograms of one layer (lt: its rows) at the steps of pair; xlim: the
+    figure's x range (a note names the range of the layer's entries when it is under 5% of
+    it)."""
     outside = []
+    spans = []
+    points = {}  # one wide bin holding every entry: the bin -> its steps
     for pi, st in enumerate(pair):
         h = lt[lt["step"] == st]
         if len(h) == 0:
@@ -89,6 +161,16 @@ def _panel(ax, lt, pair, quantity):
             continue
         frac = c[inner] / total
         edges = np.append(blo[inner], bhi[inner][-1])
+        full = np.nonzero(c[inner] > 0)[0]
+        if full.size:
+            spans.append((edges[full[0]], edges[full[-1] + 1]))
+        if full.size == 1 and xlim is not None and \
+                edges[full[0] + 1] - edges[full[0]] > 0.02 * (xlim[1] - xlim[0]):
+            # a point mass in one wide bin: a spike at the bin's lower edge, not a wide box
+            b = full[0]
+            points.setdefault(f"[{edges[b]:.2g}, {edges[b + 1]:.2g})", []).append(str(st))
+            frac = frac[b:b + 1]
+            edges = np.array([edges[b], edges[b] + 0.01 * (xlim[1] - xlim[0])])
         ax.stairs(frac, edges, color=COLORS[pi], lw=1.4, label=f"step {st}", fill=(pi == 0),
                   alpha=0.35 if pi == 0 else 1.0)
         if pi == 0:
@@ -98,8 +180,14 @@ def _panel(ax, lt, pair, quantity):
             outside.append(f"step {st}: {100 * out:.2g}% outside")
     if quantity == "delta":
         ax.set_yscale("log")
-    if outside:
-        ax.text(0.98, 0.97, "\n".join(outside), transform=ax.transAxes, ha="right", va="top",
+    notes = [f"step{'s' if len(v) > 1 else ''} {', '.join(v)}: all in one bin {k}"
+             for k, v in points.items()] + outside
+    if spans and xlim is not None and not points:
+        lo, hi = min(a for a, _ in spans), max(b for _, b in spans)
+        if hi - lo < 0.05 * (xlim[1] - xlim[0]):
+            notes.append(f"all in [{lo:.2g}, {hi:.2g}]")
+    if notes:
+        ax.text(0.98, 0.97, "\n".join(notes), transform=ax.transAxes, ha="right", va="top",
                 fontsize=6.5, bbox=dict(facecolor="white", alpha=0.7, lw=0, pad=1))
     ax.xaxis.set_major_locator(MaxNLocator(5))
     ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 3))
