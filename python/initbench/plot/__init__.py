@@ -12,26 +12,34 @@ this package each:
                        seeds, band min..max over seeds, log loss axis when the loss spans a decade
                        or more, diverged runs marked x at the step they stopped (the blown-up
                        value of that last evaluation is not averaged in), the target dotted.
+                       Small multiples: a loss and an accuracy row per row value, train solid,
+                       test dashed.
   layers.png           (layers) Glorot & Bengio (2010) style profiles across layers l = 1..L at
                        step 0 and up to three later probe steps: std of the pre-activation z_l
                        with the C++ side's mean-field prediction sqrt(meanfield_preact_var,
                        layers.csv) beside it, std of the activation a_l, and the back-propagated
-                       gradient norm ||dL/dz_l||.
+                       gradient norm ||dL/dz_l||. Small multiples: each quantity a row per row
+                       value, each column value a column per step (step 0 and the last probe
+                       step, or step 0 alone past 40 panels); a row of panels shares y.
   hist_activation.png  (histograms) per-layer histograms of a_l (one panel per layer, one row per
   hist_delta.png       setting; the first run of the setting), step 0 and the last histogram step
                        overlaid; likewise for dL/dz_l (log count axis). Every panel shares one x
                        range (the bins holding entries, over layers and rows; a row over 10x
                        wider than the median row keeps its own), so vanishing values show as a
-                       narrow spike (a note gives its range).
+                       narrow spike (a note gives its range). Past 8 settings, one row per
+                       panel of the small multiples: its deepest setting.
   saturated.png        (fractions) saturated fraction (tanh |a| > 0.99, ...) of each hidden layer
-                       over steps.
+                       over steps, one panel per setting (past 16 settings smaller panels, a row
+                       per panel of the small multiples and a column per line value).
   dead.png             (fractions) dead-unit fraction of each ReLU hidden layer over steps.
   symmetry.png         (symmetry) distinct neurons (a linear axis from 0 to the width), mean
                        |cosine| between neurons and effective rank of the activations per hidden
-                       layer over steps.
+                       layer over steps. Small multiples: each quantity a row per row value, a
+                       column per column value, the hidden layers as line styles.
   jacobian.png         (jacobian) singular values of the input-output Jacobian dz_L/dx
                        (Pennington et al. 2017): histogram on a log axis and the sorted spectrum
-                       s_k, at step 0 and at the last Jacobian step.
+                       s_k, at step 0 and at the last Jacobian step. Small multiples: the
+                       histograms, a row per row value, a column per column value and step.
   heatmap.png          (heatmap) two-axis grids: any two numeric grid axes besides seed (e.g. a
                        sw2 axis x model.depth), colour = mean final train / test accuracy over
                        seeds (final train loss for linear outputs). Other varying axes make one
@@ -49,10 +57,18 @@ this package each:
                        of |c_l - c*| (Schoenholz et al. 2017's depth scale xi_c); c_l after
                        training when the file has a later step.
 
-Settings are the rows of summary.csv: runs sharing every grid axis but seed, in grid order. Line
-figures show at most 16 settings (evenly spaced in grid order); histograms at most 8 settings
-and 8 layers; per-layer panels at most 4 hidden layers; saturation and dead panels at most 10
-layers per panel.
+Settings are the rows of summary.csv: runs sharing every grid axis but seed, in grid order. Up to
+8 settings, a line figure draws one line per setting in each panel. Past 8 (and with two or more
+varying grid axes besides seed) it draws small multiples (facets.py): two grid axes lay out the
+panels in rows and columns, the axes whose values are not numbers first in grid order, then the
+numeric ones with the fewest values (the longer of the two down the rows when the columns would
+be more than 4), and the other axes make the lines of each panel, coloured the same in every
+panel (glorot2010's 30 settings: rows = model.activation, columns = init.scheme, 5 depth lines
+per panel). With two varying axes, one lays out the panels alone, wrapped into rows past 4.
+Panels are titled with their row and column values, the figure title names the axes. At most 8
+rows, 8 columns and 12 lines per panel (evenly spaced); a figure that cannot show every setting
+says so in a note. Histograms show at most 8 rows and 8 layers; per-layer panels at most 4
+hidden layers; saturation and dead panels at most 10 layers per panel and 36 panels.
 
 A value of exactly 0 on a log axis (the gradient norms of a zero-initialised network, a ratio
 that underflows, a zero singular value, a run at its target from step 0) is drawn at the axis'

@@ -214,11 +214,6 @@ class Experiment:
         pick = sorted(set(np.round(np.linspace(0, len(idx) - 1, n)).astype(int).tolist()))
         return [idx[i] for i in pick]
 
-    def shown_note(self, shown, fig_name):
-        if len(shown) < len(self.setting_keys):
-            self.notes.append(f"{fig_name}: showing {len(shown)} of {len(self.setting_keys)} "
-                              f"settings (evenly spaced in grid order)")
-
     def loss_label(self):
         if self.output == "linear":
             return "loss (mean squared error)"

@@ -6,6 +6,9 @@ Every panel has the same x range (the union of the bins that hold entries): a la
 activations or gradients vanish is a narrow spike beside the layers that keep their spread, and
 a note gives its range. Only a row whose range is more than OWN_RANGE times the median row's (a
 run whose values explode) keeps its own range, and says so.
+Past MAX_HIST_ROWS settings, the settings split into the panels of the line figures' small
+multiples (facets.py) and one row is drawn per panel: its setting with the most layers (the
+deepest; the last in grid order among equals).
 """
 
 from matplotlib.lines import Line2D
@@ -13,6 +16,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 import numpy as np
 
+from .facets import Layout
 from .stats import MAX_HIST_LAYERS, MAX_HIST_ROWS, pick_evenly
 from .style import OKABE_ITO, finish, new_figure, title_for
 
@@ -34,9 +38,20 @@ def draw(exp, quantity):
     settings = [s for s in range(len(exp.setting_keys))
                 if any(r in present for r in exp.setting_runs[s])]
     run_of = {s: next(r for r in exp.setting_runs[s] if r in present) for s in settings}
-    shown = pick_evenly(settings, MAX_HIST_ROWS)
-    if len(shown) < len(settings):
-        exp.notes.append(f"{name}: showing {len(shown)} of {len(settings)} settings")
+    layout = Layout(exp, settings, MAX_HIST_ROWS)
+    if layout.faceted:  # a row per panel of the grid: its deepest setting
+        n_layers = t.groupby("run_id")["layer"].nunique()
+        nr, nc = layout.shape
+        cells = [layout.in_cell(fr, fc) for fr in range(nr) for fc in range(nc)]
+        shown = [max(cell, key=lambda s: (n_layers[run_of[s]], s)) for cell in cells if cell]
+        shown = pick_evenly(shown, MAX_HIST_ROWS)
+        exp.notes.append(f"{name}: one row per value of ({layout.facet_axis_names()}), its "
+                         f"setting with the most layers: {len(shown)} of {len(settings)} "
+                         f"settings")
+    else:
+        shown = pick_evenly(settings, MAX_HIST_ROWS)
+        if len(shown) < len(settings):
+            exp.notes.append(f"{name}: showing {len(shown)} of {len(settings)} settings")
     all_layers = sorted(set(t["layer"].tolist()))
     layers = pick_evenly(all_layers, MAX_HIST_LAYERS)
     if len(layers) < len(all_layers):

@@ -1,13 +1,15 @@
 """jacobian.png: singular values of the input-output Jacobian dz_L/dx (Pennington et al. 2017):
 a histogram on a log axis and the sorted spectrum s_k, at step 0 and at the last Jacobian step
 (jacobian.csv; all seeds and probe samples of a setting pooled). Singular values that are 0
-(a zero-initialised layer) are marked at the floor of the log axis with their fraction."""
+(a zero-initialised layer) are marked at the floor of the log axis with their fraction. Past
+MAX_LINES settings, small multiples of the distributions (facets.py): a row per value of the row
+axis, a column per value of the column axis and step, the other axes as lines."""
 
 import numpy as np
 
-from .stats import MAX_SETTINGS, group_stats, series, wants_log
-from .style import (finish, log_y, new_figure, setting_handles, title_for, zero_handle,
-                    zeros_at_floor)
+from .facets import Layout
+from .stats import group_stats, series, wants_log
+from .style import finish, log_y, new_figure, title_for, zero_handle, zeros_at_floor
 
 NAME = "jacobian.png"
 
@@ -19,8 +21,10 @@ def draw(exp):
     if len(t) == 0:
         return "jacobian.csv has no rows (probes.jacobian is off)"
     step, k, sv, setting = (t[c].to_numpy() for c in ("step", "k", "singular_value", "setting"))
-    shown = exp.shown_settings(MAX_SETTINGS)
-    exp.shown_note(shown, NAME)
+    present = sorted(set(setting.tolist()))
+    layout = Layout(exp, present)
+    layout.note(NAME)
+    shown = layout.settings
     sel = np.isin(setting, shown)
     all_steps = sorted(set(step[sel].tolist()))
     steps = [all_steps[0]] + ([all_steps[-1]] if len(all_steps) > 1 else [])
@@ -33,30 +37,56 @@ def draw(exp):
     edges = np.logspace(lo, hi, int(np.clip(round(10 * (hi - lo)), 20, 80)) + 1)
     means = {}
     zeros = 0
-    rows = 2 if int(k.max()) > 1 else 1
-    fig = new_figure(4.8 * len(steps) + 0.4, 3.1 * rows + 0.7)
-    axes = fig.subplots(rows, len(steps), squeeze=False)
-    for ci, st in enumerate(steps):
-        at_step = sel & (step == st)
-        zeros += _distribution(exp, axes[0][ci], shown, setting, at_step, sv, edges, means, st)
-        if rows == 2:
-            zeros += _spectrum(exp, axes[1][ci], shown, setting, at_step, k, sv, st)
     n_samples = t["sample"].nunique()
-    handles = setting_handles(exp, shown)
     arrow = " \u2192 ".join(f"step {st}" for st in steps)
-    handles[1][:] = [f"{exp.labels[s]}: mean $s$ " + " \u2192 ".join(means.get(s, ["-"]))
-                     for s in shown]
+    if not layout.faceted:
+        rows = 2 if int(k.max()) > 1 else 1
+        fig = new_figure(4.8 * len(steps) + 0.4, 3.1 * rows + 0.7)
+        axes = fig.subplots(rows, len(steps), squeeze=False)
+        for ci, st in enumerate(steps):
+            at_step = sel & (step == st)
+            zeros += _distribution(exp, layout, axes[0][ci], shown, setting, at_step, sv, edges,
+                                   means, f"step {st}: distribution (dotted: mean)")
+            if rows == 2:
+                zeros += _spectrum(layout, axes[1][ci], shown, setting, at_step, k, sv, st)
+        handles = layout.handles()
+        handles[1][:] = [f"{exp.labels[s]}: mean $s$ " + " \u2192 ".join(means.get(s, ["-"]))
+                         for s in shown]
+        what = (f"{n_samples} probe samples per run, all seeds pooled; spectrum: mean and "
+                f"min..max; legend: mean $s$ at {arrow}")
+    else:  # small multiples of the distributions: (row, column) value pairs x steps
+        nr, nc = layout.shape
+        fig = new_figure(max(7.0, 3.3 * nc * len(steps) + 0.5), 2.5 * nr + 0.8)
+        axes = fig.subplots(nr, nc * len(steps), squeeze=False, sharex=True, sharey=True)
+        for fr in range(nr):
+            for fc in range(nc):
+                cell = layout.in_cell(fr, fc)
+                for si, st in enumerate(steps):
+                    ax = axes[fr][fc * len(steps) + si]
+                    if not cell:
+                        ax.set_axis_off()
+                        continue
+                    zeros += _distribution(exp, layout, ax, cell, setting, sel & (step == st),
+                                           sv, edges, means,
+                                           f"{layout.panel_title(fr, fc)}, step {st}", 8.5)
+                    ax.set_ylabel("fraction per bin" if fc * len(steps) + si == 0 else "",
+                                  fontsize=8.5)
+                    if fr < nr - 1:
+                        ax.set_xlabel("")
+        handles = layout.handles()
+        what = (f"{n_samples} probe samples per run, all seeds pooled; dotted: mean\n"
+                f"{layout.describe()}")
     if zeros:
         handles[0].append(zero_handle()[0])
         handles[1].append("singular values 0: their fraction, drawn at the floor (log axis)")
     title = title_for(exp, "input-output Jacobian singular values (Pennington et al. 2017)\n"
-                           f"{n_samples} probe samples per run, all seeds pooled; spectrum: mean "
-                           f"and min..max; legend: mean $s$ at {arrow}")
+                      + what)
     finish(exp, fig, NAME, title, handles)
     return None
 
 
-def _distribution(exp, ax, shown, setting, at_step, sv, edges, means, st):
+def _distribution(exp, layout, ax, shown, setting, at_step, sv, edges, means, title,
+                  title_size=10):
     """Histograms of the singular values at one step; each setting's mean joins means. The
     fraction of exact zeros (a log axis cannot show them) is marked at the left floor. Returns
     how many settings had zeros."""
@@ -66,7 +96,7 @@ def _distribution(exp, ax, shown, setting, at_step, sv, edges, means, st):
         if v.size == 0:
             continue
         good = v[np.isfinite(v) & (v > 0)]
-        sty = exp.style(s)
+        sty = layout.style(s)
         if good.size:
             h, _ = np.histogram(good, bins=edges)
             ax.stairs(h / v.size, edges, lw=1.6, **sty)
@@ -78,12 +108,12 @@ def _distribution(exp, ax, shown, setting, at_step, sv, edges, means, st):
     ax.set_xscale("log")
     ax.set_xlabel("singular value $s$ of $\\partial z_L/\\partial x$")
     ax.set_ylabel("fraction of singular values per bin")
-    ax.set_title(f"step {st}: distribution (dotted: mean)", fontsize=10)
+    ax.set_title(title, fontsize=title_size)
     ax.grid(True, alpha=0.3)
     return zeros
 
 
-def _spectrum(exp, ax, shown, setting, at_step, k, sv, st):
+def _spectrum(layout, ax, shown, setting, at_step, k, sv, st):
     """The sorted spectrum s_k at one step: mean over seeds and samples, band min..max; means
     that are 0 marked at the floor of a log axis. Returns how many were."""
     log = wants_log(sv[at_step], 3)
@@ -96,7 +126,7 @@ def _spectrum(exp, ax, shown, setting, at_step, k, sv, st):
         if got is None:
             continue
         xs, mm = got
-        sty = exp.style(s)
+        sty = layout.style(s)
         mean = mm[:, 0]
         if log:
             zeros += zeros_at_floor(ax, xs, mean, sty["color"])

@@ -105,16 +105,6 @@ def legend_columns(labels, width_in):
     return max(1, min(per, len(labels)))
 
 
-def setting_handles(exp, shown, extra=()):
-    """Legend entries: one line per setting shown, then the extra (handle, label) pairs."""
-    handles = [Line2D([], [], lw=2, **exp.style(s)) for s in shown]
-    labels = [exp.labels[s] for s in shown]
-    for h, lab in extra:
-        handles.append(h)
-        labels.append(lab)
-    return handles, labels
-
-
 def title_for(exp, what):
     return f"{exp.name}: {what}"
 
