@@ -131,13 +131,26 @@ def _jobs():
             ("correlation.png", correlation.draw, ())]
 
 
-def plot(folder):
+def setup_matplotlib():
+    """The Agg backend and matplotlib's default style (no matplotlibrc): the same figures
+    everywhere."""
+    import matplotlib
+    matplotlib.use("Agg", force=True)
+    matplotlib.rcdefaults()
+    from .style import DPI
+    matplotlib.rcParams["savefig.dpi"] = DPI
+    matplotlib.rcParams["figure.dpi"] = DPI
+
+
+def plot(folder, figures=None):
     """Draws every figure the data of folder allows into folder/plots/; returns their names.
-    Raises initbench.tables.DataError for bad or missing data (before any figure is drawn)."""
+    Raises initbench.tables.DataError for bad or missing data (before any figure is drawn).
+    figures: a dict to receive each matplotlib Figure by file name (the tests read them)."""
     from .experiment import Experiment
     exp = Experiment(folder)
     exp.out = os.path.join(folder, "plots")
     exp.written = []
+    exp.figures = figures
     for note in exp.notes:
         print(f"note: {note}", flush=True)
     exp.notes = []
@@ -165,16 +178,12 @@ def main(argv):
     try:
         import numpy  # noqa: F401
         import pandas  # noqa: F401
-        import matplotlib
+        import matplotlib  # noqa: F401
     except ImportError as e:
         print(f"plot.py: error: {e.name} is not installed for {sys.executable} (Debian: apt-get "
               f"install python3-numpy python3-pandas python3-matplotlib)", file=sys.stderr)
         return 3
-    matplotlib.use("Agg", force=True)
-    matplotlib.rcdefaults()  # ignore any matplotlibrc: the same figures everywhere
-    from .style import DPI
-    matplotlib.rcParams["savefig.dpi"] = DPI
-    matplotlib.rcParams["figure.dpi"] = DPI
+    setup_matplotlib()
     from ..tables import DataError
     try:
         with numpy.errstate(all="ignore"):

@@ -145,4 +145,6 @@ def save(exp, fig, name):
     fig.savefig(tmp, dpi=DPI, format="png", metadata={"Software": None})
     os.replace(tmp, path)
     exp.written.append(name)
+    if getattr(exp, "figures", None) is not None:
+        exp.figures[name] = fig
     print(f"wrote {path}", flush=True)
