@@ -192,7 +192,9 @@ def _panel(ax, lt, pair, quantity, xlim):
             ax.stairs(frac, edges, color=COLORS[pi], lw=1.2)
         out = c[~inner].sum() / total
         if out > 0:
-            outside.append(f"step {st}: {100 * out:.2g}% outside")
+            pct = 100 * out  # 2 digits, 3 from 99.5 on (.2g prints 100 as 1e+02)
+            outside.append(f"step {st}: {pct:.2g}% outside" if pct < 99.5 else
+                           f"step {st}: {pct:.3g}% outside")
     if quantity == "delta":
         ax.set_yscale("log")
     notes = [f"step{'s' if len(v) > 1 else ''} {', '.join(v)}: all in one bin {k}"
