@@ -13,8 +13,8 @@ through initbench.plot.plot (which hands back the Figure objects) and checks:
   singular values (jacobian.png) are marked at the axis' floor with the floor marker, and the
   legend says "0, drawn at the floor"; no figure says "not drawn";
 - the symmetry counts (distinct neurons) are on a linear axis from 0 that shows 1 and the width;
-- the histogram panels share one x range across layers and rows, and the rows are the deepest
-  setting of each (activation, scheme) pair;
+- the hidden layers' histogram panels share one x range across layers and rows, the output
+  layer's panels another, and the rows are the deepest setting of each (activation, scheme);
 - plotted twice (another hash seed), the PNG files are byte-identical;
 - with the grid cut to two settings (--set), the figures are single panels again.
 Exits 77 (ctest SKIP_RETURN_CODE) when numpy, pandas or matplotlib is missing.
@@ -197,15 +197,21 @@ def check_symmetry(fig):
 
 def check_histograms(name, fig):
     grid = panels(fig)
-    xlims = {tuple(round(v, 12) for v in ax.get_xlim()) for _, _, ax in grid}
-    check(len(xlims) == 1, f"{name}: panels have {len(xlims)} x ranges: {sorted(xlims)}")
+    n_cols = max(c for _, c, _ in grid) + 1
+    check(n_cols == max(DEPTHS) + 1, f"{name}: {n_cols} layer columns, expected "
+                                     f"{max(DEPTHS) + 1}")
+    for what, cols in (("hidden-layer", range(n_cols - 1)), ("output-layer", [n_cols - 1])):
+        xlims = {tuple(round(v, 12) for v in ax.get_xlim()) for _, c, ax in grid if c in cols}
+        check(len(xlims) == 1, f"{name}: the {what} panels have {len(xlims)} x ranges: "
+                               f"{sorted(xlims)}")
     n_rows = len({r for r, _, _ in grid})
     check(n_rows == len(ACTIVATIONS) * len(SCHEMES),
           f"{name}: {n_rows} rows, expected one per (activation, scheme)")
     labels = [ax.get_ylabel() for r, c, ax in grid if c == 0]
     check(all(f"depth={max(DEPTHS)}" in l for l in labels),
           f"{name}: the rows should be the deepest settings: {labels}")
-    print(f"  {name}: {len(grid)} panels share the x range {xlims.pop()}")
+    print(f"  {name}: {len(grid)} panels, the hidden layers' sharing one x range, the output "
+          f"layer's another")
 
 
 def digests(folder):

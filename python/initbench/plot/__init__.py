@@ -23,11 +23,12 @@ this package each:
                        step, or step 0 alone past 40 panels); a row of panels shares y.
   hist_activation.png  (histograms) per-layer histograms of a_l (one panel per layer, one row per
   hist_delta.png       setting; the first run of the setting), step 0 and the last histogram step
-                       overlaid; likewise for dL/dz_l (log count axis). Every panel shares one x
-                       range (the bins holding entries, over layers and rows; a row over 10x
-                       wider than the median row keeps its own), so vanishing values show as a
-                       narrow spike (a note gives its range). Past 8 settings, one row per
-                       panel of the small multiples: its deepest setting.
+                       overlaid; likewise for dL/dz_l (log count axis). The hidden layers'
+                       panels share one x range (the bins holding entries, over layers and rows;
+                       a row over 10x wider than the median row keeps its own), so vanishing
+                       values show as a narrow spike (a note gives its range); the output
+                       layer's panels share another. Past 8 settings, one row per panel of the
+                       small multiples: its deepest setting.
   saturated.png        (fractions) saturated fraction (tanh |a| > 0.99, ...) of each hidden layer
                        over steps, one panel per setting (past 16 settings smaller panels, a row
                        per panel of the small multiples and a column per line value).

@@ -2,13 +2,14 @@
 
 One panel per layer, one row per setting (the first run of the setting that has histograms:
 bins are chosen per run, so runs do not average), step 0 and the last histogram step overlaid.
-Every panel has the same x range (the union of the bins that hold entries): a layer whose
-activations or gradients vanish is a narrow spike beside the layers that keep their spread, and
-a note gives its range. Only a row whose range is more than OWN_RANGE times the median row's (a
-run whose values explode) keeps its own range, and says so.
-Past MAX_HIST_ROWS settings, the settings split into the panels of the line figures' small
-multiples (facets.py) and one row is drawn per panel: its setting with the most layers (the
-deepest; the last in grid order among equals).
+The hidden layers' panels share one x range (the union of the bins that hold entries), across
+layers and rows: a layer whose activations or gradients vanish is a narrow spike beside the
+layers that keep their spread, and a note gives its range. The output layer (logits z_L and
+dL/dz_L = softmax - y, other quantities) has its own range, shared across rows. Only a row
+whose range is more than OWN_RANGE times the median row's (a run whose values explode) keeps
+its own range, and says so. Past MAX_HIST_ROWS settings, the settings split into the panels of
+the line figures' small multiples (facets.py) and one row is drawn per panel: its setting with
+the most layers (the deepest; the last in grid order among equals).
 """
 
 from matplotlib.lines import Line2D
@@ -60,7 +61,15 @@ def draw(exp, quantity):
     for s in shown:
         rsteps = sorted(set(t.loc[t["run_id"] == run_of[s], "step"].tolist()))
         pairs[s] = [rsteps[0]] + ([rsteps[-1]] if len(rsteps) > 1 else [])
-    xlims, own = row_ranges(t, shown, run_of, layers, pairs)
+    # the output layer (logits z_L, dL/dz_L = softmax - y) is another quantity than the hidden
+    # layers': it gets its own range, shared across rows
+    out_layer = t.groupby("run_id")["layer"].max()
+    hidden = {s: [l for l in layers if l < out_layer[run_of[s]]] for s in shown}
+    output = {s: [l for l in layers if l == out_layer[run_of[s]]] for s in shown}
+    xlims_h, own_h = row_ranges(t, shown, run_of, hidden, pairs)
+    xlims_o, own_o = row_ranges(t, shown, run_of, output, pairs)
+    own = sorted(set(own_h) | set(own_o))
+    xlim = lambda s, l: (xlims_o if l == out_layer[run_of[s]] else xlims_h)[s]  # noqa: E731
     fig = new_figure(2.6 * len(layers) + 0.8, 2.2 * len(shown) + 0.7)
     axes = fig.subplots(len(shown), len(layers), squeeze=False)
     steps_used = set()
@@ -71,10 +80,10 @@ def draw(exp, quantity):
         steps_used.add(tuple(pair))
         for ci, l in enumerate(layers):
             ax = axes[ri][ci]
-            _panel(ax, rt[rt["layer"] == l], pair, quantity, xlims[s])
-            if xlims[s] is not None:
-                ax.set_xlim(*xlims[s])
-            if ri < len(shown) - 1 and xlims[shown[ri + 1]] == xlims[s]:
+            _panel(ax, rt[rt["layer"] == l], pair, quantity, xlim(s, l))
+            if xlim(s, l) is not None:
+                ax.set_xlim(*xlim(s, l))
+            if ri < len(shown) - 1 and xlim(shown[ri + 1], l) == xlim(s, l):
                 ax.tick_params(labelbottom=False)
             if ri == 0:
                 ax.set_title(f"layer {l}" + (" (output)" if l == all_layers[-1] else ""),
@@ -98,9 +107,9 @@ def draw(exp, quantity):
                           else "last histogram step of the run")
     what = ("activations $a_l$" if quantity == "activation" else
             "back-propagated gradients $\\partial L/\\partial z_l$ (log count axis)")
-    shared = "one x range for all panels" if not own else \
-        f"one x range for all panels but {len(own)} row{'s' if len(own) > 1 else ''} " \
-        f"over {OWN_RANGE:g}x wider"
+    shared = "one x range for the hidden layers' panels, one for the output layer's"
+    if own:
+        shared += f", but {len(own)} row{'s' if len(own) > 1 else ''} over {OWN_RANGE:g}x wider"
     title = title_for(exp, f"histograms of {what} per layer\n{shared}; "
                            f"one run per setting (Glorot & Bengio 2010 fig. "
                            f"{6 if quantity == 'activation' else 7})")
@@ -108,32 +117,34 @@ def draw(exp, quantity):
     return None
 
 
-def row_ranges(t, shown, run_of, layers, pairs):
+def row_ranges(t, shown, run_of, layers_of, pairs):
     """The x range of each row (setting), and the rows that keep their own: one range for all
     rows, but a row whose own range is more than OWN_RANGE times the median row's keeps its own
     (a run whose values explode would squash every other row into a spike; rows whose values
     vanish are what the shared range is for)."""
-    own = {s: shared_range(t, [run_of[s]], layers, {run_of[s]: pairs[s]}) for s in shown}
+    own = {s: shared_range(t, {run_of[s]: layers_of[s]}, {run_of[s]: pairs[s]}) for s in shown}
     widths = [hi - lo for lo, hi in (r for r in own.values() if r is not None) if hi > lo]
     if not widths:
         return {s: _widen(own[s]) for s in shown}, []
     median = float(np.median(widths))
     wide = {s for s, r in own.items() if r is not None and r[1] - r[0] > OWN_RANGE * median}
     rest = [s for s in shown if s not in wide]
-    common = shared_range(t, [run_of[s] for s in rest], layers,
+    common = shared_range(t, {run_of[s]: layers_of[s] for s in rest},
                           {run_of[s]: pairs[s] for s in rest}) if rest else None
     return {s: _widen(own[s] if s in wide else common) for s in shown}, sorted(wide)
 
 
-def shared_range(t, runs, layers, steps_of):
-    """The x range every panel shares: across layers and across the runs compared, so that a
-    layer whose values vanish shows as a narrow spike, not as a histogram stretched over its own
-    bins. It is the union of the bins that hold entries, over the histograms (run, layer, step)
-    drawn; a histogram with every entry in one bin (a point mass, e.g. the zeros of a
-    zero-initialised layer, in a bin as wide as the run's default range) adds only that bin's
-    lower edge (lo == hi when there are only such). None without a finite bin."""
-    d = t[t["run_id"].isin(runs) & t["layer"].isin(layers)]
-    d = d[[st in steps_of[r] for r, st in zip(d["run_id"].tolist(), d["step"].tolist())]]
+def shared_range(t, layers_of, steps_of):
+    """The x range panels share: across layers and across the runs compared, so that a layer
+    whose values vanish shows as a narrow spike, not as a histogram stretched over its own bins.
+    It is the union of the bins that hold entries, over the histograms of the runs (the keys of
+    layers_of) at their layers and steps (steps_of); a histogram with every entry in one bin (a
+    point mass, e.g. the zeros of a zero-initialised layer, in a bin as wide as the run's default
+    range) adds only that bin's lower edge (lo == hi when there are only such). None without a
+    finite bin."""
+    d = t[t["run_id"].isin(list(layers_of))]
+    d = d[[l in layers_of[r] and st in steps_of[r] for r, l, st in
+           zip(d["run_id"].tolist(), d["layer"].tolist(), d["step"].tolist())]]
     d = d[np.isfinite(d["bin_lo"].to_numpy()) & np.isfinite(d["bin_hi"].to_numpy())]
     if len(d) == 0:
         return None
