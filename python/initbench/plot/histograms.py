@@ -107,12 +107,12 @@ def draw(exp, quantity):
                           else "last histogram step of the run")
     what = ("activations $a_l$" if quantity == "activation" else
             "back-propagated gradients $\\partial L/\\partial z_l$ (log count axis)")
-    shared = "one x range for the hidden layers' panels, one for the output layer's"
+    shared = "one x range for the hidden layers, one for the output layer"
     if own:
-        shared += f", but {len(own)} row{'s' if len(own) > 1 else ''} over {OWN_RANGE:g}x wider"
-    title = title_for(exp, f"histograms of {what} per layer\n{shared}; "
-                           f"one run per setting (Glorot & Bengio 2010 fig. "
-                           f"{6 if quantity == 'activation' else 7})")
+        shared += f" ({len(own)} row{'s' if len(own) > 1 else ''} over {OWN_RANGE:g}x wider: " \
+                  f"{'their' if len(own) > 1 else 'its'} own)"
+    title = title_for(exp, f"histograms of {what} per layer, one run per setting\n{shared}\n"
+                           f"(Glorot & Bengio 2010 fig. {6 if quantity == 'activation' else 7})")
     finish(exp, fig, name, title, handles, 2)
     return None
 
