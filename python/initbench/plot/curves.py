@@ -75,8 +75,11 @@ def draw(exp):
                     ax.set_title(f"{layout.panel_title(fr, ci)}", fontsize=8.5)
                     if ci == 0:
                         ax.set_ylabel(_ylabel(exp, row, None), fontsize=8.5)
-                    if fr * len(rows) + ri < nr * len(rows) - 1:
+                    below = ri < len(rows) - 1 or (fr + 1 < nr and layout.in_cell(fr + 1, ci))
+                    if below:
                         ax.set_xlabel("")
+                    else:  # the lowest panel of its column (a wrapped grid's last row is short)
+                        ax.xaxis.set_tick_params(labelbottom=True)
         for ax in axes[:, 0]:  # the rows share their y range: clip it once all are drawn
             if "accuracy" in ax.get_ylabel():
                 lo, hi = ax.get_ylim()
