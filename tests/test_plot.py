@@ -15,16 +15,15 @@ initbench` does not import matplotlib. Exits 77 (ctest SKIP_RETURN_CODE) when nu
 matplotlib is missing.
 """
 
-import hashlib
 import os
 import shutil
 import struct
-import subprocess
 import sys
 import tempfile
 import zlib
 
-SKIP = 77
+from plot_support import (SKIP, Failure, check, check_replots_identically,
+                          missing_plot_dependency, plot_script, run)
 
 COURSE_FIGURES = {"curves.png", "layers.png", "hist_activation.png", "hist_delta.png", "dead.png",
                   "symmetry.png", "jacobian.png", "steps_to_target.png"}
@@ -61,22 +60,8 @@ every = 30
 """
 
 
-class Failure(Exception):
-    pass
-
-
-def check(cond, message):
-    if not cond:
-        raise Failure(message)
-
-
-def run(cmd, **kw):
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=900, **kw)
-
-
 def plot(folder, env=None):
-    script = os.path.join(SOURCE, "scripts", "plot.py")
-    return run([sys.executable, script, folder], env=env)
+    return plot_script(SOURCE, folder, env)
 
 
 def check_png(path):
@@ -105,14 +90,6 @@ def check_png(path):
     return width, height
 
 
-def digests(folder):
-    out = {}
-    for name in sorted(os.listdir(folder)):
-        with open(os.path.join(folder, name), "rb") as f:
-            out[name] = hashlib.sha256(f.read()).hexdigest()
-    return out
-
-
 def plot_and_check(folder, expected):
     """Plot twice; the expected figures, valid, identical. Returns the first run's stdout."""
     shutil.rmtree(os.path.join(folder, "plots"), ignore_errors=True)
@@ -132,12 +109,7 @@ def plot_and_check(folder, expected):
     for name in sorted(expected):
         w, h = check_png(os.path.join(plots, name))
         print(f"  {name}: {w}x{h}")
-    first = digests(plots)
-    r2 = plot(folder, dict(os.environ, PYTHONHASHSEED="12345"))
-    check(r2.returncode == 0, f"plot.py {folder} (second time): exit {r2.returncode}\n{r2.stderr}")
-    second = digests(plots)
-    changed = sorted(n for n in first if first[n] != second.get(n))
-    check(not changed, f"plot.py {folder}: not byte-identical when plotted again: {changed}")
+    check_replots_identically(SOURCE, folder, "12345")
     return r.stdout
 
 
@@ -187,13 +159,9 @@ def main():
     if len(sys.argv) != 3:
         print(__doc__)
         return 2
-    try:
-        import matplotlib  # noqa: F401
-        import numpy  # noqa: F401
-        import pandas  # noqa: F401
-    except ImportError as e:
-        print(f"SKIP: {e.name} is not installed for {sys.executable} (apt-get install "
-              f"python3-matplotlib python3-numpy python3-pandas)")
+    skip = missing_plot_dependency()
+    if skip:
+        print(skip)
         return SKIP
     initbench, SOURCE = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     work = tempfile.mkdtemp(prefix="initbench-plot-test-")

@@ -20,14 +20,13 @@ through initbench.plot.plot (which hands back the Figure objects) and checks:
 Exits 77 (ctest SKIP_RETURN_CODE) when numpy, pandas or matplotlib is missing.
 """
 
-import hashlib
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
-SKIP = 77
+from plot_support import SKIP, Failure, check, check_replots_identically, missing_plot_dependency
+from plot_support import run as run_command
 ACTIVATIONS = ("tanh", "sigmoid", "relu")
 SCHEMES = ("zeros", "glorot_uniform")
 DEPTHS = (1, 2, 3)
@@ -66,17 +65,8 @@ jacobian = true
 """
 
 
-class Failure(Exception):
-    pass
-
-
-def check(cond, message):
-    if not cond:
-        raise Failure(message)
-
-
-def run(cmd, **kw):
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, **kw)
+def run(cmd):
+    return run_command(cmd, timeout=600)
 
 
 def draw(folder):
@@ -214,25 +204,9 @@ def check_histograms(name, fig):
           f"layer's another")
 
 
-def digests(folder):
-    out = {}
-    for name in sorted(os.listdir(folder)):
-        with open(os.path.join(folder, name), "rb") as f:
-            out[name] = hashlib.sha256(f.read()).hexdigest()
-    return out
-
-
 def check_deterministic(folder):
-    script = os.path.join(SOURCE, "scripts", "plot.py")
-    plots = os.path.join(folder, "plots")
-    first = digests(plots)
-    r = run([sys.executable, script, folder], env=dict(os.environ, PYTHONHASHSEED="777"))
-    check(r.returncode == 0, f"plot.py {folder}: exit {r.returncode}\n{r.stdout}{r.stderr}")
-    second = digests(plots)
-    changed = sorted(n for n in first if first[n] != second.get(n))
-    check(first.keys() == second.keys() and not changed,
-          f"plot.py {folder}: not byte-identical when plotted again: {changed}")
-    print(f"  {len(first)} PNGs byte-identical when plotted again")
+    count = check_replots_identically(SOURCE, folder, "777", timeout=600)
+    print(f"  {count} PNGs byte-identical when plotted again")
 
 
 def main():
@@ -240,13 +214,9 @@ def main():
     if len(sys.argv) != 3:
         print(__doc__)
         return 2
-    try:
-        import matplotlib  # noqa: F401
-        import numpy  # noqa: F401
-        import pandas  # noqa: F401
-    except ImportError as e:
-        print(f"SKIP: {e.name} is not installed for {sys.executable} (apt-get install "
-              f"python3-matplotlib python3-numpy python3-pandas)")
+    skip = missing_plot_dependency()
+    if skip:
+        print(skip)
         return SKIP
     initbench, SOURCE = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     sys.path.insert(0, os.path.join(SOURCE, "python"))
