@@ -545,19 +545,15 @@ int describe(const std::string& path, const SpecOptions& spec_options, int threa
     fmt::print("  run {}: {}\n", e.runs[i].run_index, axes_text(e.runs[i]));
   if (shown < e.runs.size()) fmt::print("  ...\n");
 
-  // Cost: multiply-adds of forward and backward (3 GEMMs per layer) times steps, calibrated by
-  // timing a few steps of the first run.
+  // Cost: floating-point operations of forward and backward (twice step_work's multiply-adds)
+  // times steps, calibrated by timing a few steps of the first run. The data are read once: sizes
+  // only, every run of a spec reads data of the same shape.
   double total_flop = 0.0;
   std::vector<double> flops;
   const Dataset data = load_dataset(e.runs.front().data, e.runs.front().seed);
   for (const RunConfig& run : e.runs) {
-    const Dataset& d = data;  // sizes only: every run of a spec reads data of the same shape
-    const MlpConfig net = run.model.resolve(d.num_features(), d.num_targets());
-    const Index m = d.X_train.cols();
-    const double params = static_cast<double>(net.num_parameters());
-    const double steps = static_cast<double>(run.train.total_steps(m));
-    const double batch = static_cast<double>(run.train.batch_size(m));
-    flops.push_back(6.0 * params * batch * steps);
+    const double steps = static_cast<double>(run.train.total_steps(data.X_train.cols()));
+    flops.push_back(2.0 * step_work(run, data) * steps);
     total_flop += flops.back();
   }
   RunConfig probe = e.runs.front();

@@ -489,7 +489,7 @@ RunnerResult run_experiment(const Experiment& experiment, const RunnerOptions& o
     for (const std::size_t i : todo) {
       run_steps[i] = runs[i]->train.total_steps(run_data[i]->X_train.cols());
       run_work[i] = step_work(*runs[i], *run_data[i]);
-      options.live->add_total(run_steps[i], run_work[i] * static_cast<double>(run_steps[i]));
+      options.live->add_total(run_work[i] * static_cast<double>(run_steps[i]));
     }
   }
   if (options.on_start) options.on_start(result.total, result.skipped);
@@ -524,7 +524,7 @@ RunnerResult run_experiment(const Experiment& experiment, const RunnerOptions& o
         std::lock_guard<std::mutex> lock(mutex);
         if (options.live != nullptr) {  // a run that stopped early counts as its full length
           const long rest = std::max<long>(0, run_steps[i] - record.run.steps_run);
-          options.live->add(rest, run_work[i] * static_cast<double>(rest));
+          options.live->add(run_work[i] * static_cast<double>(rest));
         }
         if (options.on_run_done) options.on_run_done(now_done, result.total, base, record);
         if (in_memory) {

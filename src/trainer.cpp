@@ -166,7 +166,7 @@ class Run {
       const bool ratio_next = probes_.at(kLayersProbe, t + 1);
       opt_.step(net_.params(), net_.grads(), ratio_next ? &update_ratios_ : nullptr);
       if (live != nullptr) {
-        live->add(1, work);
+        live->add(work);
         if (std::isfinite(step_loss)) {
           live->loss.store(step_loss, std::memory_order_relaxed);
           live->has_loss.store(true, std::memory_order_relaxed);

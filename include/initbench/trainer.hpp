@@ -30,26 +30,18 @@ struct Cancelled : std::runtime_error {
   Cancelled() : std::runtime_error("cancelled") {}
 };
 
-// What a progress display reads while runs train (from another thread): updates done and their
-// work (step_work units), summed over runs, and the last mini-batch loss any run measured. The
-// runner sets the totals before the first run and tops a run's counts up to its full length
-// when it stops early (target, stall, divergence), so that done reaches total.
+// What a progress display reads while runs train (from another thread): the work of the updates
+// done (step_work units), summed over runs, and the last mini-batch loss any run measured. The
+// runner sets the total before the first run and tops a run's work up to its full length when it
+// stops early (target, stall, divergence), so that the work done reaches the total.
 struct LiveProgress {
-  std::atomic<long> steps{0};
-  std::atomic<long> steps_total{0};
   std::atomic<double> work{0.0};
   std::atomic<double> work_total{0.0};
   std::atomic<double> loss{0.0};
   std::atomic<bool> has_loss{false};
 
-  void add(long step_count, double step_work) {
-    steps.fetch_add(step_count, std::memory_order_relaxed);
-    add_to(work, step_work);
-  }
-  void add_total(long step_count, double step_work) {
-    steps_total.fetch_add(step_count, std::memory_order_relaxed);
-    add_to(work_total, step_work);
-  }
+  void add(double done) { add_to(work, done); }
+  void add_total(double planned) { add_to(work_total, planned); }
 
  private:
   static void add_to(std::atomic<double>& x, double v) {
