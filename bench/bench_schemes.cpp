@@ -40,12 +40,12 @@ void BM_scheme(benchmark::State& state, const std::string& text, Index depth,
   c.train.steps = kSteps;
   c.train.target_accuracy = 0.95;
   c.probes.batch = 0;
-  c.probes.symmetry = true;
-  c.probes.symmetry_every = kSteps;
+  c.probes.set("symmetry", true);
+  c.probes.set("symmetry_every", kSteps);
   RunRecord r;
   for (auto _ : state) r = train(c, data);
   long distinct = -1;
-  for (const SymmetryRow& row : r.symmetry) {
+  for (const SymmetryRow& row : r.rows<SymmetryRow>()) {
     if (row.step == r.run.steps_run)
       distinct = distinct < 0 ? row.distinct_neurons : std::min(distinct, row.distinct_neurons);
   }

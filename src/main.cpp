@@ -383,7 +383,7 @@ int run_demo() {
              "final cost", "train acc", "test acc", "distinct neurons", "grad ratio W1/W3");
   for (const RunRecord& r : result.records) {
     long distinct = -1;
-    for (const auto& s : r.symmetry) {
+    for (const auto& s : r.rows<SymmetryRow>()) {
       if (s.layer == 1) distinct = s.distinct_neurons;  // the last probe: the end of training
     }
     const double ratio = r.run.init_grad_ratio;

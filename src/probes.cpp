@@ -1,11 +1,15 @@
 #include "initbench/probes.hpp"
 
+#include <fmt/format.h>
+
 #include <Eigen/Eigenvalues>
 #include <Eigen/SVD>
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <stdexcept>
+#include <string_view>
 
 #include "initbench/meanfield.hpp"
 #include "initbench/report.hpp"
@@ -486,34 +490,36 @@ void append(std::vector<Row>& to, std::vector<Row> rows, long run_id, long step)
 
 template <typename T>
 void run_layers(const ProbeInput<T>& in, ProbeState&, RunRecord& record) {
-  append(record.layers, layer_statistics(in.net, in.ws, in.n, in.grads, in.update_ratios),
+  append(record.rows<LayerRow>(), layer_statistics(in.net, in.ws, in.n, in.grads, in.update_ratios),
          in.run_id, in.step);
 }
 
 template <typename T>
 void run_histograms(const ProbeInput<T>& in, ProbeState& state, RunRecord& record) {
   if (state.act_bins.empty()) {
-    state.act_bins = activation_bins(in.net, in.ws, in.n, in.config.histogram_bins);
-    state.delta_bins = delta_bins(in.net, in.ws, in.n, in.config.histogram_bins);
+    state.act_bins = activation_bins(in.net, in.ws, in.n, in.config.integer("histogram_bins"));
+    state.delta_bins = delta_bins(in.net, in.ws, in.n, in.config.integer("histogram_bins"));
   }
-  append(record.histograms, histograms(in.net, in.ws, in.n, state.act_bins, state.delta_bins),
-         in.run_id, in.step);
+  append(record.rows<HistogramRow>(),
+         histograms(in.net, in.ws, in.n, state.act_bins, state.delta_bins), in.run_id, in.step);
 }
 
 template <typename T>
 void run_symmetry(const ProbeInput<T>& in, ProbeState&, RunRecord& record) {
-  append(record.symmetry, symmetry_statistics(in.net, in.ws, in.n, in.config.symmetry_tolerance),
+  append(record.rows<SymmetryRow>(),
+         symmetry_statistics(in.net, in.ws, in.n, in.config.number("symmetry_tolerance")),
          in.run_id, in.step);
 }
 
 template <typename T>
 void run_jacobian(const ProbeInput<T>& in, ProbeState&, RunRecord& record) {
-  const Index samples = std::min<Index>(in.config.jacobian_samples, in.n);
+  const Index samples = std::min<Index>(in.config.integer("jacobian_samples"), in.n);
+  std::vector<JacobianRow>& rows = record.rows<JacobianRow>();
   for (Index s = 0; s < samples; ++s) {
     const Vector<T> x = in.ws.A[0].col(s);
     const std::vector<double> values = jacobian_singular_values(in.net, x);
     for (std::size_t k = 0; k < values.size(); ++k) {
-      record.jacobian.push_back(
+      rows.push_back(
           {in.run_id, in.step, static_cast<long>(s), static_cast<long>(k + 1), values[k]});
     }
   }
@@ -524,8 +530,9 @@ void run_jacobian(const ProbeInput<T>& in, ProbeState&, RunRecord& record) {
 // double, unit by unit in index order.
 template <typename T>
 void run_correlation(const ProbeInput<T>& in, ProbeState&, RunRecord& record) {
-  const Index pairs = std::min<Index>(in.config.correlation_pairs, in.n / 2);
+  const Index pairs = std::min<Index>(in.config.integer("correlation_pairs"), in.n / 2);
   const Index L = in.net.num_layers();
+  std::vector<CorrelationRow>& rows = record.rows<CorrelationRow>();
   for (Index l = 0; l <= L; ++l) {
     const auto& z = l == 0 ? in.ws.A[0] : in.ws.Z[at(l)];
     const auto units = static_cast<double>(z.rows());
@@ -539,7 +546,7 @@ void run_correlation(const ProbeInput<T>& in, ProbeState&, RunRecord& record) {
         ab += a * b;
       }
       const double c = aa > 0 && bb > 0 ? ab / std::sqrt(aa * bb) : kNan;
-      record.correlation.push_back({in.run_id, in.step, l, p, aa / units, bb / units, c});
+      rows.push_back({in.run_id, in.step, l, p, aa / units, bb / units, c});
     }
   }
 }
@@ -547,49 +554,108 @@ void run_correlation(const ProbeInput<T>& in, ProbeState&, RunRecord& record) {
 }  // namespace
 
 const std::vector<Probe>& probe_registry() {
+  using Type = ProbeKey::Type;
+  constexpr auto samples = static_cast<double>(kMaxSamples);
+  constexpr auto width = static_cast<double>(kMaxWidth);
   static const std::vector<Probe> probes = {
       {.name = "layers",
+       .keys = {},
        .steps = [](const ProbeConfig& p, long total,
                    const std::set<long>&) { return step_schedule(p.every, p.log_schedule, total); },
        .run_float = run_layers<float>,
        .run_double = run_layers<double>,
-       .csv = member_csv<&RunRecord::layers>},
+       .csv = probe_csv<LayerRow>},
       {.name = "symmetry",
+       .keys = {{.name = "symmetry"},
+                {.name = "symmetry_every", .type = Type::kInteger},
+                {.name = "symmetry_tolerance", .type = Type::kNumber, .fallback = 1e-6}},
        .steps =
            [](const ProbeConfig& p, long total, const std::set<long>& layers) {
-             return own_or_layers(p.symmetry, p.symmetry_every, total, layers);
+             return own_or_layers(p.on("symmetry"), p.integer("symmetry_every"), total, layers);
            },
        .run_float = run_symmetry<float>,
        .run_double = run_symmetry<double>,
-       .csv = member_csv<&RunRecord::symmetry>},
+       .csv = probe_csv<SymmetryRow>},
       {.name = "histograms",
+       .keys = {{.name = "histograms"},
+                {.name = "histogram_bins",
+                 .type = Type::kInteger,
+                 .fallback = 40,
+                 .min = 1,
+                 .max = width},
+                {.name = "histogram_every", .type = Type::kInteger}},
        .steps =
            [](const ProbeConfig& p, long total, const std::set<long>& layers) {
-             return own_or_layers(p.histograms, p.histogram_every, total, layers);
+             return own_or_layers(p.on("histograms"), p.integer("histogram_every"), total, layers);
            },
        .run_float = run_histograms<float>,
        .run_double = run_histograms<double>,
-       .csv = member_csv<&RunRecord::histograms>},
+       .csv = probe_csv<HistogramRow>},
       {.name = "jacobian",
+       .keys = {{.name = "jacobian"},
+                {.name = "jacobian_every", .type = Type::kInteger},
+                {.name = "jacobian_samples",
+                 .type = Type::kInteger,
+                 .fallback = 3,
+                 .min = 1,
+                 .max = width}},
        .steps =
            [](const ProbeConfig& p, long total, const std::set<long>&) {
-             if (!p.jacobian) return std::set<long>{};
-             return step_schedule(
-                 p.jacobian_every > 0 ? p.jacobian_every : std::max<long>(total, 1), false, total);
+             if (!p.on("jacobian")) return std::set<long>{};
+             const long every = p.integer("jacobian_every");
+             return step_schedule(every > 0 ? every : std::max<long>(total, 1), false, total);
            },
        .run_float = run_jacobian<float>,
        .run_double = run_jacobian<double>,
-       .csv = member_csv<&RunRecord::jacobian>},
+       .csv = probe_csv<JacobianRow>},
       {.name = "correlation",
+       .keys = {{.name = "correlation"},
+                {.name = "correlation_every", .type = Type::kInteger},
+                {.name = "correlation_pairs",
+                 .type = Type::kInteger,
+                 .fallback = 8,
+                 .min = 1,
+                 .max = samples}},
        .steps =
            [](const ProbeConfig& p, long total, const std::set<long>& layers) {
-             return own_or_layers(p.correlation, p.correlation_every, total, layers);
+             return own_or_layers(p.on("correlation"), p.integer("correlation_every"), total,
+                                  layers);
            },
        .run_float = run_correlation<float>,
        .run_double = run_correlation<double>,
-       .csv = member_csv<&RunRecord::correlation>},
+       .csv = probe_csv<CorrelationRow>},
   };
   return probes;
+}
+
+const ProbeKey* find_probe_key(std::string_view name) {
+  for (const Probe& probe : probe_registry()) {
+    for (const ProbeKey& key : probe.keys) {
+      if (name == key.name) return &key;
+    }
+  }
+  return nullptr;
+}
+
+namespace {
+
+const ProbeKey& declared(std::string_view name) {
+  const ProbeKey* key = find_probe_key(name);
+  if (key == nullptr) throw std::logic_error(fmt::format("no probe declares the key '{}'", name));
+  return *key;
+}
+
+}  // namespace
+
+double ProbeConfig::number(std::string_view key) const {
+  const ProbeKey& declared_key = declared(key);
+  const auto found = settings.find(key);
+  return found == settings.end() ? declared_key.fallback : found->second;
+}
+
+ProbeConfig& ProbeConfig::set(std::string_view key, double value) {
+  settings.insert_or_assign(std::string(declared(key).name), value);
+  return *this;
 }
 
 }  // namespace initbench

@@ -60,7 +60,8 @@ std::string runs_csv(const std::vector<RunRecord>& records) {
 }
 
 std::string curves_csv(const std::vector<RunRecord>& records) {
-  return member_csv<&RunRecord::curves>(records);
+  return rows_csv<CurveRow>(
+      records, [](const RunRecord& r) -> const std::vector<CurveRow>& { return r.curves; });
 }
 std::string timings_csv(const std::vector<RunRecord>& records) {
   return rows_csv<TimingRow>(records,

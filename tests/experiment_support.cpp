@@ -71,7 +71,7 @@ const RunRecord& find_run(const std::vector<RunRecord>& records,
 
 std::map<long, LayerRow> layers_at(const RunRecord& record, long step) {
   std::map<long, LayerRow> out;
-  for (const LayerRow& row : record.layers) {
+  for (const LayerRow& row : record.rows<initbench::LayerRow>()) {
     if (row.step == step) out[row.layer] = row;
   }
   return out;

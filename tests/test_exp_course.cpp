@@ -66,10 +66,10 @@ double best_linear_accuracy(const Matrix<double>& X, const Matrix<double>& Y) {
 
 // ||W_l|| at step 0.
 double weight_norm_at_start(const RunRecord& r, long layer) {
-  const auto it = std::find_if(r.layers.begin(), r.layers.end(), [&](const LayerRow& row) {
-    return row.step == 0 && row.layer == layer;
-  });
-  REQUIRE(it != r.layers.end());
+  const auto it =
+      std::find_if(r.rows<LayerRow>().begin(), r.rows<LayerRow>().end(),
+                   [&](const LayerRow& row) { return row.step == 0 && row.layer == layer; });
+  REQUIRE(it != r.rows<LayerRow>().end());
   return it->weight_norm;
 }
 
@@ -92,10 +92,10 @@ TEST_CASE(
     CAPTURE(r.run.run_id);
     CAPTURE(r.run.scheme);
     CAPTURE(r.run.activation);
-    REQUIRE(!r.symmetry.empty());
-    CHECK(r.symmetry.front().step == 0);
-    CHECK(r.symmetry.back().step == r.run.steps_run);
-    for (const SymmetryRow& row : r.symmetry) {
+    REQUIRE(!r.rows<SymmetryRow>().empty());
+    CHECK(r.rows<SymmetryRow>().front().step == 0);
+    CHECK(r.rows<SymmetryRow>().back().step == r.run.steps_run);
+    for (const SymmetryRow& row : r.rows<SymmetryRow>()) {
       CAPTURE(row.step);
       CAPTURE(row.layer);
       CHECK(row.distinct_neurons == 1);
@@ -113,9 +113,9 @@ TEST_CASE("symmetry: random schemes have distinct_neurons = width from step 0") 
     CAPTURE(r.run.run_id);
     CAPTURE(r.run.scheme);
     CAPTURE(r.run.activation);
-    REQUIRE(!r.symmetry.empty());
-    CHECK(r.symmetry.front().step == 0);
-    for (const SymmetryRow& row : r.symmetry) {
+    REQUIRE(!r.rows<SymmetryRow>().empty());
+    CHECK(r.rows<SymmetryRow>().front().step == 0);
+    for (const SymmetryRow& row : r.rows<SymmetryRow>()) {
       CAPTURE(row.step);
       CAPTURE(row.layer);
       CHECK(row.distinct_neurons == row.width);
@@ -138,8 +138,8 @@ TEST_CASE("symmetry: with zeros, tanh and ReLU networks never move a weight") {
     CAPTURE(r.run.run_id);
     CAPTURE(activation);
     CAPTURE(axis(r, "train.optimizer"));
-    REQUIRE(!r.layers.empty());
-    for (const LayerRow& row : r.layers) {
+    REQUIRE(!r.rows<LayerRow>().empty());
+    for (const LayerRow& row : r.rows<LayerRow>()) {
       CAPTURE(row.step);
       CAPTURE(row.layer);
       CHECK(row.weight_norm == 0.0);
@@ -201,8 +201,8 @@ TEST_CASE("course_init: zeros stays at cost ln 2 and accuracy 0.5, its hidden un
       CHECK(c.train_acc == 0.5);
       CHECK(c.test_acc == 0.5);
     }
-    REQUIRE(!r->symmetry.empty());
-    for (const SymmetryRow& row : r->symmetry) CHECK(row.distinct_neurons == 1);
+    REQUIRE(!r->rows<SymmetryRow>().empty());
+    for (const SymmetryRow& row : r->rows<SymmetryRow>()) CHECK(row.distinct_neurons == 1);
   }
 }
 
@@ -254,8 +254,8 @@ TEST_CASE(
       CHECK(std::abs(c.test_loss - std::log(2.0)) < 1e-5);
     }
     // Unlike zeros, every hidden unit is its own from step 0 on: symmetry is not the problem.
-    REQUIRE(!r->symmetry.empty());
-    for (const SymmetryRow& row : r->symmetry) CHECK(row.distinct_neurons == row.width);
+    REQUIRE(!r->rows<SymmetryRow>().empty());
+    for (const SymmetryRow& row : r->rows<SymmetryRow>()) CHECK(row.distinct_neurons == row.width);
     small_acc.push_back(r->run.final_train_acc);
     he_acc.push_back(find_run(records, {{"seed", axis(*r, "seed")}, {"init.scheme", "he_normal"}})
                          .run.final_train_acc);

@@ -22,7 +22,7 @@ using initbench::testing::run_quick;
 double jacobian_mean(const RunRecord& r, long step) {
   double sum = 0.0;
   long n = 0;
-  for (const auto& row : r.jacobian) {
+  for (const auto& row : r.rows<initbench::JacobianRow>()) {
     if (row.step == step) {
       sum += row.singular_value;
       ++n;
@@ -115,7 +115,7 @@ TEST_CASE(
       const auto& r = find_run(
           records,
           {{"model.activation", "sigmoid"}, {"model.depth", depth}, {"init.scheme", scheme}});
-      const long last = r.layers.back().step;
+      const long last = r.rows<initbench::LayerRow>().back().step;
       const auto first_probe = layers_at(r, 0);
       const auto last_probe = layers_at(r, last);
       CAPTURE(first_probe.at(top).act_mean);

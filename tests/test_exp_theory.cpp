@@ -33,7 +33,7 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 // Jacobians have exact zeros: a unit that is off at the sample passes nothing).
 double jacobian_spread(const RunRecord& r) {
   std::map<long, std::vector<double>> by_sample;
-  for (const auto& row : r.jacobian) {
+  for (const auto& row : r.rows<initbench::JacobianRow>()) {
     if (row.step == 0) by_sample[row.sample].push_back(row.singular_value);
   }
   REQUIRE(!by_sample.empty());
@@ -192,7 +192,7 @@ namespace {
 std::vector<double> mean_correlation(const RunRecord& r) {
   std::vector<double> sum(static_cast<std::size_t>(r.run.depth), 0.0);
   std::vector<int> count(sum.size(), 0);
-  for (const auto& row : r.correlation) {
+  for (const auto& row : r.rows<initbench::CorrelationRow>()) {
     if (row.step != 0 || row.layer < 1 || row.layer > r.run.depth) continue;
     const auto i = static_cast<std::size_t>(row.layer - 1);
     sum[i] += row.correlation;
@@ -302,7 +302,7 @@ TEST_CASE("dynamical_isometry: the Jacobian spectrum stays narrow only for ortho
   for (const RunRecord& r : records) {
     // Square Jacobian: input and output sizes equal the width.
     std::set<long> ks;
-    for (const auto& row : r.jacobian) ks.insert(row.k);
+    for (const auto& row : r.rows<initbench::JacobianRow>()) ks.insert(row.k);
     CHECK(static_cast<long>(ks.size()) == r.run.width);
     spread[{r.run.activation, r.run.scheme}][r.run.depth] = jacobian_spread(r);
   }

@@ -373,15 +373,15 @@ TEST_CASE("correlation probe: q_a, q_b and the correlation of a sample pair at e
   }
   REQUIRE(probe != nullptr);
   ProbeConfig config;
-  config.correlation = true;
-  config.correlation_pairs = 5;  // only one pair fits in 2 samples
+  config.set("correlation", true);
+  config.set("correlation_pairs", 5);  // only one pair fits in 2 samples
   const std::vector<double> ratios(3, std::nan(""));
   const ProbeInput<double> in{net, net.workspace(), 2, net.grads(), ratios, config, 7, 4};
   ProbeState state;
   RunRecord record;
   probe->run(in, state, record);
-  REQUIRE(record.correlation.size() == 3);  // layers 0 (inputs), 1, 2
-  const auto& rows = record.correlation;
+  REQUIRE(record.rows<CorrelationRow>().size() == 3);  // layers 0 (inputs), 1, 2
+  const auto& rows = record.rows<CorrelationRow>();
   for (long l = 0; l < 3; ++l) {
     CHECK(rows[static_cast<std::size_t>(l)].layer == l);
     CHECK(rows[static_cast<std::size_t>(l)].run_id == 7);
@@ -399,8 +399,8 @@ TEST_CASE("correlation probe: q_a, q_b and the correlation of a sample pair at e
   // its schedule: with the layers probe unless it has its own
   config.every = 5;
   CHECK(probe->steps(config, 20, {0, 5, 10, 15, 20}) == std::set<long>{0, 5, 10, 15, 20});
-  config.correlation_every = 8;
+  config.set("correlation_every", 8);
   CHECK(probe->steps(config, 20, {0, 5, 10, 15, 20}) == std::set<long>{0, 8, 16, 20});
-  config.correlation = false;
+  config.set("correlation", false);
   CHECK(probe->steps(config, 20, {0, 5}).empty());
 }

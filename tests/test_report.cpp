@@ -35,9 +35,9 @@ RunRecord probed_run() {
   c.train.steps = 40;
   c.train.eval_every = 10;
   c.probes.every = 10;
-  c.probes.histograms = true;
-  c.probes.symmetry = true;
-  c.probes.jacobian = true;
+  c.probes.set("histograms", true);
+  c.probes.set("symmetry", true);
+  c.probes.set("jacobian", true);
   c.axes = {{"init.scheme", c.scheme}, {"train.lr", "0.05"}};
   return train(c, data);
 }
@@ -72,10 +72,10 @@ void check_round_trip(const std::vector<Row>& rows, const CsvTable& table) {
 
 TEST_CASE("every CSV file reads back to the same values, bit for bit") {
   const RunRecord record = probed_run();
-  REQUIRE(!record.layers.empty());
-  REQUIRE(!record.histograms.empty());
-  REQUIRE(!record.symmetry.empty());
-  REQUIRE(!record.jacobian.empty());
+  REQUIRE(!record.rows<LayerRow>().empty());
+  REQUIRE(!record.rows<HistogramRow>().empty());
+  REQUIRE(!record.rows<SymmetryRow>().empty());
+  REQUIRE(!record.rows<JacobianRow>().empty());
   const fs::path dir = temp_dir("round_trip");
   fs::create_directories(dir);
   for (const ReportFile& file : report_files()) {
@@ -83,10 +83,10 @@ TEST_CASE("every CSV file reads back to the same values, bit for bit") {
   }
   check_round_trip(std::vector<RunRow>{record.run}, read_csv((dir / kRunsCsv).string()));
   check_round_trip(record.curves, read_csv((dir / kCurvesCsv).string()));
-  check_round_trip(record.layers, read_csv((dir / "layers.csv").string()));
-  check_round_trip(record.symmetry, read_csv((dir / "symmetry.csv").string()));
-  check_round_trip(record.histograms, read_csv((dir / "histograms.csv").string()));
-  check_round_trip(record.jacobian, read_csv((dir / "jacobian.csv").string()));
+  check_round_trip(record.rows<LayerRow>(), read_csv((dir / "layers.csv").string()));
+  check_round_trip(record.rows<SymmetryRow>(), read_csv((dir / "symmetry.csv").string()));
+  check_round_trip(record.rows<HistogramRow>(), read_csv((dir / "histograms.csv").string()));
+  check_round_trip(record.rows<JacobianRow>(), read_csv((dir / "jacobian.csv").string()));
   check_round_trip(std::vector<TimingRow>{record.timing}, read_csv((dir / kTimingsCsv).string()));
   // the axes are extra columns of runs.csv
   const CsvTable runs = read_csv((dir / kRunsCsv).string());

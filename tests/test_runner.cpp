@@ -45,8 +45,8 @@ Experiment grid() {
       c.train.steps = 150;
       c.train.eval_every = 50;
       c.probes.every = 50;
-      c.probes.symmetry = true;
-      c.probes.histograms = true;
+      c.probes.set("symmetry", true);
+      c.probes.set("histograms", true);
       c.probes.dump_weights = {0};
       c.axes = {{"init.scheme", scheme}, {"seed", std::to_string(seed)}};
       e.runs.push_back(c);

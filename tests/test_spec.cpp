@@ -267,15 +267,15 @@ dump_weights = [0, 100]
   CHECK(r.probes.every == 10);
   CHECK(r.probes.log_schedule);
   CHECK(r.probes.batch == 0);
-  CHECK(r.probes.histograms);
-  CHECK(r.probes.histogram_bins == 20);
-  CHECK(r.probes.histogram_every == 50);
-  CHECK(r.probes.symmetry);
-  CHECK(r.probes.symmetry_every == 20);
-  CHECK(r.probes.symmetry_tolerance == 1e-5);
-  CHECK(r.probes.jacobian);
-  CHECK(r.probes.jacobian_every == 30);
-  CHECK(r.probes.jacobian_samples == 2);
+  CHECK(r.probes.on("histograms"));
+  CHECK(r.probes.integer("histogram_bins") == 20);
+  CHECK(r.probes.integer("histogram_every") == 50);
+  CHECK(r.probes.on("symmetry"));
+  CHECK(r.probes.integer("symmetry_every") == 20);
+  CHECK(r.probes.number("symmetry_tolerance") == 1e-5);
+  CHECK(r.probes.on("jacobian"));
+  CHECK(r.probes.integer("jacobian_every") == 30);
+  CHECK(r.probes.integer("jacobian_samples") == 2);
   CHECK(r.probes.dump_weights == std::vector<long>{0, 100});
 }
 

@@ -28,7 +28,7 @@ RunConfig circles_run(const std::string& scheme, const std::string& activation, 
   c.train.steps = steps;
   c.train.eval_every = 10;
   c.probes.every = 10;
-  c.probes.symmetry = true;
+  c.probes.set("symmetry", true);
   return c;
 }
 
@@ -51,7 +51,7 @@ Dataset gaussian_data(Index features, Index samples, Index classes) {
 // delta_norm of each layer at step 0, index l = 1..L
 std::vector<double> deltas_at_init(const RunRecord& r) {
   std::vector<double> d(1, 0.0);
-  for (const LayerRow& row : r.layers) {
+  for (const LayerRow& row : r.rows<LayerRow>()) {
     if (row.step == 0) d.push_back(row.delta_norm);
   }
   return d;
@@ -101,10 +101,10 @@ TEST_CASE(
       CAPTURE(act);
       CAPTURE(scheme);
       const RunRecord r = train(circles_run(scheme, act, 300), data);
-      REQUIRE(r.symmetry.size() == 31 * 2);  // steps 0, 10, ..., 300; two hidden layers
+      REQUIRE(r.rows<SymmetryRow>().size() == 31 * 2);  // steps 0, 10, ..., 300; two hidden layers
       const bool symmetric = scheme != "glorot_uniform";
       long moved = 0;
-      for (const SymmetryRow& row : r.symmetry) {
+      for (const SymmetryRow& row : r.rows<SymmetryRow>()) {
         CAPTURE(row.step);
         CAPTURE(row.layer);
         CHECK(row.width == 8);
@@ -125,7 +125,7 @@ TEST_CASE(
 TEST_CASE("relu with zeros: nothing but the output bias moves") {
   const Dataset data = make_circles(200, 50, 0.05, 1);
   const RunRecord r = train(circles_run("zeros", "relu", 200), data);
-  for (const LayerRow& row : r.layers) {
+  for (const LayerRow& row : r.rows<LayerRow>()) {
     CAPTURE(row.step);
     CHECK(row.weight_norm == 0.0);
     CHECK(row.grad_w_norm == 0.0);
@@ -164,7 +164,7 @@ TEST_CASE("update_ratio after the first SGD step is lr * ||dW|| / ||W|| of step 
   c.probes.every = 1;
   const RunRecord r = train(c, data);
   std::map<std::pair<long, long>, LayerRow> rows;
-  for (const LayerRow& row : r.layers) rows[{row.step, row.layer}] = row;
+  for (const LayerRow& row : r.rows<LayerRow>()) rows[{row.step, row.layer}] = row;
   for (long l = 1; l <= 3; ++l) {
     CAPTURE(l);
     CHECK(std::isnan(rows[{0, l}].update_ratio));
@@ -212,8 +212,8 @@ TEST_CASE("mini-batch training: same seed, same bytes, the probe batch is fixed"
   RunConfig c = circles_run("he_normal", "relu", 120);
   c.train.batch = 32;
   c.probes.batch = 100;
-  c.probes.histograms = true;
-  c.probes.jacobian = true;
+  c.probes.set("histograms", true);
+  c.probes.set("jacobian", true);
   c.model.precision = Precision::kFloat;
   const RunRecord a = train(c, data);
   const RunRecord b = train(c, data);
@@ -227,7 +227,7 @@ TEST_CASE("mini-batch training: same seed, same bytes, the probe batch is fixed"
   c.seed = 3;
   CHECK(curves_csv({train(c, data)}) != curves_csv({a}));
   // jacobian: 3 samples at step 0 and the last step, min(2, 1) = 1 singular value each
-  CHECK(a.jacobian.size() == 2 * 3 * 1);
+  CHECK(a.rows<JacobianRow>().size() == 2 * 3 * 1);
   CHECK(a.run.init_grad_ratio > 0);
 }
 
@@ -248,8 +248,8 @@ TEST_CASE("cancellation stops a run") {
 TEST_CASE("probe schedules: each probe on its own steps, none on when nothing is asked") {
   ProbeConfig p;
   CHECK(!probe_schedules(p, 20).any());
-  p.symmetry = true;
-  p.symmetry_every = 5;  // without per-layer statistics
+  p.set("symmetry", true);
+  p.set("symmetry_every", 5);  // without per-layer statistics
   const ProbeSchedules s = probe_schedules(p, 20);
   CHECK(s.any());
   CHECK(s.of("layers").empty());
@@ -257,8 +257,8 @@ TEST_CASE("probe schedules: each probe on its own steps, none on when nothing is
   CHECK(s.any_at(15));
   CHECK(!s.any_at(16));
   p.every = 7;
-  p.histograms = true;  // with the layers
-  p.jacobian = true;    // first and last step
+  p.set("histograms", true);  // with the layers
+  p.set("jacobian", true);    // first and last step
   const ProbeSchedules t = probe_schedules(p, 20);
   CHECK(t.of("layers") == std::set<long>{0, 7, 14, 20});
   CHECK(t.of("histograms") == t.of("layers"));
@@ -278,17 +278,17 @@ TEST_CASE("a probe scheduled without per-layer statistics runs on its own probe 
       c.train.batch = train_batch;
       c.probes = ProbeConfig{};
       c.probes.batch = probe_batch;
-      c.probes.symmetry = true;
-      c.probes.symmetry_every = 5;
-      c.probes.histograms = true;
-      c.probes.histogram_every = 10;
-      c.probes.jacobian = true;
+      c.probes.set("symmetry", true);
+      c.probes.set("symmetry_every", 5);
+      c.probes.set("histograms", true);
+      c.probes.set("histogram_every", 10);
+      c.probes.set("jacobian", true);
       const RunRecord r = train(c, data);
-      CHECK(r.layers.empty());
+      CHECK(r.rows<LayerRow>().empty());
       std::set<long> sym, hist, jac;
-      for (const SymmetryRow& row : r.symmetry) sym.insert(row.step);
-      for (const HistogramRow& row : r.histograms) hist.insert(row.step);
-      for (const JacobianRow& row : r.jacobian) jac.insert(row.step);
+      for (const SymmetryRow& row : r.rows<SymmetryRow>()) sym.insert(row.step);
+      for (const HistogramRow& row : r.rows<HistogramRow>()) hist.insert(row.step);
+      for (const JacobianRow& row : r.rows<JacobianRow>()) jac.insert(row.step);
       CHECK(sym == std::set<long>{0, 5, 10, 15, 20});
       CHECK(hist == std::set<long>{0, 10, 20});
       CHECK(jac == std::set<long>{0, 20});

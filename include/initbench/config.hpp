@@ -5,8 +5,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <limits>
+#include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -18,6 +21,10 @@
 namespace initbench {
 
 inline constexpr double kUnset = std::numeric_limits<double>::quiet_NaN();
+
+// The largest sizes a spec may ask for (its keys' checks say "absurd" beyond them).
+inline constexpr Index kMaxWidth = 100000;  // units in a layer (also features, classes, outputs)
+inline constexpr Index kMaxSamples = 10000000;  // synthetic train or test samples
 
 enum class Precision { kFloat, kDouble };
 
@@ -54,23 +61,22 @@ struct TrainConfig {
   }
 };
 
+// The [probes] keys. every, schedule, batch and dump_weights are shared by every probe (the
+// default schedule and the probe batch); each probe's own keys (its switch, its *_every, its
+// parameters) are declared in its registry entry (probes.cpp: probe_registry) and kept here by
+// name. A key the spec did not set reads as its declared default; reading or setting a name no
+// probe declares throws std::logic_error.
 struct ProbeConfig {
   long every = 0;             // per-layer statistics every K steps (and at step 0); 0 = off
   bool log_schedule = false;  // log-spaced steps instead (about 10 per decade), plus 0 and the last
   Index batch = 1024;  // the first min(batch, m) training samples; 0 = the current training batch
-  bool histograms = false;
-  Index histogram_bins = 40;
-  long histogram_every = 0;  // 0 = with the per-layer statistics
-  bool symmetry = false;
-  long symmetry_every = 0;           // 0 = with the per-layer statistics
-  double symmetry_tolerance = 1e-6;  // neurons within this relative distance count as one
-  bool jacobian = false;
-  long jacobian_every = 0;  // 0 = at step 0 and the last step only
-  Index jacobian_samples = 3;
-  bool correlation = false;
-  long correlation_every = 0;      // 0 = with the per-layer statistics
-  Index correlation_pairs = 8;     // sample pairs (0, 1), (2, 3), ... of the probe batch
   std::vector<long> dump_weights;  // steps at which W and b are written as .npy
+  std::map<std::string, double, std::less<>> settings;  // the probes' own keys the spec set
+
+  double number(std::string_view key) const;  // probes.cpp
+  long integer(std::string_view key) const { return static_cast<long>(number(key)); }
+  bool on(std::string_view key) const { return number(key) != 0; }
+  ProbeConfig& set(std::string_view key, double value);  // probes.cpp
 };
 
 struct RunConfig {

@@ -8,6 +8,7 @@
 
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "initbench/config.hpp"
@@ -98,15 +99,29 @@ struct ProbeState {
 // and `total`. Empty when every <= 0 and not log-spaced.
 std::set<long> step_schedule(long every, bool log_spaced, long total);
 
+// One of a probe's own [probes] keys: its name, its type, its value when the spec does not set
+// it, and the range a spec may give (inclusive; `max` 0 = no upper limit). The spec's key table
+// (src/spec/keys.cpp) adds every declared key, checked by its type and range.
+struct ProbeKey {
+  enum class Type { kSwitch, kInteger, kNumber };
+  const char* name;
+  Type type = Type::kSwitch;
+  double fallback = 0;
+  double min = 0;
+  double max = 0;
+};
+
 struct Probe {
   const char* name;  // its CSV file's stem: "layers" -> layers.csv
+  // Its own [probes] keys (the shared ones, every, schedule and batch, are in ProbeConfig).
+  std::vector<ProbeKey> keys;
   // Its steps within [0, total] from the run's [probes] keys; `layers` is the layers probe's
   // schedule, which the others follow unless they have their own.
   std::set<long> (*steps)(const ProbeConfig& config, long total, const std::set<long>& layers);
-  // Appends its rows for one step to the record.
+  // Appends its rows for one step to the record (RunRecord::rows<its row type>).
   void (*run_float)(const ProbeInput<float>& in, ProbeState& state, RunRecord& record);
   void (*run_double)(const ProbeInput<double>& in, ProbeState& state, RunRecord& record);
-  // Its file's text over the records (report.hpp: rows_csv).
+  // Its file's text over the records: probe_csv<its row type> (report.hpp).
   std::string (*csv)(const std::vector<RunRecord>& records);
 
   std::string file() const { return std::string(name) + ".csv"; }
@@ -124,5 +139,8 @@ struct Probe {
 // (kLayersProbe): the trainer measures the update ratios it reports in the step before it runs.
 const std::vector<Probe>& probe_registry();
 inline constexpr std::size_t kLayersProbe = 0;
+
+// The declared key of that name (in any probe's `keys`), or nullptr.
+const ProbeKey* find_probe_key(std::string_view name);
 
 }  // namespace initbench

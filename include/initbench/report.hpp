@@ -72,12 +72,11 @@ std::string rows_csv(const std::vector<RunRecord>& records, Get get) {
   return out;
 }
 
-// The file of one RunRecord member (a vector of rows): rows_csv over that member.
-template <auto Member>
-std::string member_csv(const std::vector<RunRecord>& records) {
-  using Row = typename std::remove_cvref_t<decltype(RunRecord{}.*Member)>::value_type;
-  return rows_csv<Row>(
-      records, [](const RunRecord& r) -> const auto& { return r.*Member; });
+// The file of a probe: rows_csv over each record's rows<Row>() (rows.hpp).
+template <typename Row>
+std::string probe_csv(const std::vector<RunRecord>& records) {
+  return rows_csv<Row>(records,
+                       [](const RunRecord& r) -> const std::vector<Row>& { return r.rows<Row>(); });
 }
 
 // CSV text of one file: the header from the row type, then every row. runs.csv rows carry their

@@ -5,6 +5,7 @@
 // units and formulas are documented in docs/csv.md.
 #pragma once
 
+#include <any>
 #include <array>
 #include <string>
 #include <utility>
@@ -243,16 +244,30 @@ struct TimingRow {
   }
 };
 
-// Everything one run produced.
+// Everything one run produced. Each probe's rows (probes.hpp: probe_registry) are kept by their
+// row type, so that a probe declares its rows where it declares everything else:
+// record.rows<LayerRow>() are layers.csv's rows of the run.
 struct RunRecord {
   RunRow run;
   std::vector<CurveRow> curves;
-  std::vector<LayerRow> layers;
-  std::vector<SymmetryRow> symmetry;
-  std::vector<HistogramRow> histograms;
-  std::vector<JacobianRow> jacobian;
-  std::vector<CorrelationRow> correlation;
   TimingRow timing;
+  std::vector<std::any> probe_rows;  // one std::vector<Row> per probe row type seen
+
+  template <typename Row>
+  std::vector<Row>& rows() {
+    for (std::any& table : probe_rows) {
+      if (auto* found = std::any_cast<std::vector<Row>>(&table)) return *found;
+    }
+    return std::any_cast<std::vector<Row>&>(probe_rows.emplace_back(std::vector<Row>{}));
+  }
+  template <typename Row>
+  const std::vector<Row>& rows() const {
+    for (const std::any& table : probe_rows) {
+      if (const auto* found = std::any_cast<std::vector<Row>>(&table)) return *found;
+    }
+    static const std::vector<Row> none;
+    return none;
+  }
 };
 
 }  // namespace initbench

@@ -9,6 +9,7 @@
 #include <toml++/toml.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -19,9 +20,7 @@
 
 namespace initbench::spec_internal {
 
-constexpr Index kMaxDepth = 10000;       // hidden layers
-constexpr Index kMaxWidth = 100000;      // units in a layer (also features, classes, outputs)
-constexpr Index kMaxSamples = 10000000;  // synthetic train or test samples
+constexpr Index kMaxDepth = 10000;  // hidden layers
 constexpr std::size_t kMaxRuns = 100000;
 
 // What a key's value may be.
@@ -54,8 +53,8 @@ std::string axis_text(const Value& value);
 std::string toml_text(const Value& value);
 std::string shown(const Value& value);
 
-using Check = void (*)(const Value&);
-using Apply = void (*)(RunConfig&, const Value&);
+using Check = std::function<void(const Value&)>;
+using Apply = std::function<void(RunConfig&, const Value&)>;
 
 struct Key {
   std::string_view section;  // "" for the top level

@@ -24,6 +24,7 @@
 #include "initbench/init.hpp"
 #include "initbench/loss.hpp"
 #include "initbench/optimizer.hpp"
+#include "initbench/probes.hpp"
 #include "initbench/rng.hpp"
 #include "initbench/text.hpp"
 #include "internal.hpp"
@@ -192,188 +193,208 @@ const std::vector<std::string>& section_names() {
   return names;
 }
 
-// A table (about 180 lines): one entry per key a spec may set.
+namespace {
+
+// A probe's own key (probes.hpp: ProbeKey) as an entry of the table: checked by its type and
+// range, kept in ProbeConfig::settings by name.
+Key probe_key(const ProbeKey& p) {
+  using Type = ProbeKey::Type;
+  const Kind kind = p.type == Type::kSwitch    ? Kind::kBool
+                    : p.type == Type::kInteger ? Kind::kInteger
+                                               : Kind::kNumber;
+  Check check = [](const Value&) {};
+  if (p.type == Type::kInteger) {
+    const auto low = static_cast<std::int64_t>(p.min);
+    const auto limit = static_cast<std::int64_t>(p.max);
+    check = [low, limit](const Value& v) {
+      if (limit > 0) {
+        integer_in(v, low, limit);
+      } else {
+        at_least(v, low);
+      }
+    };
+  } else if (p.type == Type::kNumber) {
+    check = [low = p.min, limit = p.max](const Value& v) {
+      if (!(std::isfinite(v.number()) && v.number() >= low))
+        fail(fmt::format("must be a finite number >= {}", format_number(low)));
+      if (limit > 0 && v.number() > limit)
+        fail(fmt::format("absurd: the limit is {}", format_number(limit)));
+    };
+  }
+  return {"probes", p.name, kind, true, check, [name = p.name, kind](RunConfig& r, const Value& v) {
+            r.probes.set(name, kind == Kind::kBool      ? (v.boolean() ? 1.0 : 0.0)
+                               : kind == Kind::kInteger ? static_cast<double>(v.integer())
+                                                        : v.number());
+          }};
+}
+
+}  // namespace
+
+// A table (about 180 lines): one entry per key a spec may set. The probes' own keys come from
+// their registry entries (probes.cpp), after the keys every probe shares.
 const std::vector<Key>& keys() {
   using R = RunConfig;
   using V = Value;
   auto none = [](const V&) {};
-  static const std::vector<Key> table{
-      {"", "name", Kind::kString, false, folder_name,
-       [](R& r, const V& v) { r.experiment = v.string(); }},
-      {"", "description", Kind::kString, false,
-       [](const V& v) {
-         if (v.string().find_first_of("\r\n") != std::string::npos) fail("must be one line");
-       },
-       [](R&, const V&) {}},
-      {"", "seed", Kind::kInteger, true, [](const V& v) { at_least(v, 0); },
-       [](R& r, const V& v) { r.seed = static_cast<std::uint64_t>(v.integer()); }},
+  static const std::vector<Key> table = [&] {
+    std::vector<Key> fixed{
+        {"", "name", Kind::kString, false, folder_name,
+         [](R& r, const V& v) { r.experiment = v.string(); }},
+        {"", "description", Kind::kString, false,
+         [](const V& v) {
+           if (v.string().find_first_of("\r\n") != std::string::npos) fail("must be one line");
+         },
+         [](R&, const V&) {}},
+        {"", "seed", Kind::kInteger, true, [](const V& v) { at_least(v, 0); },
+         [](R& r, const V& v) { r.seed = static_cast<std::uint64_t>(v.integer()); }},
 
-      {"data", "kind", Kind::kString, true,
-       [](const V& v) { one_of(v, dataset_kinds(), "dataset kind"); },
-       [](R& r, const V& v) { r.data.kind = v.string(); }},
-      {"data", "train", Kind::kInteger, true, [](const V& v) { integer_in(v, 1, kMaxSamples); },
-       [](R& r, const V& v) { r.data.train = v.integer(); }},
-      {"data", "test", Kind::kInteger, true, [](const V& v) { integer_in(v, 0, kMaxSamples); },
-       [](R& r, const V& v) { r.data.test = v.integer(); }},
-      {"data", "noise", Kind::kNumber, true, non_negative,
-       [](R& r, const V& v) { r.data.noise = v.number(); }},
-      {"data", "classes", Kind::kInteger, true, classes_count,
-       [](R& r, const V& v) { r.data.classes = v.integer(); }},
-      {"data", "factor", Kind::kNumber, true, fraction,
-       [](R& r, const V& v) { r.data.factor = v.number(); }},
-      {"data", "features", Kind::kInteger, true, [](const V& v) { integer_in(v, 1, kMaxWidth); },
-       [](R& r, const V& v) { r.data.features = v.integer(); }},
-      {"data", "cluster_std", Kind::kNumber, true, non_negative,
-       [](R& r, const V& v) { r.data.cluster_std = v.number(); }},
-      {"data", "center_box", Kind::kNumber, true, positive,
-       [](R& r, const V& v) { r.data.center_box = v.number(); }},
-      {"data", "hidden", Kind::kInteger, true, [](const V& v) { integer_in(v, 0, kMaxWidth); },
-       [](R& r, const V& v) { r.data.hidden = v.integer(); }},
-      {"data", "outputs", Kind::kInteger, true, [](const V& v) { integer_in(v, 1, kMaxWidth); },
-       [](R& r, const V& v) { r.data.outputs = v.integer(); }},
-      {"data", "classify", Kind::kBool, true, none,
-       [](R& r, const V& v) { r.data.classify = v.boolean(); }},
-      {"data", "path", Kind::kString, true,
-       [](const V& v) {
-         if (v.string().empty()) fail("is empty");
-       },
-       [](R& r, const V& v) { r.data.path = v.string(); }},
-      {"data", "test_path", Kind::kString, true, none,
-       [](R& r, const V& v) { r.data.test_path = v.string(); }},
-      {"data", "test_fraction", Kind::kNumber, true, fraction,
-       [](R& r, const V& v) { r.data.test_fraction = v.number(); }},
-      {"data", "label", Kind::kString, true,
-       [](const V& v) {
-         if (trim(v.string()).empty()) fail("is empty");
-       },
-       [](R& r, const V& v) { r.data.label = v.string(); }},
-      {"data", "targets", Kind::kStrings, true, column_names,
-       [](R& r, const V& v) { r.data.targets = v.strings(); }},
-      {"data", "limit_train", Kind::kInteger, true, [](const V& v) { at_least(v, 0); },
-       [](R& r, const V& v) { r.data.limit_train = v.integer(); }},
-      {"data", "limit_test", Kind::kInteger, true, [](const V& v) { at_least(v, 0); },
-       [](R& r, const V& v) { r.data.limit_test = v.integer(); }},
-      {"data", "standardize", Kind::kBool, true, none,
-       [](R& r, const V& v) { r.data.standardize = v.boolean(); }},
-      {"data", "generator", Kind::kString, true, generator_name,
-       [](R& r, const V& v) { r.data.generator = v.string(); }},
-      {"data", "numpy_seed", Kind::kInteger, true, numpy_seed_value,
-       [](R& r, const V& v) { r.data.numpy_seed = v.integer(); }},
-      {"data", "numpy_test_seed", Kind::kInteger, true, numpy_seed_value,
-       [](R& r, const V& v) { r.data.numpy_test_seed = v.integer(); }},
+        {"data", "kind", Kind::kString, true,
+         [](const V& v) { one_of(v, dataset_kinds(), "dataset kind"); },
+         [](R& r, const V& v) { r.data.kind = v.string(); }},
+        {"data", "train", Kind::kInteger, true, [](const V& v) { integer_in(v, 1, kMaxSamples); },
+         [](R& r, const V& v) { r.data.train = v.integer(); }},
+        {"data", "test", Kind::kInteger, true, [](const V& v) { integer_in(v, 0, kMaxSamples); },
+         [](R& r, const V& v) { r.data.test = v.integer(); }},
+        {"data", "noise", Kind::kNumber, true, non_negative,
+         [](R& r, const V& v) { r.data.noise = v.number(); }},
+        {"data", "classes", Kind::kInteger, true, classes_count,
+         [](R& r, const V& v) { r.data.classes = v.integer(); }},
+        {"data", "factor", Kind::kNumber, true, fraction,
+         [](R& r, const V& v) { r.data.factor = v.number(); }},
+        {"data", "features", Kind::kInteger, true, [](const V& v) { integer_in(v, 1, kMaxWidth); },
+         [](R& r, const V& v) { r.data.features = v.integer(); }},
+        {"data", "cluster_std", Kind::kNumber, true, non_negative,
+         [](R& r, const V& v) { r.data.cluster_std = v.number(); }},
+        {"data", "center_box", Kind::kNumber, true, positive,
+         [](R& r, const V& v) { r.data.center_box = v.number(); }},
+        {"data", "hidden", Kind::kInteger, true, [](const V& v) { integer_in(v, 0, kMaxWidth); },
+         [](R& r, const V& v) { r.data.hidden = v.integer(); }},
+        {"data", "outputs", Kind::kInteger, true, [](const V& v) { integer_in(v, 1, kMaxWidth); },
+         [](R& r, const V& v) { r.data.outputs = v.integer(); }},
+        {"data", "classify", Kind::kBool, true, none,
+         [](R& r, const V& v) { r.data.classify = v.boolean(); }},
+        {"data", "path", Kind::kString, true,
+         [](const V& v) {
+           if (v.string().empty()) fail("is empty");
+         },
+         [](R& r, const V& v) { r.data.path = v.string(); }},
+        {"data", "test_path", Kind::kString, true, none,
+         [](R& r, const V& v) { r.data.test_path = v.string(); }},
+        {"data", "test_fraction", Kind::kNumber, true, fraction,
+         [](R& r, const V& v) { r.data.test_fraction = v.number(); }},
+        {"data", "label", Kind::kString, true,
+         [](const V& v) {
+           if (trim(v.string()).empty()) fail("is empty");
+         },
+         [](R& r, const V& v) { r.data.label = v.string(); }},
+        {"data", "targets", Kind::kStrings, true, column_names,
+         [](R& r, const V& v) { r.data.targets = v.strings(); }},
+        {"data", "limit_train", Kind::kInteger, true, [](const V& v) { at_least(v, 0); },
+         [](R& r, const V& v) { r.data.limit_train = v.integer(); }},
+        {"data", "limit_test", Kind::kInteger, true, [](const V& v) { at_least(v, 0); },
+         [](R& r, const V& v) { r.data.limit_test = v.integer(); }},
+        {"data", "standardize", Kind::kBool, true, none,
+         [](R& r, const V& v) { r.data.standardize = v.boolean(); }},
+        {"data", "generator", Kind::kString, true, generator_name,
+         [](R& r, const V& v) { r.data.generator = v.string(); }},
+        {"data", "numpy_seed", Kind::kInteger, true, numpy_seed_value,
+         [](R& r, const V& v) { r.data.numpy_seed = v.integer(); }},
+        {"data", "numpy_test_seed", Kind::kInteger, true, numpy_seed_value,
+         [](R& r, const V& v) { r.data.numpy_test_seed = v.integer(); }},
 
-      {"model", "layers", Kind::kIntegers, true, layer_sizes,
-       [](R& r, const V& v) { r.model.layers.assign(v.integers().begin(), v.integers().end()); }},
-      {"model", "depth", Kind::kInteger, true, [](const V& v) { integer_in(v, 1, kMaxDepth); },
-       [](R& r, const V& v) { r.model.depth = v.integer(); }},
-      {"model", "width", Kind::kInteger, true, [](const V& v) { integer_in(v, 1, kMaxWidth); },
-       [](R& r, const V& v) { r.model.width = v.integer(); }},
-      {"model", "activation", Kind::kString, true,
-       [](const V& v) { Activation::parse(v.string()); },
-       [](R& r, const V& v) { r.model.activation = Activation::parse(v.string()); }},
-      {"model", "output", Kind::kString, true, [](const V& v) { parse_output(v.string()); },
-       [](R& r, const V& v) { r.model.output = parse_output(v.string()); }},
-      {"model", "precision", Kind::kString, true,
-       [](const V& v) {
-         one_of(v, {"float", "double"}, "precision");
-       },
-       [](R& r, const V& v) {
-         r.model.precision = v.string() == "double" ? Precision::kDouble : Precision::kFloat;
-       }},
+        {"model", "layers", Kind::kIntegers, true, layer_sizes,
+         [](R& r, const V& v) { r.model.layers.assign(v.integers().begin(), v.integers().end()); }},
+        {"model", "depth", Kind::kInteger, true, [](const V& v) { integer_in(v, 1, kMaxDepth); },
+         [](R& r, const V& v) { r.model.depth = v.integer(); }},
+        {"model", "width", Kind::kInteger, true, [](const V& v) { integer_in(v, 1, kMaxWidth); },
+         [](R& r, const V& v) { r.model.width = v.integer(); }},
+        {"model", "activation", Kind::kString, true,
+         [](const V& v) { Activation::parse(v.string()); },
+         [](R& r, const V& v) { r.model.activation = Activation::parse(v.string()); }},
+        {"model", "output", Kind::kString, true, [](const V& v) { parse_output(v.string()); },
+         [](R& r, const V& v) { r.model.output = parse_output(v.string()); }},
+        {"model", "precision", Kind::kString, true,
+         [](const V& v) {
+           one_of(v, {"float", "double"}, "precision");
+         },
+         [](R& r, const V& v) {
+           r.model.precision = v.string() == "double" ? Precision::kDouble : Precision::kFloat;
+         }},
 
-      {"init", "scheme", Kind::kString, true, [](const V& v) { Scheme::parse(v.string()); },
-       [](R& r, const V& v) {
-         r.scheme = v.string();
-         r.init.weights = Scheme::parse(v.string());
-       }},
-      {"init", "bias", Kind::kString, true, bias_scheme,
-       [](R& r, const V& v) { r.init.bias_text = v.string(); }},
-      {"init", "scale", Kind::kNumber, true, positive,
-       [](R& r, const V& v) { r.init.scale = v.number(); }},
-      {"init", "generator", Kind::kString, true, generator_name,
-       [](R& r, const V& v) { r.init.generator = v.string(); }},
-      {"init", "numpy_seed", Kind::kInteger, true, numpy_seed_value,
-       [](R& r, const V& v) { r.init.numpy_seed = v.integer(); }},
+        {"init", "scheme", Kind::kString, true, [](const V& v) { Scheme::parse(v.string()); },
+         [](R& r, const V& v) {
+           r.scheme = v.string();
+           r.init.weights = Scheme::parse(v.string());
+         }},
+        {"init", "bias", Kind::kString, true, bias_scheme,
+         [](R& r, const V& v) { r.init.bias_text = v.string(); }},
+        {"init", "scale", Kind::kNumber, true, positive,
+         [](R& r, const V& v) { r.init.scale = v.number(); }},
+        {"init", "generator", Kind::kString, true, generator_name,
+         [](R& r, const V& v) { r.init.generator = v.string(); }},
+        {"init", "numpy_seed", Kind::kInteger, true, numpy_seed_value,
+         [](R& r, const V& v) { r.init.numpy_seed = v.integer(); }},
 
-      {"train", "optimizer", Kind::kString, true, [](const V& v) { parse_optimizer(v.string()); },
-       [](R& r, const V& v) { r.train.optimizer.kind = parse_optimizer(v.string()); }},
-      {"train", "lr", Kind::kNumber, true, positive,
-       [](R& r, const V& v) { r.train.optimizer.lr = v.number(); }},
-      {"train", "momentum", Kind::kNumber, true, fraction,
-       [](R& r, const V& v) { r.train.optimizer.momentum = v.number(); }},
-      {"train", "beta1", Kind::kNumber, true, fraction,
-       [](R& r, const V& v) { r.train.optimizer.beta1 = v.number(); }},
-      {"train", "beta2", Kind::kNumber, true, fraction,
-       [](R& r, const V& v) { r.train.optimizer.beta2 = v.number(); }},
-      {"train", "eps", Kind::kNumber, true, positive,
-       [](R& r, const V& v) { r.train.optimizer.eps = v.number(); }},
-      {"train", "weight_decay", Kind::kNumber, true, non_negative,
-       [](R& r, const V& v) { r.train.optimizer.weight_decay = v.number(); }},
-      {"train", "batch", Kind::kInteger, true, [](const V& v) { at_least(v, 0); },
-       [](R& r, const V& v) { r.train.batch = v.integer(); }},
-      {"train", "steps", Kind::kInteger, true, [](const V& v) { at_least(v, 0); },
-       [](R& r, const V& v) { r.train.steps = v.integer(); }},
-      {"train", "epochs", Kind::kInteger, true, [](const V& v) { at_least(v, 0); },
-       [](R& r, const V& v) { r.train.epochs = v.integer(); }},
-      {"train", "eval_every", Kind::kInteger, true, [](const V& v) { at_least(v, 0); },
-       [](R& r, const V& v) { r.train.eval_every = v.integer(); }},
-      {"train", "target_loss", Kind::kNumber, true, non_negative,
-       [](R& r, const V& v) { r.train.target_loss = v.number(); }},
-      {"train", "target_accuracy", Kind::kNumber, true,
-       [](const V& v) {
-         if (!(v.number() >= 0 && v.number() <= 1)) fail("must be in [0, 1]");
-       },
-       [](R& r, const V& v) { r.train.target_accuracy = v.number(); }},
-      {"train", "stop_at_target", Kind::kBool, true, none,
-       [](R& r, const V& v) { r.train.stop_at_target = v.boolean(); }},
-      {"train", "stall_window", Kind::kInteger, true, [](const V& v) { at_least(v, 0); },
-       [](R& r, const V& v) { r.train.stall_window = v.integer(); }},
-      {"train", "stall_tolerance", Kind::kNumber, true, non_negative,
-       [](R& r, const V& v) { r.train.stall_tolerance = v.number(); }},
-      {"train", "stop_on_stall", Kind::kBool, true, none,
-       [](R& r, const V& v) { r.train.stop_on_stall = v.boolean(); }},
+        {"train", "optimizer", Kind::kString, true, [](const V& v) { parse_optimizer(v.string()); },
+         [](R& r, const V& v) { r.train.optimizer.kind = parse_optimizer(v.string()); }},
+        {"train", "lr", Kind::kNumber, true, positive,
+         [](R& r, const V& v) { r.train.optimizer.lr = v.number(); }},
+        {"train", "momentum", Kind::kNumber, true, fraction,
+         [](R& r, const V& v) { r.train.optimizer.momentum = v.number(); }},
+        {"train", "beta1", Kind::kNumber, true, fraction,
+         [](R& r, const V& v) { r.train.optimizer.beta1 = v.number(); }},
+        {"train", "beta2", Kind::kNumber, true, fraction,
+         [](R& r, const V& v) { r.train.optimizer.beta2 = v.number(); }},
+        {"train", "eps", Kind::kNumber, true, positive,
+         [](R& r, const V& v) { r.train.optimizer.eps = v.number(); }},
+        {"train", "weight_decay", Kind::kNumber, true, non_negative,
+         [](R& r, const V& v) { r.train.optimizer.weight_decay = v.number(); }},
+        {"train", "batch", Kind::kInteger, true, [](const V& v) { at_least(v, 0); },
+         [](R& r, const V& v) { r.train.batch = v.integer(); }},
+        {"train", "steps", Kind::kInteger, true, [](const V& v) { at_least(v, 0); },
+         [](R& r, const V& v) { r.train.steps = v.integer(); }},
+        {"train", "epochs", Kind::kInteger, true, [](const V& v) { at_least(v, 0); },
+         [](R& r, const V& v) { r.train.epochs = v.integer(); }},
+        {"train", "eval_every", Kind::kInteger, true, [](const V& v) { at_least(v, 0); },
+         [](R& r, const V& v) { r.train.eval_every = v.integer(); }},
+        {"train", "target_loss", Kind::kNumber, true, non_negative,
+         [](R& r, const V& v) { r.train.target_loss = v.number(); }},
+        {"train", "target_accuracy", Kind::kNumber, true,
+         [](const V& v) {
+           if (!(v.number() >= 0 && v.number() <= 1)) fail("must be in [0, 1]");
+         },
+         [](R& r, const V& v) { r.train.target_accuracy = v.number(); }},
+        {"train", "stop_at_target", Kind::kBool, true, none,
+         [](R& r, const V& v) { r.train.stop_at_target = v.boolean(); }},
+        {"train", "stall_window", Kind::kInteger, true, [](const V& v) { at_least(v, 0); },
+         [](R& r, const V& v) { r.train.stall_window = v.integer(); }},
+        {"train", "stall_tolerance", Kind::kNumber, true, non_negative,
+         [](R& r, const V& v) { r.train.stall_tolerance = v.number(); }},
+        {"train", "stop_on_stall", Kind::kBool, true, none,
+         [](R& r, const V& v) { r.train.stop_on_stall = v.boolean(); }},
 
-      {"probes", "every", Kind::kInteger, true, [](const V& v) { at_least(v, 0); },
-       [](R& r, const V& v) { r.probes.every = v.integer(); }},
-      {"probes", "schedule", Kind::kString, true,
-       [](const V& v) {
-         one_of(v, {"every", "log"}, "schedule");
-       },
-       [](R& r, const V& v) { r.probes.log_schedule = v.string() == "log"; }},
-      {"probes", "batch", Kind::kInteger, true, [](const V& v) { at_least(v, 0); },
-       [](R& r, const V& v) { r.probes.batch = v.integer(); }},
-      {"probes", "histograms", Kind::kBool, true, none,
-       [](R& r, const V& v) { r.probes.histograms = v.boolean(); }},
-      {"probes", "histogram_bins", Kind::kInteger, true,
-       [](const V& v) { integer_in(v, 1, kMaxWidth); },
-       [](R& r, const V& v) { r.probes.histogram_bins = v.integer(); }},
-      {"probes", "histogram_every", Kind::kInteger, true, [](const V& v) { at_least(v, 0); },
-       [](R& r, const V& v) { r.probes.histogram_every = v.integer(); }},
-      {"probes", "symmetry", Kind::kBool, true, none,
-       [](R& r, const V& v) { r.probes.symmetry = v.boolean(); }},
-      {"probes", "symmetry_every", Kind::kInteger, true, [](const V& v) { at_least(v, 0); },
-       [](R& r, const V& v) { r.probes.symmetry_every = v.integer(); }},
-      {"probes", "symmetry_tolerance", Kind::kNumber, true, non_negative,
-       [](R& r, const V& v) { r.probes.symmetry_tolerance = v.number(); }},
-      {"probes", "correlation", Kind::kBool, true, none,
-       [](R& r, const V& v) { r.probes.correlation = v.boolean(); }},
-      {"probes", "correlation_every", Kind::kInteger, true, [](const V& v) { at_least(v, 0); },
-       [](R& r, const V& v) { r.probes.correlation_every = v.integer(); }},
-      {"probes", "correlation_pairs", Kind::kInteger, true,
-       [](const V& v) { integer_in(v, 1, kMaxSamples); },
-       [](R& r, const V& v) { r.probes.correlation_pairs = v.integer(); }},
-      {"probes", "jacobian", Kind::kBool, true, none,
-       [](R& r, const V& v) { r.probes.jacobian = v.boolean(); }},
-      {"probes", "jacobian_every", Kind::kInteger, true, [](const V& v) { at_least(v, 0); },
-       [](R& r, const V& v) { r.probes.jacobian_every = v.integer(); }},
-      {"probes", "jacobian_samples", Kind::kInteger, true,
-       [](const V& v) { integer_in(v, 1, kMaxWidth); },
-       [](R& r, const V& v) { r.probes.jacobian_samples = v.integer(); }},
-      {"probes", "dump_weights", Kind::kIntegers, true, dump_steps,
-       [](R& r, const V& v) {
-         r.probes.dump_weights.assign(v.integers().begin(), v.integers().end());
-       }},
-  };
+        {"probes", "every", Kind::kInteger, true, [](const V& v) { at_least(v, 0); },
+         [](R& r, const V& v) { r.probes.every = v.integer(); }},
+        {"probes", "schedule", Kind::kString, true,
+         [](const V& v) {
+           one_of(v, {"every", "log"}, "schedule");
+         },
+         [](R& r, const V& v) { r.probes.log_schedule = v.string() == "log"; }},
+        {"probes", "batch", Kind::kInteger, true, [](const V& v) { at_least(v, 0); },
+         [](R& r, const V& v) { r.probes.batch = v.integer(); }},
+        {"probes", "dump_weights", Kind::kIntegers, true, dump_steps,
+         [](R& r, const V& v) {
+           r.probes.dump_weights.assign(v.integers().begin(), v.integers().end());
+         }},
+    };
+    const auto shared_end = fixed.end() - 1;  // dump_weights comes after the probes' own keys
+    std::vector<Key> own;
+    for (const Probe& probe : probe_registry()) {
+      for (const ProbeKey& key : probe.keys) own.push_back(probe_key(key));
+    }
+    fixed.insert(shared_end, own.begin(), own.end());
+    return fixed;
+  }();
   return table;
 }
 
