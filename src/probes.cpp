@@ -551,6 +551,55 @@ void run_correlation(const ProbeInput<T>& in, ProbeState&, RunRecord& record) {
   }
 }
 
+// layer_jacobian.csv: the singular values of each hidden layer's Jacobian
+// J_l = d h_l / d h_{l-1} = diag(phi'(z_l)) W_l at one sample of the probe batch (Glorot &
+// Bengio 2010, section 4.2.2, compare the mean singular value across layers and schemes).
+struct LayerJacobianRow {
+  long run_id = 0;
+  long step = 0;
+  long layer = 0;
+  long sample = 0;
+  double mean_singular_value = 0;
+  double min_singular_value = 0;
+  double max_singular_value = 0;
+
+  template <typename F>
+  void visit(F&& f) const {
+    f("run_id", run_id);
+    f("step", step);
+    f("layer", layer);
+    f("sample", sample);
+    f("mean_singular_value", mean_singular_value);
+    f("min_singular_value", min_singular_value);
+    f("max_singular_value", max_singular_value);
+  }
+};
+
+// For the first `layer_jacobian_samples` samples of the probe batch and each hidden layer
+// l = 1..L-1: the singular values of diag(phi'(z_l)) W_l, in double (BDCSVD, as the jacobian
+// probe), summed in decreasing order for the mean.
+template <typename T>
+void run_layer_jacobian(const ProbeInput<T>& in, ProbeState&, RunRecord& record) {
+  fix_eigen_blocking();
+  const MlpConfig& config = in.net.config();
+  const Index samples = std::min<Index>(in.config.integer("layer_jacobian_samples"), in.n);
+  std::vector<LayerJacobianRow>& rows = record.rows<LayerJacobianRow>();
+  for (Index s = 0; s < samples; ++s) {
+    for (Index l = 1; l < config.num_layers(); ++l) {
+      const Eigen::VectorXd slope = in.ws.Z[at(l)].col(s).template cast<double>().unaryExpr(
+          [&](double z) { return activation_derivative(config.hidden, z); });
+      const Eigen::MatrixXd J = slope.asDiagonal() * in.net.W(l).template cast<double>();
+      const Eigen::BDCSVD<Eigen::MatrixXd> svd(J);
+      const Eigen::VectorXd& values = svd.singularValues();
+      double sum = 0.0;
+      for (Index k = 0; k < values.size(); ++k) sum += values(k);
+      rows.push_back({in.run_id, in.step, l, static_cast<long>(s),
+                      sum / static_cast<double>(values.size()), values(values.size() - 1),
+                      values(0)});
+    }
+  }
+}
+
 }  // namespace
 
 const std::vector<Probe>& probe_registry() {
@@ -624,6 +673,20 @@ const std::vector<Probe>& probe_registry() {
        .run_float = run_correlation<float>,
        .run_double = run_correlation<double>,
        .csv = probe_csv<CorrelationRow>},
+      {.name = "layer_jacobian",
+       .keys = {{.name = "layer_jacobian"},
+                {.name = "layer_jacobian_every", .type = Type::kInteger},
+                {.name = "layer_jacobian_samples", .type = Type::kInteger, .fallback = 1,
+                 .min = 1, .max = width}},
+       .steps =
+           [](const ProbeConfig& p, long total, const std::set<long>&) {
+             if (!p.on("layer_jacobian")) return std::set<long>{};
+             const long every = p.integer("layer_jacobian_every");
+             return step_schedule(every > 0 ? every : std::max<long>(total, 1), false, total);
+           },
+       .run_float = run_layer_jacobian<float>,
+       .run_double = run_layer_jacobian<double>,
+       .csv = probe_csv<LayerJacobianRow>},
   };
   return probes;
 }

@@ -9,6 +9,7 @@
 
 #include "initbench/meanfield.hpp"
 #include "initbench/probes.hpp"
+#include "initbench/report.hpp"
 #include "initbench/rng.hpp"
 
 using namespace initbench;
@@ -403,4 +404,44 @@ TEST_CASE("correlation probe: q_a, q_b and the correlation of a sample pair at e
   CHECK(probe->steps(config, 20, {0, 5, 10, 15, 20}) == std::set<long>{0, 8, 16, 20});
   config.set("correlation", false);
   CHECK(probe->steps(config, 20, {0, 5}).empty());
+}
+
+TEST_CASE("layer_jacobian probe: the singular values of diag(phi'(z_l)) W_l per sample") {
+  // The hand network's z1 = (-1, 2.5, -8) and (1, 0.5, -1): relu' = (0, 1, 0) and (1, 1, 0), so
+  // J_1 keeps the row (0.5, 0.5) (singular values sqrt(0.5), 0), then the orthogonal rows
+  // (1, -1), (0.5, 0.5) (sqrt(2), sqrt(0.5)). Only hidden layers: no row for the output layer.
+  const Mlp<double> net = hand_network();
+  const Probe* probe = nullptr;
+  for (const Probe& p : probe_registry()) {
+    if (std::string_view(p.name) == "layer_jacobian") probe = &p;
+  }
+  REQUIRE(probe != nullptr);
+  ProbeConfig config;
+  config.set("layer_jacobian", true).set("layer_jacobian_samples", 5);  // 2 fit
+  const std::vector<double> ratios(3, std::nan(""));
+  const ProbeInput<double> in{net, net.workspace(), 2, net.grads(), ratios, config, 7, 4};
+  ProbeState state;
+  std::vector<RunRecord> records(1);
+  probe->run(in, state, records[0]);
+  const CsvTable table = parse_csv(probe->csv(records), "layer_jacobian.csv");
+  REQUIRE(table.rows.size() == 2);
+  const auto cell = [&](std::size_t row, std::string_view column) {
+    return std::stod(table.rows[row][table.column(column)]);
+  };
+  const double h = std::sqrt(0.5);
+  const double expected[2][4] = {{0, h / 2, 0, h}, {1, (std::sqrt(2.0) + h) / 2, h, std::sqrt(2.0)}};
+  for (std::size_t s = 0; s < 2; ++s) {
+    CHECK(cell(s, "run_id") == 7);
+    CHECK(cell(s, "step") == 4);
+    CHECK(cell(s, "layer") == 1);
+    CHECK(cell(s, "sample") == expected[s][0]);
+    CHECK(cell(s, "mean_singular_value") == doctest::Approx(expected[s][1]));
+    CHECK(cell(s, "min_singular_value") == doctest::Approx(expected[s][2]).epsilon(1e-12));
+    CHECK(cell(s, "max_singular_value") == doctest::Approx(expected[s][3]));
+  }
+  // its schedule: the first and the last step unless it has its own; off by default
+  CHECK(probe->steps(config, 20, {}) == std::set<long>{0, 20});
+  config.set("layer_jacobian_every", 8);
+  CHECK(probe->steps(config, 20, {}) == std::set<long>{0, 8, 16, 20});
+  CHECK(probe->steps(ProbeConfig{}, 20, {0, 5}).empty());
 }
