@@ -9,19 +9,17 @@
 #   make fuzz       libFuzzer targets (clang) in build-fuzz/, each run FUZZ_SECONDS (30)
 #   make format / format-check / tidy / reproduce / deps / clean / help
 #
-# Variables: BUILD_TYPE (Release), CMAKE_FLAGS (extra cmake -D..., e.g. -DINITBENCH_WERROR=ON),
-# BUILD_DIR (build), JOBS (nproc), CTEST_JOBS (2), SKIP_DEPS=1 (no package check),
+# Every build configuration is a configure preset of CMakePresets.json; this file picks one.
+# Variables: PRESET (release; ci: warnings as errors), BUILD_TYPE (the preset's), CMAKE_FLAGS
+# (extra cmake -D...), BUILD_DIR (build), JOBS (nproc), CTEST_JOBS (2), SKIP_DEPS=1 (no package check),
 # DRY_RUN=1 (with `deps`: print what would be installed), FUZZ_SECONDS, FUZZ_TARGETS.
 # A build dir is configured only when it is not yet, or when its cmake flags changed.
 
-BUILD_TYPE  ?= Release
+PRESET      ?= release
+BUILD_TYPE  ?=
 CMAKE_FLAGS ?=
 BUILD_DIR   ?= build
 ASAN_DIR    ?= build-asan
-# RelWithDebInfo at -O1 with asserts kept (no -DNDEBUG): Eigen at -O0 (Debug) is very slow, and
-# more so under ASan; -O1 keeps stack traces readable.
-ASAN_BUILD_TYPE ?= RelWithDebInfo
-ASAN_CMAKE_FLAGS ?= -DINITBENCH_BENCH=OFF '-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g'
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_JOBS  ?= 2
 # Debian's Python, which has matplotlib (the python3 on PATH may be another interpreter).
@@ -39,8 +37,9 @@ export UBSAN_OPTIONS ?= halt_on_error=1:abort_on_error=1:print_stacktrace=1
 SOURCE_DIRS := src include tests bench fuzz
 SOURCES = $(shell find $(SOURCE_DIRS) -type f \( -name '*.cpp' -o -name '*.hpp' -o -name '*.h' \) 2>/dev/null | sort)
 
-# The options every configure passes, so that dropping a flag (e.g. WERROR) really resets it.
-BASE_FLAGS := -G "Unix Makefiles" -DINITBENCH_WERROR=OFF -DINITBENCH_SANITIZE=OFF
+# A preset sets every option (WERROR and SANITIZE included), and a changed set of arguments
+# reconfigures with --fresh, so dropping a flag really resets it.
+PRESET_FLAGS = --preset $(PRESET) $(if $(BUILD_TYPE),-DCMAKE_BUILD_TYPE=$(BUILD_TYPE))
 
 .DEFAULT_GOAL := build
 .NOTPARALLEL:
@@ -49,7 +48,7 @@ MAKEFLAGS += --no-print-directory
         tidy reproduce clean fuzz
 
 help:
-	@sed -n '1,15p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
+	@sed -n '1,16p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
 
 deps:
 ifneq ($(SKIP_DEPS),1)
@@ -74,7 +73,7 @@ define configure-dir
 endef
 
 configure: deps
-	$(call configure-dir,$(BUILD_DIR),$(BASE_FLAGS) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DINITBENCH_TESTS=ON -DINITBENCH_BENCH=ON $(CMAKE_FLAGS))
+	$(call configure-dir,$(BUILD_DIR),$(PRESET_FLAGS) $(CMAKE_FLAGS))
 
 build: configure
 	cmake --build $(BUILD_DIR) --parallel $(JOBS)
@@ -82,7 +81,7 @@ build: configure
 # `make run` needs neither the tests' nor the benchmarks' packages: it configures without them
 # (switching between `make run` and `make test` reconfigures, keeping the compiled objects).
 run: deps-run
-	$(call configure-dir,$(BUILD_DIR),$(BASE_FLAGS) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DINITBENCH_TESTS=OFF -DINITBENCH_BENCH=OFF $(CMAKE_FLAGS))
+	$(call configure-dir,$(BUILD_DIR),$(PRESET_FLAGS) -DINITBENCH_TESTS=OFF -DINITBENCH_BENCH=OFF $(CMAKE_FLAGS))
 	cmake --build $(BUILD_DIR) --parallel $(JOBS) --target initbench
 	$(BUILD_DIR)/src/initbench $(ARGS)
 
@@ -96,7 +95,7 @@ bench: configure
 	if [ -n "$$built" ]; then printf 'built: %s\n' $$built; else echo "bench: no benchmark targets defined yet"; fi
 
 configure-asan: deps
-	$(call configure-dir,$(ASAN_DIR),$(BASE_FLAGS) -DCMAKE_BUILD_TYPE=$(ASAN_BUILD_TYPE) $(ASAN_CMAKE_FLAGS) $(CMAKE_FLAGS) -DINITBENCH_SANITIZE=ON)
+	$(call configure-dir,$(ASAN_DIR),--preset asan $(CMAKE_FLAGS))
 
 test-asan: configure-asan
 	cmake --build $(ASAN_DIR) --parallel $(JOBS)
@@ -114,7 +113,7 @@ fuzz:
 ifneq ($(SKIP_DEPS),1)
 	@scripts/install-deps.sh --fuzz
 endif
-	$(call configure-dir,$(FUZZ_DIR),-G "Unix Makefiles" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo '-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g' -DINITBENCH_FUZZ=ON -DINITBENCH_TESTS=OFF -DINITBENCH_BENCH=OFF -DINITBENCH_WERROR=OFF -DINITBENCH_SANITIZE=OFF $(CMAKE_FLAGS))
+	$(call configure-dir,$(FUZZ_DIR),--preset fuzz $(CMAKE_FLAGS))
 	cmake --build $(FUZZ_DIR) --parallel $(JOBS) --target $(addprefix initbench_fuzz_,$(FUZZ_TARGETS))
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(FUZZ_DIR)/corpus/$$t; log=$(FUZZ_DIR)/fuzz-$$t.log; \
