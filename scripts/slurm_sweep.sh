@@ -8,7 +8,8 @@
 # with --threads from SLURM_CPUS_PER_TASK; the merge job waits for every task to succeed
 # (--dependency=afterok) and runs `initbench merge --out OUT OUT/shards/<name>/{1..N}/<name>`,
 # giving OUT/<name>/, the same files as an unsharded `initbench run SPEC --out OUT` (timings.csv
-# and meta.json aside). A failed task cancels the merge job (--kill-on-invalid-dep).
+# and meta.json aside), figures included: the shards draw none, the merge job draws them where
+# the node has matplotlib. A failed task cancels the merge job (--kill-on-invalid-dep).
 #
 # Options (long form only: the short letters belong to sbatch):
 #   --shards N         number of shards = array tasks (default: 8, at most the number of runs;

@@ -248,7 +248,9 @@ void print_summary(const CsvTable& summary) {
 
 std::string python() { return fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3"; }
 
-std::string plot_script() { return std::string(INITBENCH_SOURCE_DIR) + "/scripts/plot.py"; }
+std::string script(const char* name) {
+  return std::string(INITBENCH_SOURCE_DIR) + "/scripts/" + name;
+}
 
 std::string shell_quote(const std::string& s) {
   std::string out = "'";
@@ -256,23 +258,41 @@ std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
-// Why figures cannot be drawn here, or "" if they can.
-std::string plotting_unavailable() {
-  if (!fs::exists(plot_script())) return fmt::format("{} not found", plot_script());
-  const std::string probe = python() + " -c 'import matplotlib' >/dev/null 2>&1";
+// Why the script at `path` cannot run here, or "" if it can: it is missing, or Python cannot
+// import `module` (Debian's `package`).
+std::string script_unavailable(const std::string& path, const char* module, const char* package) {
+  if (!fs::exists(path)) return fmt::format("{} not found", path);
+  const std::string probe = fmt::format("{} -c 'import {}' >/dev/null 2>&1", python(), module);
   if (std::system(probe.c_str()) != 0) {
-    return fmt::format("{} cannot import matplotlib (apt-get install python3-matplotlib)",
-                       python());
+    return fmt::format("{} cannot import {} (apt-get install {})", python(), module, package);
   }
   return "";
 }
 
-// Runs the plotting script on an experiment folder; returns its exit status.
-int plot_folder(const std::string& folder) {
-  const std::string command =
-      fmt::format("{} {} {}", python(), shell_quote(plot_script()), shell_quote(folder));
+// Runs the script at `path` with these arguments; returns its exit status.
+int run_script(const std::string& path, const std::vector<std::string>& args) {
+  std::string command = fmt::format("{} {}", python(), shell_quote(path));
+  for (const std::string& arg : args) command += " " + shell_quote(arg);
   const int status = std::system(command.c_str());
   return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+std::string plotting_unavailable() {
+  return script_unavailable(script("plot.py"), "matplotlib", "python3-matplotlib");
+}
+
+// Runs the plotting script on an experiment folder; returns its exit status.
+int plot_folder(const std::string& folder) { return run_script(script("plot.py"), {"--", folder}); }
+
+// The figures at the end of `run` and `merge`: a failure, or no matplotlib, is said on stderr and
+// leaves the results as they are.
+void draw_figures(const std::string& folder) {
+  const std::string why = plotting_unavailable();
+  if (!why.empty()) {
+    std::fprintf(stderr, "initbench: figures skipped: %s\n", why.c_str());
+  } else if (plot_folder(folder) != 0) {
+    std::fprintf(stderr, "initbench: plotting %s failed (see above)\n", folder.c_str());
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -352,16 +372,7 @@ int run_specs(const RunArgs& args) {
     print_summary(read_csv(result.folder + "/" + kSummaryCsv));
     fmt::print("\n");
     std::fflush(stdout);
-    if (!args.no_plot && options.shard.count == 1) {
-      const std::string why = plotting_unavailable();
-      if (why.empty()) {
-        if (plot_folder(result.folder) != 0)
-          std::fprintf(stderr, "initbench: plotting %s failed (see above)\n",
-                       result.folder.c_str());
-      } else {
-        std::fprintf(stderr, "initbench: figures skipped: %s\n", why.c_str());
-      }
-    }
+    if (!args.no_plot && options.shard.count == 1) draw_figures(result.folder);
   }
   return 0;
 }
@@ -647,6 +658,9 @@ static int run_main(int argc, char** argv) {
   merge->add_option("shard_dirs", merge_dirs, "The shards' experiment folders (OUT_i/<name>)")
       ->required()
       ->check(CLI::ExistingDirectory);
+  bool merge_no_plot = false;
+  merge->add_flag("--no-plot", merge_no_plot,
+                  "Do not draw the figures (scripts/plot.py) at the end, as run --no-plot");
 
   std::string plot_dir;
   auto* plot = app.add_subcommand(
@@ -743,6 +757,9 @@ static int run_main(int argc, char** argv) {
       const std::string folder = merge_shards(merge_out, merge_dirs);
       fmt::print("merged {} shards into {}\n", merge_dirs.size(), folder);
       print_summary(read_csv(folder + "/" + kSummaryCsv));
+      fmt::print("\n");
+      std::fflush(stdout);
+      if (!merge_no_plot) draw_figures(folder);
       return 0;
     }
     if (*plot) {

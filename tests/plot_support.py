@@ -1,11 +1,14 @@
 """What tests/test_plot.py and tests/test_plot_facets.py share: the failure type and check, a
 subprocess runner, PNG digests, the dependency check (exit 77 for ctest's SKIP_RETURN_CODE) and
-the byte-identical replot. Standard library only."""
+the byte-identical replot; and a test script's main with its temporary work folder, which
+tests/test_merge_plots.py uses. Standard library only."""
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 SKIP = 77
 
@@ -17,6 +20,36 @@ class Failure(Exception):
 def check(cond, message):
     if not cond:
         raise Failure(message)
+
+
+def test_main(doc, count, prefix, body, missing=None):
+    """A test script's main: its usage (doc, exit 2) unless sys.argv has `count` arguments; the
+    SKIP line of missing() (default: missing_plot_dependency) when it says something is missing;
+    else body(arguments, work) in a temporary work folder (in_work_folder)."""
+    if len(sys.argv) != count + 1:
+        print(doc)
+        return 2
+    skip = (missing or missing_plot_dependency)()
+    if skip:
+        print(skip)
+        return SKIP
+    return in_work_folder(prefix, lambda work: body(sys.argv[1:], work))
+
+
+def in_work_folder(prefix, body):
+    """body(work) in a new temporary folder; returns the exit status: 0 ("ok", the folder
+    removed), 1 on a Failure (the folder kept and named), or the SKIP that body returns."""
+    work = tempfile.mkdtemp(prefix=prefix)
+    try:
+        status = body(work) or 0
+    except Failure as e:
+        print(f"FAIL: {e}")
+        print(f"(work folder kept: {work})")
+        return 1
+    shutil.rmtree(work, ignore_errors=True)
+    if status == 0:
+        print("ok")
+    return status
 
 
 def run(cmd, timeout=900, **kw):

@@ -8,12 +8,13 @@ PID files under the temporary folder, so that it neither needs nor touches a Slu
 may already run on the machine. Then it writes a small spec (moons, 6 runs at --quick), submits it
 with scripts/slurm_sweep.sh as 4 shards plus the merge job, with paths containing spaces, waits for
 the merge job (every Slurm command under a timeout), and checks the merged folder against an
-unsharded `initbench run` of the same spec: the same files, byte-identical but timings.csv,
-meta.json and the .runs/ checkpoints (which hold the timings). Then it deletes one completed run
-of a shard, as if it had been interrupted, and checks that resubmitting with --resume runs just
-that one and merges to the same bytes again. About 10 s. Finally it cancels its jobs, stops
-the daemons it started, by PID, and removes its folder; the daemons also get a parent-death signal,
-so they end with the test even if it is killed.
+unsharded `initbench run` of the same spec: the same files, byte-identical (the figures the merge
+job draws included, where matplotlib is installed) but timings.csv, meta.json and the .runs/
+checkpoints (which hold the timings). Then it deletes one completed run of a shard, as if it had
+been interrupted, and checks that resubmitting with --resume runs just that one and merges to the
+same bytes again. About 10 s, and the figures (drawn by the reference run and each merge job).
+Finally it cancels its jobs, stops the daemons it started, by PID, and removes its folder; the
+daemons also get a parent-death signal, so they end with the test even if it is killed.
 
 Exit status: 0 pass, 1 fail, 77 skip (ctest SKIP_RETURN_CODE): not root, Slurm or munge not
 installed, or the daemons cannot start here. INITBENCH_SLURM_REQUIRED=1 turns a skip into a
@@ -306,8 +307,8 @@ PartitionName=initbench Nodes={NODE} Default=YES MaxTime=INFINITE State=UP
         # The reference: an unsharded run, started first, finished meanwhile.
         whole = os.path.join(self.tmp, "whole")
         reference = subprocess.Popen(
-            [self.initbench, "run", spec, *PASSTHROUGH, "--out", whole, "--no-plot",
-             "--threads", "1"], cwd=work, env=self.env, stdin=subprocess.DEVNULL,
+            [self.initbench, "run", spec, *PASSTHROUGH, "--out", whole, "--threads", "1"],
+            cwd=work, env=self.env, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
         # 1. A sweep from the work folder, with relative paths and sbatch options (one with its
@@ -448,8 +449,9 @@ def compare(merged, whole):
             problems.append(f"{rel}: differs")
     if problems:
         raise Failure("merged folder != unsharded run:\n  " + "\n  ".join(problems))
+    folders = sorted({r.split(os.sep)[0] + "/" for r in a if os.sep in r})
     log(f"merged folder == unsharded run: {len(a)} files byte-identical "
-        f"({', '.join(sorted(r for r in a if '/' not in r))}, and weights/)")
+        f"({', '.join(sorted(r for r in a if os.sep not in r) + folders)})")
 
 
 def main():
