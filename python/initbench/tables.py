@@ -9,18 +9,39 @@ The file is read by pandas (`read_csv`) as text; numbers are converted per colum
 Python's float() reads them (`nan`, `inf`, `-inf` included), so a value that is not a number is
 reported with its file line and column instead of turning the column into text. A row with more
 or fewer fields than the header, an empty file or an empty header row is a DataError too. Line
-numbers are file lines (1 = the header), blank lines counted. Used by `initbench.plot`; imports
-pandas and numpy only when a table is read.
+numbers are file lines (1 = the header), blank lines counted. Used by `initbench.plot`, whose
+command line reports errors through `one_line_errors`; imports pandas and numpy only when a table
+is read.
 """
 
 import csv
 import os
+import sys
 
-__all__ = ["DataError", "Table"]
+__all__ = ["DataError", "Table", "one_line_errors"]
 
 
 class DataError(ValueError):
     """Bad or missing input, said in one line that names the file (and line and column)."""
+
+
+def one_line_errors(prog, debug_variable, work):
+    """Runs work() for a command line and returns its exit status: 0; or 1 after one line on
+    stderr, "PROG: error: ..." for a DataError or an OSError, "PROG: internal error: ..." for any
+    other exception (a bug; its traceback instead when debug_variable is set in the
+    environment)."""
+    try:
+        work()
+    except (DataError, OSError) as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 1
+    except Exception as e:  # a bug of ours: one line, the traceback on request
+        if os.environ.get(debug_variable):
+            raise
+        print(f"{prog}: internal error: {type(e).__name__}: {e} (set {debug_variable}=1 for the "
+              f"traceback)", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _rows_with_lines(path):

@@ -185,20 +185,10 @@ def main(argv):
               f"install python3-numpy python3-pandas python3-matplotlib)", file=sys.stderr)
         return 3
     setup_matplotlib()
-    from ..tables import DataError
-    try:
+    from ..tables import one_line_errors
+
+    def work():
         with numpy.errstate(all="ignore"):
             plot(args.dir)
-    except DataError as e:
-        print(f"plot.py: error: {e}", file=sys.stderr)
-        return 1
-    except OSError as e:
-        print(f"plot.py: error: {e}", file=sys.stderr)
-        return 1
-    except Exception as e:  # a bug of ours: one line, the traceback on request
-        if os.environ.get("INITBENCH_PLOT_DEBUG"):
-            raise
-        print(f"plot.py: internal error: {type(e).__name__}: {e} (set INITBENCH_PLOT_DEBUG=1 "
-              f"for the traceback)", file=sys.stderr)
-        return 1
-    return 0
+
+    return one_line_errors("plot.py", "INITBENCH_PLOT_DEBUG", work)
