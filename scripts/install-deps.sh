@@ -39,6 +39,7 @@ PACKAGES=(
   slurmd                #   scripts/slurm_sweep.sh on (the test starts its own daemons; on a
   slurm-client          #   systemd machine only munge's service starts: the Slurm units need
   munge                 #   an /etc/slurm/slurm.conf, which nothing here writes)
+  chromium              # tests/test_html_report.py: renders `initbench report`'s page headless
 )
 # `make fuzz` only (fuzz/): clang with libFuzzer and the sanitizer runtimes. `make test` does
 # not need them.

@@ -243,7 +243,8 @@ void print_summary(const CsvTable& summary) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Figures: scripts/plot.py, run with Debian's Python (the one with matplotlib)
+// Figures and the report page: scripts/plot.py and scripts/report.py, run with Debian's Python
+// (the one with matplotlib and pandas)
 // ---------------------------------------------------------------------------------------------
 
 std::string python() { return fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3"; }
@@ -293,6 +294,17 @@ void draw_figures(const std::string& folder) {
   } else if (plot_folder(folder) != 0) {
     std::fprintf(stderr, "initbench: plotting %s failed (see above)\n", folder.c_str());
   }
+}
+
+// `initbench report`: scripts/report.py writes the page (default DIR/report.html).
+int report_folder(const std::string& folder, const std::string& out, bool force) {
+  const std::string why = script_unavailable(script("report.py"), "pandas", "python3-pandas");
+  if (!why.empty()) throw std::runtime_error("cannot write the report: " + why);
+  std::vector<std::string> args;
+  if (!out.empty()) args.insert(args.end(), {"--output", out});
+  if (force) args.emplace_back("--force");
+  args.insert(args.end(), {"--", folder});
+  return run_script(script("report.py"), args);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -669,6 +681,19 @@ static int run_main(int argc, char** argv) {
       ->required()
       ->check(CLI::ExistingDirectory);
 
+  std::string report_dir, report_out;
+  bool report_force = false;
+  auto* report_cmd = app.add_subcommand(
+      "report", "Write an experiment folder as one self-contained HTML page (scripts/report.py)");
+  report_cmd->add_option("dir", report_dir, "Experiment folder (results/<name>)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  report_cmd->add_option("-o,--output", report_out,
+                         "The page to write (default DIR/report.html, which git ignores under "
+                         "results/)");
+  report_cmd->add_flag("--force", report_force,
+                       "Replace the output file even when it is not a report initbench wrote");
+
   app.add_subcommand("list", "List the shipped experiments with their descriptions");
   bool markdown = false;
   auto* schemes_cmd =
@@ -767,6 +792,7 @@ static int run_main(int argc, char** argv) {
       if (!why.empty()) throw std::runtime_error("cannot draw figures: " + why);
       return plot_folder(plot_dir);
     }
+    if (*report_cmd) return report_folder(report_dir, report_out, report_force);
     if (app.got_subcommand("list")) return list_experiments();
     if (*schemes_cmd) return markdown ? schemes_markdown() : list_schemes();
     if (*desc)

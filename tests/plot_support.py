@@ -1,7 +1,7 @@
 """What tests/test_plot.py and tests/test_plot_facets.py share: the failure type and check, a
 subprocess runner, PNG digests, the dependency check (exit 77 for ctest's SKIP_RETURN_CODE) and
 the byte-identical replot; and a test script's main with its temporary work folder, which
-tests/test_merge_plots.py uses. Standard library only."""
+tests/test_merge_plots.py and tests/test_html_report.py use. Standard library only."""
 
 import hashlib
 import os

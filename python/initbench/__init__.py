@@ -15,8 +15,10 @@ write (no probes asked for, or not committed, as the bulky ones under results/) 
 Column meanings: docs/csv.md. Numbers read as float64 (nan, inf as written).
 
 Also in this package: `initbench.tables` (one CSV file read with every error located: file,
-line, column) and `initbench.plot` (the figures: `python3 -m initbench.plot DIR`, which is what
-scripts/plot.py runs; only it imports matplotlib).
+line, column), `initbench.plot` (the figures: `python3 -m initbench.plot DIR`, which is what
+scripts/plot.py runs; only it imports matplotlib) and `initbench.report` (a folder as one
+self-contained HTML page: `python3 -m initbench.report DIR`, which is what scripts/report.py
+runs).
 
 From the repository: PYTHONPATH=python /usr/bin/python3 ...; installed by `cmake --install`
 into the directory Debian's python3 searches.

@@ -9,9 +9,9 @@ The file is read by pandas (`read_csv`) as text; numbers are converted per colum
 Python's float() reads them (`nan`, `inf`, `-inf` included), so a value that is not a number is
 reported with its file line and column instead of turning the column into text. A row with more
 or fewer fields than the header, an empty file or an empty header row is a DataError too. Line
-numbers are file lines (1 = the header), blank lines counted. Used by `initbench.plot`, whose
-command line reports errors through `one_line_errors`; imports pandas and numpy only when a table
-is read.
+numbers are file lines (1 = the header), blank lines counted. Used by `initbench.plot` and
+`initbench.report`, whose command lines report errors through `one_line_errors`; imports pandas
+and numpy only when a table is read.
 """
 
 import csv
