@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <stdexcept>
+#include <string>
 
 #include "initbench/optimizer.hpp"
 
@@ -78,6 +79,37 @@ TEST_CASE("weight decay acts on weights, not biases") {
   opt.step(p, params(0.0, 0.0));
   CHECK(p.W[1](0, 0) == doctest::Approx(2.0 - 0.1 * 0.5 * 2.0));
   CHECK(p.b[1](0) == 2.0);
+}
+
+TEST_CASE("weight decay is L2 added to the weights' gradient under every optimizer") {
+  // He et al. 2015's decay (and torch.optim's weight_decay): each step is the step without decay
+  // on the gradient g + weight_decay * w. Adam too (L2, not AdamW's decoupled decay).
+  for (const std::string& name : optimizer_names()) {
+    CAPTURE(name);
+    OptimizerConfig decayed{parse_optimizer(name), 0.1};
+    decayed.weight_decay = 0.5;
+    OptimizerConfig plain = decayed;
+    plain.weight_decay = 0.0;
+    Optimizer<double> with_decay(decayed, tiny());
+    Optimizer<double> by_hand(plain, tiny());
+    Optimizer<double> without(plain, tiny());
+    Params<double> p = params(2.0, 2.0);
+    Params<double> q = params(2.0, 2.0);
+    Params<double> r = params(2.0, 2.0);
+    // The gradient alone pushes w up, the decay (0.5 * 2 = 1 at first) down, harder: even Adam,
+    // which takes steps of about lr whatever the gradient's size, moves the other way.
+    const Params<double> g = params(-0.3, -1.0);
+    for (int t = 1; t <= 3; ++t) {
+      CAPTURE(t);
+      with_decay.step(p, g);
+      by_hand.step(q, params(-0.3 + 0.5 * q.W[1](0, 0), -1.0));
+      without.step(r, g);
+      CHECK(p.W[1](0, 0) == doctest::Approx(q.W[1](0, 0)).epsilon(1e-12));
+      CHECK(p.b[1](0) == doctest::Approx(q.b[1](0)).epsilon(1e-12));
+      CHECK(p.b[1](0) == doctest::Approx(r.b[1](0)).epsilon(1e-12));  // biases are not decayed
+      CHECK(p.W[1](0, 0) < r.W[1](0, 0) - 1e-3);                      // the decay pulls w down
+    }
+  }
 }
 
 TEST_CASE("bad optimizer settings are rejected with the value and the allowed range") {
