@@ -676,8 +676,11 @@ const std::vector<Probe>& probe_registry() {
       {.name = "layer_jacobian",
        .keys = {{.name = "layer_jacobian"},
                 {.name = "layer_jacobian_every", .type = Type::kInteger},
-                {.name = "layer_jacobian_samples", .type = Type::kInteger, .fallback = 1,
-                 .min = 1, .max = width}},
+                {.name = "layer_jacobian_samples",
+                 .type = Type::kInteger,
+                 .fallback = 1,
+                 .min = 1,
+                 .max = width}},
        .steps =
            [](const ProbeConfig& p, long total, const std::set<long>&) {
              if (!p.on("layer_jacobian")) return std::set<long>{};

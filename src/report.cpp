@@ -71,7 +71,7 @@ std::string timings_csv(const std::vector<RunRecord>& records) {
 const std::vector<ReportFile>& report_files() {
   static const std::vector<ReportFile> files = [] {
     std::vector<ReportFile> out{{kRunsCsv, runs_csv}, {kCurvesCsv, curves_csv}};
-    for (const Probe& probe : probe_registry()) out.push_back({probe.file(), probe.csv});
+    for (const Probe& probe : probe_registry()) out.push_back({probe.file(), probe.csv, true});
     out.push_back({kTimingsCsv, timings_csv});
     return out;
   }();

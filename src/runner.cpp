@@ -199,9 +199,15 @@ void assemble_reports(const std::string& folder) {
   }
   const std::vector<RunRecord> none;
   for (const ReportFile& file : report_files()) {
-    // No completed run: just the header.
+    const std::string path = folder + "/" + file.name;
+    // No completed run: just the header; a probe no run had on: no file (nor an older one).
     if (out.count(file.name) == 0) out[file.name] = file.csv(none);
-    write_file_atomic(folder + "/" + file.name, out[file.name]);
+    const std::string& text = out[file.name];
+    if (file.probe && text.find('\n') + 1 == text.size()) {
+      fs::remove(path);
+      continue;
+    }
+    write_file_atomic(path, text);
   }
   // The summary groups runs by every axis but the seed: the axes are the columns after the
   // fixed RunRow columns.

@@ -429,7 +429,8 @@ TEST_CASE("layer_jacobian probe: the singular values of diag(phi'(z_l)) W_l per 
     return std::stod(table.rows[row][table.column(column)]);
   };
   const double h = std::sqrt(0.5);
-  const double expected[2][4] = {{0, h / 2, 0, h}, {1, (std::sqrt(2.0) + h) / 2, h, std::sqrt(2.0)}};
+  const double expected[2][4] = {{0, h / 2, 0, h},
+                                 {1, (std::sqrt(2.0) + h) / 2, h, std::sqrt(2.0)}};
   for (std::size_t s = 0; s < 2; ++s) {
     CHECK(cell(s, "run_id") == 7);
     CHECK(cell(s, "step") == 4);

@@ -85,9 +85,11 @@ TEST_CASE("runner: outputs are byte-identical for 1 and 2 threads") {
   CHECK(b.completed == 12);
   const auto fa = deterministic_files(one / "grid");
   const auto fb = deterministic_files(two / "grid");
-  // the CSV files of report_files() but timings.csv (clock readings), summary.csv and
-  // spec.toml; W and b of 3 layers for 12 runs
-  CHECK(fa.size() == report_files().size() - 1 + 2 + 12 * 6);
+  // runs.csv, curves.csv and the files of the probes on (layers, symmetry, histograms; not
+  // timings.csv, clock readings), summary.csv and spec.toml; W and b of 3 layers for 12 runs
+  CHECK(fa.size() == 5 + 2 + 12 * 6);
+  for (const char* probe_off : {"jacobian.csv", "correlation.csv", "layer_jacobian.csv"})
+    CHECK(fa.count(probe_off) == 0);
   CHECK(fa == fb);
   // the files parse, and hold every run in grid order
   const CsvTable runs = read_csv((one / "grid" / "runs.csv").string());

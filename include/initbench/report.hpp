@@ -88,10 +88,12 @@ std::string timings_csv(const std::vector<RunRecord>& records);
 // Every per-run CSV file, in the order they are written: runs, curves, each probe's file in
 // the probe registry's order, timings; its name and its text from the records (just the header
 // when no record has rows of its type). This one table drives the run bundles, their assembly
-// into an experiment folder, and the shard merge.
+// into an experiment folder, and the shard merge. A probe's file is in an experiment folder only
+// when some run has rows in it (its probe was on); the others always are.
 struct ReportFile {
   std::string name;
   std::string (*csv)(const std::vector<RunRecord>& records);
+  bool probe = false;
 };
 const std::vector<ReportFile>& report_files();
 

@@ -122,7 +122,11 @@ def update(files):
             with open(target, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0,
                                                           filename="") as gz:
                 gz.write(data)
-    print(f"check.py: wrote {TABLE} and {len(files)} reference files")
+    stale = [os.path.join(root, f) for root, _, names in os.walk(REFERENCE) for f in names
+             if os.path.relpath(os.path.join(root, f), REFERENCE)[:-3] not in files]
+    for path in stale:
+        os.remove(path)
+    print(f"check.py: wrote {TABLE} and {len(files)} reference files, removed {len(stale)} stale")
 
 
 def main():

@@ -122,8 +122,7 @@ SCHEME_PARAM_VALUES = {
     ("normal", "stddev"): ["0", "0.01", "0.1", "1", "10"],
     ("variance_scaling", "mode"): ["fan_in", "fan_out", "fan_avg"],
 }
-FILES = ("runs.csv", "summary.csv", "curves.csv", "layers.csv", "symmetry.csv",
-         "histograms.csv", "jacobian.csv", "timings.csv")
+FILES = ("runs.csv", "summary.csv", "curves.csv", "timings.csv")  # a probe's file: when it has rows
 
 
 # ---------------------------------------------------------------------------------------------
@@ -487,6 +486,16 @@ def read_table(folder, name):
     return header, [dict(zip(header, row)) for row in rows]
 
 
+def read_probe_rows(folder, name):
+    """A probe's rows: none when its file is absent; a file holds rows (no run had the probe on
+    writes no file), which the step checks then match against the plans."""
+    if not os.path.isfile(os.path.join(folder, name)):
+        return []
+    _, rows = read_table(folder, name)
+    check(rows, f"{name}: a probe file without rows (a probe no run had on writes no file)")
+    return rows
+
+
 def group_steps(rows, what, runs):
     """{run_id: {step: [rows]}}, checking run ids."""
     out = collections.defaultdict(lambda: collections.defaultdict(list))
@@ -655,7 +664,7 @@ def check_experiment(folder, grid, plans):
           f"timings.csv: run ids {[r['run_id'] for r in timings]}")
 
     # layers.csv: l = 1..L at each probe step, with the layer's fans.
-    _, rows = read_table(folder, "layers.csv")
+    rows = read_probe_rows(folder, "layers.csv")
     by_run = group_steps(rows, "layers.csv", R)
     for i, plan in enumerate(plans):
         required, optional = expected_steps(plan.probe_steps["layers"], plan.status,
@@ -676,7 +685,7 @@ def check_experiment(folder, grid, plans):
                       f"layers.csv run {i}: update_ratio at step 0 is not nan")
 
     # symmetry.csv: hidden layers 1..L-1 at each symmetry step.
-    _, rows = read_table(folder, "symmetry.csv")
+    rows = read_probe_rows(folder, "symmetry.csv")
     by_run = group_steps(rows, "symmetry.csv", R)
     for i, plan in enumerate(plans):
         planned = plan.probe_steps["symmetry"] if plan.L > 1 else set()
@@ -697,7 +706,7 @@ def check_experiment(folder, grid, plans):
 
     # histograms.csv: per step, layer and quantity: the bins plus under- and overflow, with
     # edges fixed over the run and counts adding up to units x probe samples.
-    _, rows = read_table(folder, "histograms.csv")
+    rows = read_probe_rows(folder, "histograms.csv")
     by_run = group_steps(rows, "histograms.csv", R)
     for i, plan in enumerate(plans):
         required, optional = expected_steps(plan.probe_steps["histograms"], plan.status,
@@ -729,7 +738,7 @@ def check_experiment(folder, grid, plans):
 
     # jacobian.csv: per step, min(jacobian_samples, probe samples) samples, each with
     # min(n_0, n_L) singular values in decreasing order.
-    _, rows = read_table(folder, "jacobian.csv")
+    rows = read_probe_rows(folder, "jacobian.csv")
     by_run = group_steps(rows, "jacobian.csv", R)
     for i, plan in enumerate(plans):
         required, optional = expected_steps(plan.probe_steps["jacobian"], plan.status,
