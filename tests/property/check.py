@@ -20,9 +20,10 @@ again spec by spec to name the culprit). Every spec must:
   2. write CSV files that parse (tests/robust/common.py's check_csv_text);
   3. hold what docs/csv.md and docs/spec.md say, with the expected steps computed here from the
      spec (not read from the output): runs.csv one row per grid run in grid order, with its axis
-     columns; curves.csv at the evaluation steps; layers.csv, histograms.csv, symmetry.csv and
-     jacobian.csv at exactly their probe steps, with one row per layer (hidden layer; bin;
-     sample and singular value) and histogram counts adding up to units x probe samples; the
+     columns; curves.csv at the evaluation steps; layers.csv, histograms.csv, symmetry.csv,
+     jacobian.csv, correlation.csv and layer_jacobian.csv at exactly their probe steps (a probe
+     no run has on writes no file), with one row per layer (hidden layer; bin; sample and
+     singular value; layer and sample pair; sample and hidden layer) and histogram counts adding up to units x probe samples; the
      dumped weights at their steps with their shapes; summary.csv, timings.csv, meta.json, and a
      resolved spec.toml that expands to the same grid. A run that ends early (its target, a
      stall, a divergence) has the planned steps up to where it ended and its curves.csv ends
@@ -100,7 +101,10 @@ DEFAULTS = {
     "probes.every": 0, "probes.schedule": "every", "probes.batch": 1024,
     "probes.histograms": False, "probes.histogram_bins": 40, "probes.histogram_every": 0,
     "probes.symmetry": False, "probes.symmetry_every": 0, "probes.jacobian": False,
-    "probes.jacobian_every": 0, "probes.jacobian_samples": 3, "probes.dump_weights": [],
+    "probes.jacobian_every": 0, "probes.jacobian_samples": 3, "probes.correlation": False,
+    "probes.correlation_every": 0, "probes.correlation_pairs": 8, "probes.layer_jacobian": False,
+    "probes.layer_jacobian_every": 0, "probes.layer_jacobian_samples": 1,
+    "probes.dump_weights": [],
 }
 # Parameter values for generated scheme strings, by parameter name (and by scheme and name where
 # a scheme allows more or needs fewer); a required parameter of an unknown name gets 0.5.
@@ -398,8 +402,8 @@ class Plan:
         self.stop_on_stall = g("train.stop_on_stall")
 
         # Schedules (docs/csv.md): evaluations; layer statistics every K or log-spaced;
-        # histograms and symmetry on their own *_every or with the layer statistics; the
-        # jacobian on jacobian_every or at the first and last step.
+        # histograms, symmetry and correlation on their own *_every or with the layer
+        # statistics; the jacobians on their *_every or at the first and last step.
         eval_every = g("train.eval_every")
         self.eval_steps = every_steps(eval_every if eval_every > 0 else max(self.total, 1),
                                       self.total)
@@ -415,17 +419,26 @@ class Plan:
                 return set()
             return every_steps(every, self.total) if every > 0 else set(layers)
 
+        def first_last_or_every(on, every):
+            if not on:
+                return set()
+            return every_steps(every if every > 0 else max(self.total, 1), self.total)
+
         jacobian_every = g("probes.jacobian_every")
         self.probe_steps = {
             "layers": layers,
             "histograms": own_or_layers(g("probes.histograms"), g("probes.histogram_every")),
             "symmetry": own_or_layers(g("probes.symmetry"), g("probes.symmetry_every")),
-            "jacobian": (every_steps(jacobian_every if jacobian_every > 0 else max(self.total, 1),
-                                     self.total) if g("probes.jacobian") else set()),
+            "jacobian": first_last_or_every(g("probes.jacobian"), jacobian_every),
+            "correlation": own_or_layers(g("probes.correlation"), g("probes.correlation_every")),
+            "layer_jacobian": first_last_or_every(g("probes.layer_jacobian"),
+                                                  g("probes.layer_jacobian_every")),
         }
         self.dump_steps = set(g("probes.dump_weights"))
         self.bins = g("probes.histogram_bins")
         self.jacobian_samples = g("probes.jacobian_samples")
+        self.correlation_pairs = g("probes.correlation_pairs")
+        self.layer_jacobian_samples = g("probes.layer_jacobian_samples")
         # The probe batch: the first min(batch, m) samples, or the step's own mini-batch
         # (probes.batch = 0; the last batch of an epoch may be shorter).
         self.probe_batch = g("probes.batch")
@@ -460,7 +473,7 @@ class Plan:
             tags.append("pbatch:>data")
         else:
             tags.append("pbatch:between")
-        for name in ("histograms", "symmetry", "jacobian"):
+        for name in ("histograms", "symmetry", "jacobian", "correlation", "layer_jacobian"):
             every_key = {"histograms": "histogram_every"}.get(name, name + "_every")
             if g(f"probes.{name}"):
                 tags.append(f"probe:{name}" + ("+every" if g(f"probes.{every_key}") > 0 else ""))
@@ -759,6 +772,51 @@ def check_experiment(folder, grid, plans):
                     check(all(v >= 0 for v in values) and values == sorted(values, reverse=True),
                           f"jacobian.csv run {i} step {step} sample {s}: singular values "
                           f"{values} are not non-negative and decreasing")
+
+    # correlation.csv: per step, layers 0..L x the first min(correlation_pairs, n // 2) pairs of
+    # the probe batch (none when it holds one sample), q_a, q_b >= 0 and |correlation| <= 1.
+    rows = read_probe_rows(folder, "correlation.csv")
+    by_run = group_steps(rows, "correlation.csv", R)
+    for i, plan in enumerate(plans):
+        pairs_at = lambda t: min(plan.correlation_pairs, plan.probe_samples(t) // 2)
+        planned = {t for t in plan.probe_steps["correlation"] if pairs_at(t) > 0}
+        required, optional = expected_steps(planned, plan.status, plan.steps_run)
+        got = by_run.get(i, {})
+        check_step_set(set(got), required, optional, f"correlation.csv run {i}")
+        for step, rows_at in got.items():
+            where = f"correlation.csv run {i} step {step}"
+            cells = sorted((int(r["layer"]), int(r["pair"])) for r in rows_at)
+            wanted = [(l, p) for l in range(plan.L + 1) for p in range(pairs_at(step))]
+            check(cells == wanted, f"{where}: (layer, pair) {cells}, expected layers "
+                  f"0..{plan.L} x pairs 0..{pairs_at(step) - 1}")
+            for r in rows_at:
+                q_a, q_b, c = number(r["q_a"]), number(r["q_b"]), number(r["correlation"])
+                check(not (q_a < 0 or q_b < 0 or abs(c) > 1 + 1e-9),
+                      f"{where} layer {r['layer']}: q_a {q_a}, q_b {q_b}, correlation {c}")
+
+    # layer_jacobian.csv: per step, hidden layers 1..L-1 x min(layer_jacobian_samples, probe
+    # samples) samples, with 0 <= min <= mean <= max singular value.
+    rows = read_probe_rows(folder, "layer_jacobian.csv")
+    by_run = group_steps(rows, "layer_jacobian.csv", R)
+    for i, plan in enumerate(plans):
+        planned = plan.probe_steps["layer_jacobian"] if plan.L > 1 else set()
+        required, optional = expected_steps(planned, plan.status, plan.steps_run)
+        got = by_run.get(i, {})
+        check_step_set(set(got), required, optional, f"layer_jacobian.csv run {i}")
+        for step, rows_at in got.items():
+            where = f"layer_jacobian.csv run {i} step {step}"
+            samples = min(plan.layer_jacobian_samples, plan.probe_samples(step))
+            cells = sorted((int(r["sample"]), int(r["layer"])) for r in rows_at)
+            wanted = [(s, l) for s in range(samples) for l in range(1, plan.L)]
+            check(cells == wanted, f"{where}: (sample, layer) {cells}, expected samples "
+                  f"0..{samples - 1} x layers 1..{plan.L - 1}")
+            for r in rows_at:
+                lo, mean, hi = (number(r[c]) for c in ("min_singular_value",
+                                                       "mean_singular_value",
+                                                       "max_singular_value"))
+                if all(math.isfinite(v) for v in (lo, mean, hi)):
+                    check(0 <= lo <= mean * (1 + 1e-12) and mean <= hi * (1 + 1e-12),
+                          f"{where} layer {r['layer']}: min {lo}, mean {mean}, max {hi}")
 
     # weights/<run_id>/step<N>/: W<l>.npy (fan_out, fan_in) and b<l>.npy (fan_out,).
     weights = os.path.join(folder, "weights")
@@ -1182,7 +1240,9 @@ class Generator:
                 probes["batch"] = self.probe_batch(batch, m)
             for kind, every_key in (("histograms", "histogram_every"),
                                     ("symmetry", "symmetry_every"),
-                                    ("jacobian", "jacobian_every")):
+                                    ("jacobian", "jacobian_every"),
+                                    ("correlation", "correlation_every"),
+                                    ("layer_jacobian", "layer_jacobian_every")):
                 if self.maybe(0.45):
                     probes[kind] = self.maybe(0.85)
                     if self.maybe(0.6):
@@ -1193,6 +1253,10 @@ class Generator:
                 probes["symmetry_tolerance"] = r.choice([0, 1e-6, 0.1])
             if self.maybe(0.3):
                 probes["jacobian_samples"] = r.choice([1, 2, 5, 100])
+            if self.maybe(0.3):
+                probes["correlation_pairs"] = r.choice([1, 2, 5, 100])
+            if self.maybe(0.3):
+                probes["layer_jacobian_samples"] = r.choice([1, 2, 5])
             if self.maybe(0.3):
                 count = r.randint(0, min(3, total + 1))
                 probes["dump_weights"] = sorted(r.sample(range(total + 1), count))
@@ -1227,6 +1291,8 @@ class Generator:
             ("probes", "histograms"): lambda: self.maybe(),
             ("probes", "symmetry"): lambda: self.maybe(),
             ("probes", "jacobian"): lambda: self.maybe(),
+            ("probes", "correlation"): lambda: self.maybe(),
+            ("probes", "layer_jacobian"): lambda: self.maybe(),
             ("probes", "symmetry_every"): lambda: r.randint(0, 5),
             ("probes", "histogram_every"): lambda: r.randint(0, 5),
             ("probes", "jacobian_every"): lambda: r.randint(0, 5),
