@@ -304,7 +304,8 @@ int schemes_markdown() {
     return text;
   };
   for (const SchemeInfo& s : schemes()) {
-    fmt::print("| `{}` | {} | {} |\n", scheme_signature(s), cell(s.formula), cell(s.source));
+    fmt::print("| `{}` | {}{} | {} |\n", scheme_signature(s), cell(s.formula),
+               s.for_bias ? "" : " (weights only)", cell(s.source));
   }
   return 0;
 }
@@ -312,12 +313,13 @@ int schemes_markdown() {
 int list_schemes() {
   for (const SchemeInfo& s : schemes()) {
     fmt::print("{}\n    {}\n    {}\n", scheme_signature(s), s.formula, s.source);
+    if (!s.for_bias) fmt::print("    weights only: cannot initialise a bias\n");
   }
   fmt::print(
       "\nA gain may be a number or an activation name (PyTorch's calculate_gain): gain=tanh is "
       "5/3.\n"
-      "Biases: bias = \"default\" (zeros; torch_default's own rule) or any scheme that can fill a "
-      "vector.\n");
+      "Biases: bias = \"default\" (zeros; torch_default's own rule) or any scheme not marked "
+      "\"weights only\".\n");
   return 0;
 }
 

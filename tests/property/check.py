@@ -84,9 +84,6 @@ ACTIVATION_DEFAULT_PARAM = {"leaky_relu": ("slope", 0.01), "elu": ("alpha", 1.0)
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
 PRECISIONS = ("float", "double")
 STATUSES = ("converged", "not_converged", "diverged", "stalled")
-# Schemes that cannot initialise biases (docs/spec.md, [init] bias); read from the docs when
-# they are there, so that the list follows them.
-NO_BIAS_FALLBACK = ("orthogonal", "identity", "sparse", "torch_sparse", "lsuv")
 # Keys that are lists by nature: an axis only as a list of lists.
 LIST_KEYS = ("model.layers", "probes.dump_weights", "data.targets")
 # Documented defaults of the keys the expectations depend on.
@@ -870,12 +867,16 @@ class Axis(list):
 
 
 def scheme_catalog(binary):
-    """[(name, [(param, default or None)])] from `BINARY schemes`."""
+    """[(name, [(param, default or None)])] from `BINARY schemes`, and the names it marks
+    "weights only" (they cannot initialise a bias)."""
     result = common.run([binary, "schemes"], timeout=TIMEOUT)
     check(result.returncode == 0, f"`initbench schemes` failed\n{result.describe()}")
     schemes = []
+    weights_only = set()
     for line in result.stdout.splitlines():
         if line.startswith(" "):
+            if line.strip().startswith("weights only") and schemes:
+                weights_only.add(schemes[-1][0])
             continue
         m = re.fullmatch(r"([a-z_][a-z0-9_]*)(?:\((.*)\))?", line.strip())
         if not m:
@@ -887,27 +888,14 @@ def scheme_catalog(binary):
                 params.append((name, default or None))
         schemes.append((m.group(1), params))
     check(len(schemes) >= 2, f"`initbench schemes` listed {schemes}")
-    return schemes
-
-
-def no_bias_schemes():
-    try:
-        with open(os.path.join(ROOT, "docs", "spec.md"), encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("| `bias` |"):
-                    found = re.search(r"\(not ([^)]*)\)", line)
-                    if found:
-                        return tuple(re.findall(r"`([a-z_]+)`", found.group(1)))
-    except OSError:
-        pass
-    return NO_BIAS_FALLBACK
+    check(weights_only, "`initbench schemes` marked no scheme \"weights only\"")
+    return schemes, weights_only
 
 
 class Generator:
-    def __init__(self, rng, schemes, workdir):
+    def __init__(self, rng, catalog, workdir):
         self.rng = rng
-        self.schemes = schemes
-        self.no_bias = no_bias_schemes()
+        self.schemes, self.no_bias = catalog
         self.workdir = workdir
 
     def maybe(self, p=0.5):
@@ -1494,7 +1482,7 @@ def main(argv):
     reporter = Reporter()
     stats = {"runs": 0, "invocations": 0, "tags": collections.Counter()}
 
-    regression_files, cases, catalog = [], [], []
+    regression_files, cases, catalog = [], [], ([], set())
     try:
         # Regressions first, one invocation each (their data paths are relative to their folder).
         if os.path.isdir(REGRESSIONS):
@@ -1532,7 +1520,7 @@ def main(argv):
         return 1
 
     tags = stats["tags"]
-    scheme_names = [s[0] for s in catalog] if count else []
+    scheme_names = [s[0] for s in catalog[0]] if count else []
     wanted = ([f"kind:{k}" for k in KINDS] + [f"act:{a}" for a in ACTIVATIONS]
               + [f"out:{o}" for o in ("sigmoid", "softmax", "linear")]
               + [f"opt:{o}" for o in OPTIMIZERS] + [f"prec:{p}" for p in PRECISIONS]
