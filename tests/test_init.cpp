@@ -454,7 +454,8 @@ TEST_CASE("every scheme in the registry has an expectation in this file") {
   const auto table = cases();
   std::set<std::string> covered;
   for (const auto& c : table) covered.insert(Scheme::parse(c.text).name());
-  const std::set<std::string> tested_elsewhere = {"identity"};  // needs square layers; see below
+  // identity needs square layers, zero_hadamard is one fixed matrix: see their own cases
+  const std::set<std::string> tested_elsewhere = {"identity", "zero_hadamard"};
   for (const auto& info : schemes()) {
     CAPTURE(info.name);
     CAPTURE(info.random);
@@ -653,6 +654,48 @@ TEST_CASE("orthogonal: Haar distributed, so signs are random (not fixed by the Q
   CHECK(std::abs(s / m) < 5.0 * std::sqrt(0.5 / m));
   // Var(cos^2) = E cos^4 - 1/4 = 3/8 - 1/4 = 1/8
   CHECK(std::abs(s2 / m - 0.5) < 5.0 * std::sqrt(0.125 / m));
+}
+
+TEST_CASE("zero_hadamard: the partial identity, or Sylvester's Hadamard matrix over sqrt(p)") {
+  const Scheme scheme = Scheme::parse("zero_hadamard");
+  Rng rng(1);
+  // fan_out <= fan_in: w_ij = [i = j]
+  for (const auto& [fan_in, fan_out] : {std::pair<Index, Index>{4, 4}, {5, 3}, {784, 10}}) {
+    CAPTURE(fan_in);
+    CAPTURE(fan_out);
+    const Matrix<double> w = scheme.sample_weights(fan_in, fan_out, rng);
+    CHECK(w == Matrix<double>::Identity(fan_out, fan_in));
+    const auto n = static_cast<double>(fan_in * fan_out);
+    const double mean = static_cast<double>(fan_out) / n;
+    CHECK(scheme.variance(fan_in, fan_out) == doctest::Approx(mean - mean * mean));  // 0s and 1s
+  }
+  // fan_out > fan_in: the top-left block of H_p / sqrt(p), p = 2^ceil(log2 fan_out), H built
+  // here by Sylvester's doubling [[H, H], [H, -H]]
+  for (const auto& [fan_in, fan_out] :
+       {std::pair<Index, Index>{3, 6}, {2, 10}, {5, 8}, {64, 100}}) {
+    CAPTURE(fan_in);
+    CAPTURE(fan_out);
+    Matrix<double> h = Matrix<double>::Ones(1, 1);
+    while (h.rows() < fan_out) {
+      const Index k = h.rows();
+      Matrix<double> next(2 * k, 2 * k);
+      next << h, h, h, -h;
+      h = next;
+    }
+    const Matrix<double> expected =
+        h.topLeftCorner(fan_out, fan_in) / std::sqrt(static_cast<double>(h.rows()));
+    const Matrix<double> w = scheme.sample_weights(fan_in, fan_out, rng);
+    CHECK(w == expected);
+    const auto n = static_cast<double>(fan_in * fan_out);
+    const double mean = w.sum() / n;
+    CHECK(scheme.variance(fan_in, fan_out) ==
+          doctest::Approx(w.array().square().sum() / n - mean * mean).epsilon(1e-12));
+    if (fan_out == h.rows()) {  // whole columns of an orthogonal matrix: W^T W = I
+      CHECK((w.transpose() * w - Matrix<double>::Identity(fan_in, fan_in)).norm() < 1e-12);
+    }
+  }
+  CHECK(!scheme.info().random);
+  CHECK_THROWS_AS(scheme.check_layer(3, 3, true), std::invalid_argument);  // no bias rule
 }
 
 TEST_CASE("identity(gain=3) on a square layer, identity on a non-square layer is rejected") {

@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <numbers>
 #include <numeric>
 #include <optional>
@@ -85,6 +87,24 @@ double fan_for_mode(const std::string& mode, Index fan_in, Index fan_out) {
 constexpr double kTruncatedStd = 0.87962566103423978;
 
 double square(double x) { return x * x; }
+
+// ZerO's dense layer (fan_out r, fan_in c): the partial identity when r <= c, else the first r
+// rows and c columns of the Sylvester Hadamard matrix of order p = 2^ceil(log2 r), over sqrt(p),
+// as the authors' code builds it (I_{r x p} H_p I_{p x c} / 2^(log2(p) / 2)).
+Matrix<double> zero_hadamard(Index r, Index c) {
+  if (r <= c) return Matrix<double>::Identity(r, c);
+  const auto p = std::bit_ceil(static_cast<std::uint64_t>(r));
+  const double scale = 1.0 / std::sqrt(static_cast<double>(p));
+  Matrix<double> w(r, c);
+  for (Index j = 0; j < c; ++j) {
+    for (Index i = 0; i < r; ++i) {
+      const auto bits =
+          std::popcount(static_cast<std::uint64_t>(i) & static_cast<std::uint64_t>(j));
+      w(i, j) = bits % 2 == 0 ? scale : -scale;
+    }
+  }
+  return w;
+}
 
 // Variance of N(mean, stddev^2) truncated to [low, high]: stddev^2 (1 + (a phi(a) - b phi(b)) / Z
 // - ((phi(a) - phi(b)) / Z)^2), a and b the standardised bounds, Z = Phi(b) - Phi(a).
@@ -369,6 +389,24 @@ const std::vector<Entry>& init_internal::registry() {
         [](const Scheme& s, Index fi, Index) {
           const auto n = static_cast<double>(fi);  // square: n ones on the diagonal of n x n
           return square(s.number("gain")) * (1.0 / n - 1.0 / (n * n));
+        });
+    add(
+        {.name = "zero_hadamard",
+         .params = {},
+         .formula = "fan_out <= fan_in: the partial identity I (w_ij = [i = j]); else w_ij = "
+                    "H_ij / sqrt(p), H the Sylvester Hadamard matrix of order p = 2^ceil(log2 "
+                    "fan_out), H_ij = (-1)^popcount(i & j)",
+         .source = "Zhao, Zhang & Xie 2022 (ZerO initialization, algorithm 1 for dense layers)",
+         .random = false,
+         .for_bias = false},
+        [](const Scheme&, Index r, Index c, Index, Index, Rng&) -> Matrix<double> {
+          return zero_hadamard(r, c);
+        },
+        [](const Scheme&, Index fi, Index fo) {
+          const Matrix<double> w = zero_hadamard(fo, fi);  // the population of its entries
+          const auto n = static_cast<double>(w.size());
+          const double mean = w.sum() / n;
+          return w.array().square().sum() / n - mean * mean;
         });
     add(
         {.name = "sparse",
