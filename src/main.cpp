@@ -326,7 +326,22 @@ int list_schemes() {
 int describe(const std::string& path, const SpecOptions& spec_options, int threads) {
   const Experiment e = load_experiment(path, spec_options);
   fmt::print("{}: {}\n{} runs", e.name, e.description, e.runs.size());
-  if (!e.axes.empty()) fmt::print(" over {}", join(e.axes, " x "));
+  // the grid's dimensions: each axis, a zip group once, as (key, key)
+  std::vector<std::string> dims;
+  std::vector<std::string> zipped;
+  for (const auto& axis : e.axes) {
+    if (std::find(zipped.begin(), zipped.end(), axis) != zipped.end()) continue;
+    const auto zip = std::find_if(e.zips.begin(), e.zips.end(), [&](const auto& keys) {
+      return std::find(keys.begin(), keys.end(), axis) != keys.end();
+    });
+    if (zip == e.zips.end()) {
+      dims.push_back(axis);
+    } else {
+      dims.push_back(fmt::format("({})", join(*zip)));
+      zipped.insert(zipped.end(), zip->begin(), zip->end());
+    }
+  }
+  if (!dims.empty()) fmt::print(" over {}", join(dims, " x "));
   fmt::print("\n");
   for (const auto& axis : e.axes) {
     std::vector<std::string> values;

@@ -638,6 +638,188 @@ train.steps = [1, 2]
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Zipped axes: keys that vary together
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+// seed x (model.depth, train.lr) x init.scheme: the zip sits at model.depth's place although
+// train.lr comes after init.scheme.
+const std::string kZipped = R"toml(name = "z"
+seed = [1, 2]
+zip = [["model.depth", "train.lr"]]
+
+[model]
+depth = [1, 2, 3]
+width = 4
+activation = "tanh"
+
+[init]
+scheme = ["zeros", "he_normal"]
+
+[train]
+steps = 3
+lr = [0.1, 0.01, 0.001]
+)toml";
+
+std::string replaced(std::string text, std::string_view from, std::string_view to) {
+  const auto at = text.find(from);
+  REQUIRE(at != std::string::npos);
+  return text.replace(at, from.size(), to);
+}
+
+}  // namespace
+
+TEST_CASE("spec: zipped keys vary together as one axis at the place of their first key") {
+  const Experiment e = parse(kZipped);
+  CHECK(e.axes == std::vector<std::string>{"seed", "model.depth", "init.scheme", "train.lr"});
+  CHECK(e.zips == std::vector<std::vector<std::string>>{{"model.depth", "train.lr"}});
+  REQUIRE(e.runs.size() == 12);  // 2 x 3 x 2, not 2 x 3 x 2 x 3
+  CHECK(e.runs[0].axes ==
+        Axes{{"seed", "1"}, {"model.depth", "1"}, {"init.scheme", "zeros"}, {"train.lr", "0.1"}});
+  CHECK(
+      e.runs[1].axes ==
+      Axes{{"seed", "1"}, {"model.depth", "1"}, {"init.scheme", "he_normal"}, {"train.lr", "0.1"}});
+  CHECK(e.runs[2].axes ==
+        Axes{{"seed", "1"}, {"model.depth", "2"}, {"init.scheme", "zeros"}, {"train.lr", "0.01"}});
+  CHECK(e.runs[11].axes == Axes{{"seed", "2"},
+                                {"model.depth", "3"},
+                                {"init.scheme", "he_normal"},
+                                {"train.lr", "0.001"}});
+  const std::vector<double> lr{0.1, 0.01, 0.001};
+  for (const RunConfig& run : e.runs) {
+    CAPTURE(run.run_index);
+    REQUIRE(run.model.depth >= 1);
+    REQUIRE(run.model.depth <= 3);
+    CHECK(run.train.optimizer.lr == lr[static_cast<std::size_t>(run.model.depth - 1)]);
+    CHECK(run.seed == (run.run_index < 6 ? 1 : 2));
+  }
+
+  SUBCASE("one group may be written without the outer list") {
+    check_same_grid(e, parse(replaced(kZipped, "[[\"model.depth\", \"train.lr\"]]",
+                                      "[\"model.depth\", \"train.lr\"]")));
+  }
+  SUBCASE("a generated axis zips like its list") {
+    check_same_grid(
+        e, parse(replaced(kZipped, "lr = [0.1, 0.01, 0.001]", "lr = {logspace = [-1, -3, 3]}")));
+  }
+  SUBCASE("two groups, and a group of three keys") {
+    const Experiment two = parse(replaced(
+        replaced(kZipped, "[[\"model.depth\", \"train.lr\"]]",
+                 "[[\"model.depth\", \"train.lr\", \"model.width\"], [\"seed\", \"init.scheme\"]]"),
+        "width = 4", "width = [4, 8, 16]"));
+    REQUIRE(two.runs.size() == 6);  // (seed, scheme) 2 x (depth, lr, width) 3
+    CHECK(two.runs[4].axes == Axes{{"seed", "2"},
+                                   {"model.depth", "2"},
+                                   {"model.width", "8"},
+                                   {"init.scheme", "he_normal"},
+                                   {"train.lr", "0.01"}});
+  }
+  SUBCASE("[quick] and --set change the zipped lists, keeping them of one length") {
+    const std::string quick = kZipped + "\n[quick]\nmodel.depth = [5, 6]\ntrain.lr = [0.5, 0.2]\n";
+    const Experiment q = parse(quick, SpecOptions{{}, true});
+    REQUIRE(q.runs.size() == 8);
+    CHECK(q.runs[2].model.depth == 6);
+    CHECK(q.runs[2].train.optimizer.lr == 0.2);
+    const Experiment set = parse(kZipped, SpecOptions{{"model.depth=[7]", "train.lr=[0.3]"}});
+    REQUIRE(set.runs.size() == 4);
+    CHECK(set.runs[3].axes == Axes{{"seed", "2"},
+                                   {"model.depth", "7"},
+                                   {"init.scheme", "he_normal"},
+                                   {"train.lr", "0.3"}});
+  }
+}
+
+TEST_CASE("spec: the resolved text of zipped axes parses back to the same grid") {
+  auto round_trip = [](const std::string& text, const SpecOptions& options) {
+    const Experiment first = parse(text, options);
+    INFO("resolved:\n" << first.resolved);
+    const Experiment second = parse(first.resolved);
+    check_same_grid(first, second);
+    CHECK(second.zips == first.zips);
+    CHECK(second.resolved == first.resolved);  // a fixed point
+    return first;
+  };
+  const Experiment plain = round_trip(kZipped, {});
+  // zip, a top-level key, comes before the first table
+  CHECK(contains(plain.resolved, "seed = [1, 2]\nzip = [['model.depth', 'train.lr']]\n\n["));
+  round_trip(kZipped + "\n[quick]\nmodel.depth = [5, 6]\ntrain.lr = [0.5, 0.2]\n",
+             SpecOptions{{"train.batch=4"}, true});
+  // an order sections cannot show: every key dotted at the top level, zip among them
+  const Experiment dotted = round_trip(R"toml(name = "dotted"
+init.scheme = ["zeros", "he_normal"]
+seed = [1, 2]
+zip = ["train.steps", "train.lr"]
+model.layers = [2, 3, 1]
+train.steps = [1, 2, 3]
+train.lr = [0.3, 0.2, 0.1]
+)toml",
+                                       SpecOptions{{"data.noise=[0.0, 0.5]"}, false});
+  CHECK(dotted.runs.size() == 24);
+  CHECK(contains(dotted.resolved, "init.scheme = "));
+  CHECK(contains(dotted.resolved, "zip = [['train.steps', 'train.lr']]\n"));
+}
+
+TEST_CASE("spec: a bad zip is one line naming the place and what is allowed") {
+  const auto with_zip = [](std::string_view zip) {
+    return replaced(kZipped, "zip = [[\"model.depth\", \"train.lr\"]]",
+                    "zip = " + std::string(zip));
+  };
+  SUBCASE("lists of different lengths") {
+    const std::string text = replaced(kZipped, "lr = [0.1, 0.01, 0.001]", "lr = [0.1, 0.01]");
+    expect_error(text, "lr = [0.1, 0.01]",
+                 {"train.lr has 2 values, but it is zipped with model.depth, which has 3 values "
+                  "(spec.toml:6)",
+                  "the same number of values"});
+  }
+  SUBCASE("a zipped key that is not a list") {
+    expect_error(replaced(kZipped, "lr = [0.1, 0.01, 0.001]", "lr = 0.1"), "lr = 0.1",
+                 {"train.lr = 0.1: zipped with model.depth, train.lr", "must be a list"});
+  }
+  SUBCASE("a zipped key that is not set") {
+    expect_error(with_zip("[[\"model.depth\", \"train.momentum\"]]"),
+                 "zip =", {"zip: train.momentum is not set", "must be given as a list"});
+  }
+  SUBCASE("a key zipped twice") {
+    expect_error(with_zip("[[\"model.depth\", \"train.lr\"], [\"seed\", \"train.lr\"]]"),
+                 "zip =", {"zip: train.lr is zipped twice (also at spec.toml:3)"});
+    expect_error(with_zip("[\"seed\", \"seed\"]"), "zip =", {"zip: seed is zipped twice"});
+  }
+  SUBCASE("keys that are unknown or cannot be axes, groups too small, wrong types") {
+    expect_error(with_zip("[[\"model.dept\", \"train.lr\"]]"),
+                 "zip =", {"zip: unknown key 'model.dept'", "model.depth"});
+    expect_error(with_zip("[[\"name\", \"seed\"]]"), "zip =", {"zip: name cannot be an axis"});
+    expect_error(with_zip("[[\"seed\"]]"), "zip =", {"a group needs two keys or more"});
+    expect_error(with_zip("\"seed\""), "zip =",
+                 {"zip: expected a list of groups of keys, got the string 'seed'",
+                  "zip = [[\"model.depth\", \"train.lr\"], ...]"});
+    expect_error(with_zip("[]"), "zip =", {"got an empty list"});
+    expect_error(with_zip("[[\"seed\", \"train.lr\"], \"model.depth\"]"),
+                 "zip =", {"every group must be a list of keys, got the string 'model.depth'"});
+    expect_error(with_zip("[[1, 2]]"),
+                 "zip =", {"expected a key's dotted name, got the integer 1"});
+  }
+  SUBCASE("zip is the file's: [quick] and --set change the zipped keys") {
+    const std::string quick = kZipped + "\n[quick]\nzip = [[\"seed\", \"init.scheme\"]]\n";
+    expect_error(quick, "zip = [[\"seed\"", {"quick.zip: zip is written at the top level"});
+    const std::string message = error_of(kZipped, SpecOptions{{"zip=[[seed, train.lr]]"}});
+    CHECK(message.starts_with("--set zip=[[seed, train.lr]]: --set cannot change zip"));
+  }
+  SUBCASE("[quick] or --set breaking a zip is named at its own place") {
+    const std::string quick = kZipped + "\n[quick]\ntrain.lr = [0.5, 0.2]\n";
+    CHECK(error_of(quick).empty());  // [quick] applies only with --quick
+    expect_error(quick, "lr = [0.5, 0.2]",
+                 {"train.lr has 2 values, but it is zipped with model.depth, which has 3"},
+                 SpecOptions{{}, true});
+    const std::string set = error_of(kZipped, SpecOptions{{"train.lr=0.5"}});
+    CHECK(set.starts_with("--set train.lr=0.5: train.lr = 0.5: zipped with model.depth"));
+    const std::string layers =
+        error_of(kZipped, SpecOptions{{"model.layers=[[2, 3, 1], [2, 1], [2, 2, 1]]"}});
+    CHECK(layers.starts_with("spec.toml:3: zip: model.depth is not set"));
+  }
+}
+
 TEST_CASE("spec: load_experiment reads files and names a missing one") {
   const std::string message = [] {
     try {

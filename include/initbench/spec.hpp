@@ -6,7 +6,8 @@
 // data.targets) become axes when given as a list of lists. Everything is checked before anything
 // runs, including each run's network against the schemes and the synthetic data; errors are
 // SpecError, one line, "file:line: message" naming the key, the value and what is allowed (for an
-// override, "--set key=value: message"). The full key reference is in docs/spec.md.
+// override, "--set key=value: message"). The full key reference is in docs/spec.md. Keys named
+// together in the top-level zip (zip = [["model.depth", "train.lr"]]) vary together, one axis.
 #pragma once
 
 #include <stdexcept>
@@ -39,6 +40,8 @@ struct Experiment {
       axes;                     // dotted keys given as lists ("init.scheme", "seed"), in file order
   std::vector<RunConfig> runs;  // the grid; runs[i].run_index == i; runs[i].axes names every axis
   bool has_quick = false;       // the file has a [quick] table
+  // groups of axes that vary together, as written in zip
+  std::vector<std::vector<std::string>> zips;
 };
 
 // The one check of a run against its data: the network's ends, the output layer against the

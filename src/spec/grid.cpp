@@ -17,6 +17,7 @@
 #include <sstream>
 #include <string_view>
 #include <tuple>
+#include <utility>
 #include <variant>
 
 #include "initbench/activation.hpp"
@@ -283,13 +284,82 @@ class RunChecker {
 
 }  // namespace
 
-std::vector<RunConfig> expand(const std::vector<Entry>& entries, const std::string& source) {
+// Every zipped key is given as a list, and the keys of a group have as many values each. A
+// length that differs is named at the key's place, with its group's first key's place.
+void check_zips(const std::vector<Entry>& entries, const std::vector<Zip>& zips) {
+  for (const Zip& zip : zips) {
+    const Entry* first = nullptr;
+    for (const std::string& dotted : zip.keys) {
+      const Entry* e = find_entry(entries, dotted);
+      if (e == nullptr) {
+        throw SpecError(
+            fmt::format("{}: zip: {} is not set; a zipped key must be given as a list "
+                        "(zipped with {})",
+                        zip.where, dotted, join(zip.keys)));
+      }
+      if (!e->axis) {
+        throw SpecError(fmt::format("{}: {} = {}: zipped with {} ({}), so it must be a list",
+                                    e->where, dotted, shown(e->values.front()), join(zip.keys),
+                                    zip.where));
+      }
+      if (first == nullptr) {
+        first = e;
+      } else if (e->values.size() != first->values.size()) {
+        const auto count = [](const Entry& x) {
+          return fmt::format("{} value{}", x.values.size(), x.values.size() == 1 ? "" : "s");
+        };
+        throw SpecError(fmt::format(
+            "{}: {} has {}, but it is zipped with {}, which has {} ({}); zipped keys need the "
+            "same number of values",
+            e->where, dotted, count(*e), first->key->dotted(), count(*first), first->where));
+      }
+    }
+  }
+}
+
+namespace {
+
+// One dimension of the grid: an axis, or a zip group at the place of its first key; the entries
+// that move along it, and its length.
+struct Dimension {
+  std::vector<std::size_t> members;
+  std::size_t size = 0;
+  std::string name;
+};
+
+std::vector<Dimension> dimensions(const std::vector<Entry>& entries, const std::vector<Zip>& zips) {
+  std::vector<Dimension> out;
+  std::vector<bool> placed(entries.size(), false);
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (!entries[i].axis || placed[i]) continue;
+    Dimension d{{i}, entries[i].values.size(), entries[i].key->dotted()};
+    for (const Zip& zip : zips) {
+      if (std::find(zip.keys.begin(), zip.keys.end(), d.name) == zip.keys.end()) continue;
+      d.members.clear();
+      for (std::size_t j = i; j < entries.size(); ++j) {
+        if (std::find(zip.keys.begin(), zip.keys.end(), entries[j].key->dotted()) == zip.keys.end())
+          continue;
+        d.members.push_back(j);
+        placed[j] = true;
+      }
+      d.name = fmt::format("({})", join(zip.keys));
+    }
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<RunConfig> expand(const std::vector<Entry>& entries, const std::vector<Zip>& zips,
+                              const std::string& source) {
+  check_zips(entries, zips);
+  const std::vector<Dimension> dims = dimensions(entries, zips);
   std::size_t count = 1;
   std::vector<std::string> sizes;
-  for (const Entry& e : entries) {
-    if (!e.axis) continue;
-    sizes.push_back(fmt::format("{} {}", e.key->dotted(), e.values.size()));
-    count *= e.values.size();
+  for (const Dimension& d : dims) {
+    sizes.push_back(fmt::format("{} {}", d.name, d.size));
+    count *= d.size;
     if (count > kMaxRuns) {
       throw SpecError(fmt::format("{}: the grid has more than {} runs (axes: {}): absurd", source,
                                   kMaxRuns, join(sizes, " x ")));
@@ -300,12 +370,11 @@ std::vector<RunConfig> expand(const std::vector<Entry>& entries, const std::stri
   runs.reserve(count);
   std::vector<std::size_t> choice(entries.size(), 0);
   for (std::size_t r = 0; r < count; ++r) {
-    // Mixed radix, the first axis slowest.
+    // Mixed radix, the first dimension slowest; a zip group's keys move together.
     std::size_t rest = r;
-    for (std::size_t i = entries.size(); i-- > 0;) {
-      if (!entries[i].axis) continue;
-      choice[i] = rest % entries[i].values.size();
-      rest /= entries[i].values.size();
+    for (std::size_t k = dims.size(); k-- > 0;) {
+      for (const std::size_t i : dims[k].members) choice[i] = rest % dims[k].size;
+      rest /= dims[k].size;
     }
     RunConfig run;
     run.run_index = static_cast<long>(r);
@@ -349,7 +418,14 @@ std::vector<std::string> axis_keys(const std::vector<const Entry*>& entries) {
 // first, in the order of their first axis. TOML puts every top-level key before the first table,
 // so when neither keeps the axes in order (init.scheme written as a dotted key before seed, or
 // axes of two tables interleaved), every key is written dotted at the top level, in order.
-std::string resolved_text(const std::vector<Entry>& entries) {
+std::string resolved_text(const std::vector<Entry>& entries, const std::vector<Zip>& zips) {
+  // zip, a top-level key, goes after the other top-level keys
+  std::string zip_line;
+  if (!zips.empty()) {
+    std::vector<std::string> groups;
+    for (const Zip& zip : zips) groups.push_back(toml_text(Value{zip.keys, ""}));
+    zip_line = fmt::format("zip = [{}]\n", join(groups));
+  }
   std::vector<const Entry*> in_order;
   in_order.reserve(entries.size());
   for (const Entry& e : entries) in_order.push_back(&e);
@@ -375,16 +451,17 @@ std::string resolved_text(const std::vector<Entry>& entries) {
     std::string_view current;
     for (const Entry* e : grouped) {
       if (e->key->section != current) {
+        if (current.empty()) out += std::exchange(zip_line, "");
         current = e->key->section;
         out += fmt::format("\n[{}]\n", current);
       }
       out += fmt::format("{} = {}\n", e->key->name, entry_text(*e));
     }
-    return out;
+    return out + zip_line;
   }
   std::string out;
   for (const Entry* e : in_order) out += fmt::format("{} = {}\n", e->key->dotted(), entry_text(*e));
-  return out;
+  return out + zip_line;
 }
 
 }  // namespace initbench::spec_internal

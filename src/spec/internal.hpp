@@ -92,6 +92,13 @@ struct Entry {
   long order = 0;             // document order (later layers come after the file)
 };
 
+// Keys that vary together: one axis of the grid, at the place of its first key in the grid
+// order; the i-th run along it takes the i-th value of every key (the top-level `zip`).
+struct Zip {
+  std::vector<std::string> keys;  // dotted, as written
+  std::string where;              // the group's place
+};
+
 // Where a node was written: "file:line", or the --set text.
 struct Source {
   std::string name;
@@ -105,21 +112,25 @@ struct Source {
 
 // Reading TOML (read.cpp): a node described for a message; every key of a table (the file's
 // top level, or its [quick] table) in document order, with the section headers' places; the
-// parsed document; one --set override.
+// parsed document; one --set override; the file's zip groups.
 std::string node_description(const toml::node& node);
 std::vector<Entry> read_table(const toml::table& root, const Source& source, bool quick,
                               std::map<std::string, std::string>& headers);
 toml::table parse_toml(std::string_view text, const std::string& source);
 Entry read_override(const std::string& text);
+std::vector<Zip> read_zips(const toml::table& root, const Source& source);
 
-// Layers and the grid (grid.cpp).
+// Layers and the grid (grid.cpp); check_zips: every zipped key is an axis, each group's of one
+// length.
 Entry* find_entry(std::vector<Entry>& entries, std::string_view dotted);
 const Entry* find_entry(const std::vector<Entry>& entries, std::string_view dotted);
 void check_alternatives(const std::vector<Entry>& entries, std::string_view prefix);
 void merge(std::vector<Entry>& base, std::vector<Entry> layer);
 void check_required(const std::vector<Entry>& entries, const std::string& source,
                     const std::map<std::string, std::string>& headers);
-std::vector<RunConfig> expand(const std::vector<Entry>& entries, const std::string& source);
-std::string resolved_text(const std::vector<Entry>& entries);
+void check_zips(const std::vector<Entry>& entries, const std::vector<Zip>& zips);
+std::vector<RunConfig> expand(const std::vector<Entry>& entries, const std::vector<Zip>& zips,
+                              const std::string& source);
+std::string resolved_text(const std::vector<Entry>& entries, const std::vector<Zip>& zips);
 
 }  // namespace initbench::spec_internal

@@ -328,7 +328,7 @@ std::vector<Entry> read_table(const toml::table& root, const Source& source, boo
   const auto root_names = [&] {
     std::vector<std::string> names = names_in("");
     for (const auto& s : section_names()) names.push_back(s);
-    if (!quick) names.emplace_back("quick");
+    if (!quick) names.insert(names.end(), {"quick", "zip"});
     return names;
   }();
   for (auto&& [k, node] : root) {
@@ -336,7 +336,13 @@ std::vector<Entry> read_table(const toml::table& root, const Source& source, boo
     const std::string where = source.where(k.source());
     const bool is_section =
         std::find(section_names().begin(), section_names().end(), name) != section_names().end();
-    if (!quick && name == "quick") continue;  // read separately
+    if (!quick && (name == "quick" || name == "zip")) continue;  // read separately
+    if (quick && name == "zip") {
+      throw SpecError(fmt::format(
+          "{}: quick.zip: zip is written at the top level of the file only; [quick] may change "
+          "the zipped keys' values, keeping their lengths equal",
+          where));
+    }
     if (!is_section) {
       if (find_key("", name) == nullptr) {
         throw SpecError(fmt::format("{}: unknown {} '{}{}'{}; allowed at the top level: {}", where,
@@ -468,6 +474,12 @@ Entry read_override(const std::string& text) {
   }
   const std::string dotted = trim(std::string_view(text).substr(0, eq));
   const std::string value = trim(std::string_view(text).substr(eq + 1));
+  if (dotted == "zip") {
+    throw SpecError(fmt::format(
+        "{}: --set cannot change zip; --set the zipped keys themselves, with lists of equal "
+        "lengths",
+        where));
+  }
   if (dotted == "quick" || dotted.starts_with("quick.")) {
     throw SpecError(fmt::format(
         "{}: --set cannot change the [quick] table; use --quick and --set the key itself", where));
@@ -490,6 +502,77 @@ Entry read_override(const std::string& text) {
   if (value.empty()) throw SpecError(fmt::format("{}: the value is empty", where));
   const toml::table holder = override_value(value, where);
   return read_entry(*key, *holder["x"].node(), where, dotted, Source{where, false});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Zipped axes
+// ---------------------------------------------------------------------------------------------
+
+// The top-level `zip`: groups of keys that vary together, zip = [["model.depth", "train.lr"],
+// ...], or one group as zip = ["model.depth", "train.lr"]. Each key is known, may be an axis
+// and is zipped once; a group has two keys or more. Whether the keys are lists of equal lengths
+// is check_zips' part, once the layers are merged.
+std::vector<Zip> read_zips(const toml::table& root, const Source& source) {
+  const toml::node* node = root.get("zip");
+  if (node == nullptr) return {};
+  const auto fail = [](const std::string& where, const std::string& what) {
+    throw SpecError(fmt::format(
+        "{}: zip: {}; write zip = [[\"model.depth\", \"train.lr\"], ...], each group of keys "
+        "given as lists of one length",
+        where, what));
+  };
+  const toml::array* array = node->as_array();
+  if (array == nullptr || array->empty()) {
+    fail(source.where(node->source()),
+         fmt::format("expected a list of groups of keys, got {}",
+                     array == nullptr ? node_description(*node) : "an empty list"));
+  }
+  std::vector<const toml::array*> groups;
+  if (array->front().is_array()) {
+    for (const toml::node& item : *array) {
+      if (!item.is_array()) {
+        fail(source.where(item.source()),
+             fmt::format("every group must be a list of keys, got {}", node_description(item)));
+      }
+      groups.push_back(item.as_array());
+    }
+  } else {
+    groups.push_back(array);
+  }
+  std::vector<Zip> zips;
+  std::map<std::string, std::string> zipped;  // key -> where
+  for (const toml::array* group : groups) {
+    Zip zip;
+    zip.where = source.where(group->source());
+    for (const toml::node& item : *group) {
+      const std::string where = source.where(item.source());
+      if (!item.is_string()) {
+        fail(where, fmt::format("expected a key's dotted name, got {}", node_description(item)));
+      }
+      const std::string dotted(item.as_string()->get());
+      const auto dot = dotted.find('.');
+      const Key* key = dot == std::string::npos
+                           ? find_key("", dotted)
+                           : find_key(std::string_view(dotted).substr(0, dot),
+                                      std::string_view(dotted).substr(dot + 1));
+      if (key == nullptr) {
+        fail(where,
+             fmt::format("unknown key '{}'{}", dotted, did_you_mean(dotted, dotted_names())));
+      }
+      if (!key->axis_ok) fail(where, fmt::format("{} cannot be an axis", dotted));
+      if (const auto [at, fresh] = zipped.emplace(dotted, where); !fresh) {
+        fail(where, fmt::format("{} is zipped twice (also at {})", dotted, at->second));
+      }
+      zip.keys.push_back(dotted);
+    }
+    if (zip.keys.size() < 2) {
+      fail(zip.where, fmt::format("a group needs two keys or more, got [{}] (one key alone is "
+                                  "an axis of its own)",
+                                  join(zip.keys)));
+    }
+    zips.push_back(std::move(zip));
+  }
+  return zips;
 }
 
 }  // namespace initbench::spec_internal

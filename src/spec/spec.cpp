@@ -61,6 +61,9 @@ Experiment parse(const std::string& text, const std::string& source, const SpecO
   std::map<std::string, std::string> headers;
   std::vector<Entry> entries = read_table(root, file, false, headers);
   check_alternatives(entries, "");
+  // The file's zips hold for the file as written, and again once [quick] and --set are merged.
+  const std::vector<Zip> zips = read_zips(root, file);
+  check_zips(entries, zips);
 
   // [quick] is read and checked always, applied only with options.quick.
   if (const toml::node* quick = root.get("quick")) {
@@ -89,8 +92,9 @@ Experiment parse(const std::string& text, const std::string& source, const SpecO
   for (const Entry& e : entries) {
     if (e.axis) experiment.axes.push_back(e.key->dotted());
   }
-  experiment.runs = expand(entries, source);
-  experiment.resolved = resolved_text(entries);
+  for (const Zip& zip : zips) experiment.zips.push_back(zip.keys);
+  experiment.runs = expand(entries, zips, source);
+  experiment.resolved = resolved_text(entries, zips);
   experiment.has_quick = root.get("quick") != nullptr;
   return experiment;
 }
