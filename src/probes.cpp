@@ -551,30 +551,6 @@ void run_correlation(const ProbeInput<T>& in, ProbeState&, RunRecord& record) {
   }
 }
 
-// layer_jacobian.csv: the singular values of each hidden layer's Jacobian
-// J_l = d h_l / d h_{l-1} = diag(phi'(z_l)) W_l at one sample of the probe batch (Glorot &
-// Bengio 2010, section 4.2.2, compare the mean singular value across layers and schemes).
-struct LayerJacobianRow {
-  long run_id = 0;
-  long step = 0;
-  long layer = 0;
-  long sample = 0;
-  double mean_singular_value = 0;
-  double min_singular_value = 0;
-  double max_singular_value = 0;
-
-  template <typename F>
-  void visit(F&& f) const {
-    f("run_id", run_id);
-    f("step", step);
-    f("layer", layer);
-    f("sample", sample);
-    f("mean_singular_value", mean_singular_value);
-    f("min_singular_value", min_singular_value);
-    f("max_singular_value", max_singular_value);
-  }
-};
-
 // For the first `layer_jacobian_samples` samples of the probe batch and each hidden layer
 // l = 1..L-1: the singular values of diag(phi'(z_l)) W_l, in double (BDCSVD, as the jacobian
 // probe), summed in decreasing order for the mean.

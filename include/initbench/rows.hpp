@@ -230,6 +230,31 @@ struct JacobianRow {
   }
 };
 
+// layer_jacobian.csv: the singular values of each hidden layer's Jacobian
+// J_l = d h_l / d h_{l-1} = diag(phi'(z_l)) W_l at one sample of the probe batch (Glorot &
+// Bengio 2010, section 4.2.2, compare the mean singular value across layers and schemes). Here,
+// not beside its probe in probes.cpp, because the glorot2010 claim test reads it too.
+struct LayerJacobianRow {
+  long run_id = 0;
+  long step = 0;
+  long layer = 0;
+  long sample = 0;
+  double mean_singular_value = 0;
+  double min_singular_value = 0;
+  double max_singular_value = 0;
+
+  template <typename F>
+  void visit(F&& f) const {
+    f("run_id", run_id);
+    f("step", step);
+    f("layer", layer);
+    f("sample", sample);
+    f("mean_singular_value", mean_singular_value);
+    f("min_singular_value", min_singular_value);
+    f("max_singular_value", max_singular_value);
+  }
+};
+
 // timings.csv: the only file with clock readings.
 struct TimingRow {
   long run_id = 0;
