@@ -59,6 +59,11 @@ TEST_CASE(
     "sigmoid's top hidden layer drifts toward 0, normalized tanh nets reach a lower test error") {
   const auto records = run_quick(quick_experiment("glorot2010.toml"));
   REQUIRE(records.size() == 8);  // sigmoid, tanh x depth 4, 5 x standard, normalized
+  auto run_of = [&](const std::string& act, const std::string& depth,
+                    const std::string& scheme) -> const RunRecord& {
+    return find_run(records,
+                    {{"model.activation", act}, {"model.depth", depth}, {"init.scheme", scheme}});
+  };
 
   for (const std::string depth : {"4", "5"}) {
     CAPTURE(depth);
@@ -128,10 +133,7 @@ TEST_CASE(
         for (const auto& [scheme, bound] : theory) {
           CAPTURE(act);
           CAPTURE(scheme);
-          const auto& r = find_run(
-              records,
-              {{"model.activation", act}, {"model.depth", depth}, {"init.scheme", scheme}});
-          const double m = layer_jacobian_mean(r, 0, l);
+          const double m = layer_jacobian_mean(run_of(act, depth, scheme), 0, l);
           CAPTURE(m);
           // Below the bound times phi's peak slope (3 % above it allows for the finite size;
           // measured: at most 0.1 % above), and not far below: at step 0 the pre-activations are
@@ -157,12 +159,8 @@ TEST_CASE(
   // singular value is higher under normalized init (by at least a factor 1.3; 1.6-1.9 measured).
   for (const std::string depth : {"4", "5"}) {
     const long L = std::stol(depth) + 1;
-    const auto& standard = find_run(
-        records,
-        {{"model.activation", "tanh"}, {"model.depth", depth}, {"init.scheme", "glorot_standard"}});
-    const auto& normalized = find_run(
-        records,
-        {{"model.activation", "tanh"}, {"model.depth", depth}, {"init.scheme", "glorot_uniform"}});
+    const auto& standard = run_of("tanh", depth, "glorot_standard");
+    const auto& normalized = run_of("tanh", depth, "glorot_uniform");
     const long last = standard.rows<initbench::LayerJacobianRow>().back().step;
     REQUIRE(last > 0);
     REQUIRE(normalized.rows<initbench::LayerJacobianRow>().back().step == last);
