@@ -26,7 +26,7 @@ from plot_support import (SKIP, Failure, check, check_replots_identically,
                           missing_plot_dependency, plot_script, run)
 
 COURSE_FIGURES = {"curves.png", "layers.png", "hist_activation.png", "hist_delta.png", "dead.png",
-                  "symmetry.png", "jacobian.png", "steps_to_target.png"}
+                  "symmetry.png", "jacobian.png", "layer_jacobian.png", "steps_to_target.png"}
 GRID_FIGURES = {"curves.png", "layers.png", "saturated.png", "heatmap.png", "scale.png"}
 
 GRID_SPEC = """\
@@ -172,7 +172,8 @@ def main():
                  "--set", "train.steps=300", "--set", "train.eval_every=50",
                  "--set", "model.activation=relu", "--set", "probes.every=100",
                  "--set", "probes.histograms=true", "--set", "probes.symmetry=true",
-                 "--set", "probes.jacobian=true", "--set", "train.target_accuracy=0.6"])
+                 "--set", "probes.jacobian=true", "--set", "probes.layer_jacobian=true",
+                 "--set", "train.target_accuracy=0.6"])
         check(r.returncode == 0, f"initbench run course_init: exit {r.returncode}\n{r.stderr}")
         course = os.path.join(out, "course_init")
         print("course_init:")

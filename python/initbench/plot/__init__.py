@@ -41,6 +41,10 @@ this package each:
                        (Pennington et al. 2017): histogram on a log axis and the sorted spectrum
                        s_k, at step 0 and at the last Jacobian step. Small multiples: the
                        histograms, a row per row value, a column per column value and step.
+  layer_jacobian.png   (layer_jacobian) the mean singular value of each hidden layer's own
+                       Jacobian D_l W_l against l (Glorot & Bengio 2010), at step 0 (solid) and
+                       the last step of layer_jacobian.csv (dashed), a dotted line at 1. Small
+                       multiples: a panel per (row, column) value pair.
   heatmap.png          (heatmap) two-axis grids: any two numeric grid axes besides seed (e.g. a
                        sw2 axis x model.depth), colour = mean final train / test accuracy over
                        seeds (final train loss for linear outputs). Other varying axes make one
@@ -93,10 +97,11 @@ matplotlibrc), no metadata in the PNG, so the same CSV files give byte-identical
 
 Required: runs.csv, summary.csv, curves.csv. Optional (the figure is skipped with a note when the
 file is missing or has only its header): layers.csv, histograms.csv, symmetry.csv, jacobian.csv,
-correlation.csv, spec.toml, meta.json. A missing required file, a missing column, a row with the
-wrong number of fields or a value that is not a number stops the script with one line naming the
-file (and the line and column) before any figure is drawn (experiment.py, initbench.tables). PNGs
-of ours that the data no longer allows are removed from DIR/plots/.
+correlation.csv, layer_jacobian.csv, spec.toml, meta.json. A missing required file, a missing
+column, a row with the wrong number of fields or a value that is not a number stops the script
+with one line naming the file (and the line and column) before any figure is drawn
+(experiment.py, initbench.tables). PNGs of ours that the data no longer allows are removed from
+DIR/plots/.
 
 Exit status: 0 figures written; 1 bad or missing data; 2 usage; 3 numpy, pandas or matplotlib
 missing. Needs Debian's python3-numpy, python3-pandas and python3-matplotlib (run with
@@ -110,14 +115,14 @@ import sys
 USAGE = ("Usage: /usr/bin/python3 scripts/plot.py DIR     (or --help)\n"
          "       /usr/bin/python3 -m initbench.plot DIR   (python/ on PYTHONPATH, or installed)")
 FIGURES = ("curves.png", "layers.png", "hist_activation.png", "hist_delta.png", "saturated.png",
-           "dead.png", "symmetry.png", "jacobian.png", "heatmap.png", "steps_to_target.png",
-           "scale.png", "correlation.png")
+           "dead.png", "symmetry.png", "jacobian.png", "layer_jacobian.png", "heatmap.png",
+           "steps_to_target.png", "scale.png", "correlation.png")
 
 
 def _jobs():
     """(figure, draw function, extra arguments) in the order the figures are drawn."""
-    from . import correlation, curves, fractions, heatmap, histograms, jacobian, layers, scale
-    from . import steps_to_target, symmetry
+    from . import correlation, curves, fractions, heatmap, histograms, jacobian, layer_jacobian
+    from . import layers, scale, steps_to_target, symmetry
     return [("curves.png", curves.draw, ()),
             ("layers.png", layers.draw, ()),
             ("hist_activation.png", histograms.draw, ("activation",)),
@@ -126,6 +131,7 @@ def _jobs():
             ("dead.png", fractions.draw, ("dead.png",)),
             ("symmetry.png", symmetry.draw, ()),
             ("jacobian.png", jacobian.draw, ()),
+            ("layer_jacobian.png", layer_jacobian.draw, ()),
             ("heatmap.png", heatmap.draw, ()),
             ("steps_to_target.png", steps_to_target.draw, ()),
             ("scale.png", scale.draw, ()),

@@ -18,7 +18,7 @@ from .stats import MAX_SETTINGS
 
 REQUIRED_FILES = ("runs.csv", "summary.csv", "curves.csv")
 OPTIONAL_FILES = ("layers.csv", "histograms.csv", "symmetry.csv", "jacobian.csv",
-                  "correlation.csv")
+                  "correlation.csv", "layer_jacobian.csv")
 RUN_TEXT = ("scheme", "activation", "status", "width")
 RUN_NUMBERS = ("steps_run", "steps_to_target", "final_train_loss", "final_train_acc",
                "final_test_loss", "final_test_acc")
@@ -34,6 +34,7 @@ STEP_COLUMNS = {
                      "act_effective_rank"),
     "jacobian.csv": ("run_id", "step", "sample", "k", "singular_value"),
     "correlation.csv": ("run_id", "step", "layer", "pair", "q_a", "q_b", "correlation"),
+    "layer_jacobian.csv": ("run_id", "step", "layer", "sample", "mean_singular_value"),
     "curves.csv": ("run_id", "step", "train_loss", "train_acc", "test_loss", "test_acc"),
 }
 
@@ -79,8 +80,8 @@ class Experiment:
     """runs: a DataFrame indexed by run_id (ascending) with RUN_TEXT, RUN_NUMBERS, the RUN_THEORY
     columns runs.csv has, seed (text), setting, key (the tuple of grid axis values) and the axis
     columns. setting_keys[s], setting_runs[s] (run ids), labels[s]: setting s. curves, layers,
-    histograms, symmetry, jacobian, correlation: typed DataFrames with `setting`, or None without
-    the file."""
+    histograms, symmetry, jacobian, correlation, layer_jacobian: typed DataFrames with
+    `setting`, or None without the file."""
 
     def __init__(self, folder):
         self.dir = folder
@@ -111,7 +112,7 @@ class Experiment:
         self.labels = self._labels()
         # Validate every optional table now, so bad data stops us before any figure is drawn.
         for name in ("layers.csv", "histograms.csv", "symmetry.csv", "jacobian.csv",
-                     "correlation.csv", "curves.csv"):
+                     "correlation.csv", "layer_jacobian.csv", "curves.csv"):
             setattr(self, name[:-len(".csv")], self._load(name))
         self._rank = None
 
