@@ -580,8 +580,8 @@ void run_layer_jacobian(const ProbeInput<T>& in, ProbeState&, RunRecord& record)
 
 const std::vector<Probe>& probe_registry() {
   using Type = ProbeKey::Type;
-  constexpr auto samples = static_cast<double>(kMaxSamples);
-  constexpr auto width = static_cast<double>(kMaxWidth);
+  constexpr auto kSamples = static_cast<double>(kMaxSamples);
+  constexpr auto kWidth = static_cast<double>(kMaxWidth);
   static const std::vector<Probe> probes = {
       {.name = "layers",
        .keys = {},
@@ -607,7 +607,7 @@ const std::vector<Probe>& probe_registry() {
                  .type = Type::kInteger,
                  .fallback = 40,
                  .min = 1,
-                 .max = width},
+                 .max = kWidth},
                 {.name = "histogram_every", .type = Type::kInteger}},
        .steps =
            [](const ProbeConfig& p, long total, const std::set<long>& layers) {
@@ -623,7 +623,7 @@ const std::vector<Probe>& probe_registry() {
                  .type = Type::kInteger,
                  .fallback = 3,
                  .min = 1,
-                 .max = width}},
+                 .max = kWidth}},
        .steps =
            [](const ProbeConfig& p, long total, const std::set<long>&) {
              if (!p.on("jacobian")) return std::set<long>{};
@@ -640,7 +640,7 @@ const std::vector<Probe>& probe_registry() {
                  .type = Type::kInteger,
                  .fallback = 8,
                  .min = 1,
-                 .max = samples}},
+                 .max = kSamples}},
        .steps =
            [](const ProbeConfig& p, long total, const std::set<long>& layers) {
              return own_or_layers(p.on("correlation"), p.integer("correlation_every"), total,
@@ -656,7 +656,7 @@ const std::vector<Probe>& probe_registry() {
                  .type = Type::kInteger,
                  .fallback = 1,
                  .min = 1,
-                 .max = width}},
+                 .max = kWidth}},
        .steps =
            [](const ProbeConfig& p, long total, const std::set<long>&) {
              if (!p.on("layer_jacobian")) return std::set<long>{};
