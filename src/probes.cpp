@@ -478,6 +478,12 @@ std::set<long> own_or_layers(bool on, long every, long total, const std::set<lon
   return every > 0 ? step_schedule(every, false, total) : layers;
 }
 
+// A probe switched on by `on` every `every` steps, else at the first and the last step only.
+std::set<long> own_or_ends(bool on, long every, long total) {
+  if (!on) return {};
+  return step_schedule(every > 0 ? every : std::max<long>(total, 1), false, total);
+}
+
 // Rows of one step, stamped with the run and the step.
 template <typename Row>
 void append(std::vector<Row>& to, std::vector<Row> rows, long run_id, long step) {
@@ -626,9 +632,7 @@ const std::vector<Probe>& probe_registry() {
                  .max = kWidth}},
        .steps =
            [](const ProbeConfig& p, long total, const std::set<long>&) {
-             if (!p.on("jacobian")) return std::set<long>{};
-             const long every = p.integer("jacobian_every");
-             return step_schedule(every > 0 ? every : std::max<long>(total, 1), false, total);
+             return own_or_ends(p.on("jacobian"), p.integer("jacobian_every"), total);
            },
        .run_float = run_jacobian<float>,
        .run_double = run_jacobian<double>,
@@ -659,9 +663,7 @@ const std::vector<Probe>& probe_registry() {
                  .max = kWidth}},
        .steps =
            [](const ProbeConfig& p, long total, const std::set<long>&) {
-             if (!p.on("layer_jacobian")) return std::set<long>{};
-             const long every = p.integer("layer_jacobian_every");
-             return step_schedule(every > 0 ? every : std::max<long>(total, 1), false, total);
+             return own_or_ends(p.on("layer_jacobian"), p.integer("layer_jacobian_every"), total);
            },
        .run_float = run_layer_jacobian<float>,
        .run_double = run_layer_jacobian<double>,
