@@ -132,49 +132,131 @@ template void write_npy<double>(const std::string&, const Matrix<double>&);
 template void write_npy<float>(const std::string&, const Vector<float>&);
 template void write_npy<double>(const std::string&, const Vector<double>&);
 
-Matrix<double> read_npy(const std::string& path) {
+namespace {
+
+// The value of `key` in a .npy header, a Python dict literal
+// ({'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }): the text after "'key':" up to
+// the next top-level comma, trimmed; "" when the key is missing.
+std::string header_value(const std::string& header, const std::string& key) {
+  const auto at = header.find("'" + key + "'");
+  if (at == std::string::npos) return "";
+  auto pos = header.find(':', at);
+  if (pos == std::string::npos) return "";
+  ++pos;
+  int depth = 0;
+  std::size_t end = pos;
+  for (; end < header.size(); ++end) {
+    const char c = header[end];
+    if (c == '(' || c == '[') ++depth;
+    if (c == ')' || c == ']') --depth;
+    if ((c == ',' || c == '}') && depth <= 0) break;
+  }
+  std::string value = header.substr(pos, end - pos);
+  const auto first = value.find_first_not_of(" \t");
+  const auto last = value.find_last_not_of(" \t");
+  return first == std::string::npos ? "" : value.substr(first, last - first + 1);
+}
+
+}  // namespace
+
+NpyArray read_npy_array(const std::string& path) {
   const std::string bytes = read_file(path);
-  auto bad = [&](const char* what) {
+  auto bad = [&](const std::string& what) {
     return std::runtime_error(fmt::format("{}: not a readable .npy file: {}", path, what));
   };
-  if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0) throw bad("bad magic");
-  const std::size_t header_len =
-      static_cast<unsigned char>(bytes[8]) |
-      (static_cast<std::size_t>(static_cast<unsigned char>(bytes[9])) << 8);
-  if (bytes.size() < 10 + header_len) throw bad("truncated header");
-  const std::string header = bytes.substr(10, header_len);
-  const bool f4 = header.find("'<f4'") != std::string::npos;
-  const bool f8 = header.find("'<f8'") != std::string::npos;
-  if (!f4 && !f8) throw bad("dtype is not <f4 or <f8");
-  const bool fortran = header.find("'fortran_order': True") != std::string::npos;
-  const auto open = header.find("'shape': (");
-  if (open == std::string::npos) throw bad("no shape");
-  const auto close = header.find(')', open);
-  const std::string dims = header.substr(open + 10, close - open - 10);
-  Index rows = 0;
-  Index cols = 1;
-  if (std::sscanf(dims.c_str(), "%ld, %ld", &rows, &cols) < 1) throw bad("bad shape");
-  const std::size_t elem = f4 ? 4 : 8;
-  const std::size_t offset = 10 + header_len;
-  if (bytes.size() != offset + static_cast<std::size_t>(rows * cols) * elem)
-    throw bad("data size does not match the shape");
-  Matrix<double> out(rows, cols);
+  if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0)
+    throw bad("it does not start with the .npy magic bytes");
+  const auto major = static_cast<unsigned char>(bytes[6]);
+  if (major < 1 || major > 3) throw bad(fmt::format("format version {} (1 to 3 are known)", major));
+  // Version 1 has a 2-byte header length, versions 2 and 3 a 4-byte one (little-endian).
+  const std::size_t len_bytes = major == 1 ? 2 : 4;
+  if (bytes.size() < 8 + len_bytes) throw bad("truncated header");
+  std::size_t header_len = 0;
+  for (std::size_t i = 0; i < len_bytes; ++i)
+    header_len |= static_cast<std::size_t>(static_cast<unsigned char>(bytes[8 + i])) << (8 * i);
+  const std::size_t offset = 8 + len_bytes + header_len;
+  if (bytes.size() < offset) throw bad("truncated header");
+  const std::string header = bytes.substr(8 + len_bytes, header_len);
+
+  NpyArray out;
+  std::string descr = header_value(header, "descr");
+  if (descr.size() < 2 || (descr.front() != '\'' && descr.front() != '"') ||
+      descr.back() != descr.front()) {
+    throw bad(fmt::format("dtype {} is not float32 or float64 ('<f4' or '<f8')",
+                          descr.empty() ? "(none)" : descr));
+  }
+  out.dtype = descr.substr(1, descr.size() - 2);
+  if (out.dtype != "<f4" && out.dtype != "<f8") {
+    throw std::runtime_error(fmt::format(
+        "{}: dtype '{}' is not allowed; allowed: float32 or float64, little-endian ('<f4', '<f8')",
+        path, out.dtype));
+  }
+  const std::string order = header_value(header, "fortran_order");
+  if (order != "True" && order != "False") throw bad("no fortran_order True or False");
+  const bool fortran = order == "True";
+  const std::string shape = header_value(header, "shape");
+  if (shape.size() < 2 || shape.front() != '(' || shape.back() != ')')
+    throw bad(fmt::format("shape {} is not a tuple", shape.empty() ? "(none)" : shape));
+  const std::size_t elem = out.dtype == "<f4" ? 4 : 8;
+  const std::size_t available = (bytes.size() - offset) / elem;
+  std::size_t count = 1;
+  std::size_t start = 1;
+  while (start < shape.size() - 1) {
+    auto comma = shape.find(',', start);
+    if (comma == std::string::npos) comma = shape.size() - 1;
+    const std::string item = shape.substr(start, comma - start);
+    start = comma + 1;
+    if (item.find_first_not_of(" \t") == std::string::npos) continue;  // the trailing comma
+    std::size_t used = 0;
+    long long dim = -1;
+    try {
+      dim = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      dim = -1;
+    }
+    if (dim < 0 || item.find_first_not_of(" \t", used) != std::string::npos)
+      throw bad(fmt::format("shape {} is not a tuple of sizes", shape));
+    const auto d = static_cast<std::size_t>(dim);
+    if (d != 0 && count > available / d) throw bad("data size does not match the shape");
+    count *= d;
+    out.shape.push_back(static_cast<Index>(dim));
+  }
+  if (bytes.size() - offset != count * elem) throw bad("data size does not match the shape");
+  if (out.shape.empty() || out.shape.size() > 2) return out;  // the caller names the shape
+  const Index rows = out.shape[0];
+  const Index cols = out.shape.size() == 2 ? out.shape[1] : 1;
+  out.values.resize(rows, cols);
   for (Index k = 0; k < rows * cols; ++k) {
     double v = 0;
-    if (f4) {
+    const std::size_t at = offset + static_cast<std::size_t>(k) * elem;
+    if (elem == 4) {
       float x = 0;
-      std::memcpy(&x, bytes.data() + offset + static_cast<std::size_t>(k) * 4, 4);
+      std::memcpy(&x, bytes.data() + at, 4);
       v = static_cast<double>(x);
     } else {
-      std::memcpy(&v, bytes.data() + offset + static_cast<std::size_t>(k) * 8, 8);
+      std::memcpy(&v, bytes.data() + at, 8);
     }
     if (fortran) {
-      out(k % rows, k / rows) = v;
+      out.values(k % rows, k / rows) = v;
     } else {
-      out(k / cols, k % cols) = v;
+      out.values(k / cols, k % cols) = v;
     }
   }
   return out;
+}
+
+std::string npy_shape_text(const std::vector<Index>& shape) {
+  if (shape.size() == 1) return fmt::format("({},)", shape[0]);
+  return fmt::format("({})", fmt::join(shape, ", "));
+}
+
+Matrix<double> read_npy(const std::string& path) {
+  NpyArray a = read_npy_array(path);
+  if (a.shape.empty() || a.shape.size() > 2) {
+    throw std::runtime_error(
+        fmt::format("{}: shape {} is not 1-D or 2-D", path, npy_shape_text(a.shape)));
+  }
+  return std::move(a.values);
 }
 
 }  // namespace initbench

@@ -7,6 +7,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "initbench/types.hpp"
 
@@ -32,7 +33,20 @@ void write_npy(const std::string& path, const Matrix<T>& m);
 template <typename T>
 void write_npy(const std::string& path, const Vector<T>& v);
 
-// Reads a 1-D or 2-D .npy written by write_npy (tests; float32/float64, either order).
+// A .npy file as read: float32 or float64, little-endian, C or Fortran order, format 1 to 3.
+struct NpyArray {
+  std::vector<Index> shape;  // as the header gives it; () for a scalar
+  std::string dtype;         // the header's descr: "<f4" or "<f8"
+  // (shape[0], shape[1]) for a 2-D array, (shape[0], 1) for a 1-D one; empty for other ranks
+  Matrix<double> values;
+};
+// Throws std::runtime_error naming the path and what is wrong (not a .npy file, a dtype other
+// than float32/float64, a data size that does not match the shape).
+NpyArray read_npy_array(const std::string& path);
+// NumPy's way of writing a shape: "(3, 4)", "(3,)", "()".
+std::string npy_shape_text(const std::vector<Index>& shape);
+
+// Reads a 1-D or 2-D .npy (read_npy_array; other ranks throw).
 Matrix<double> read_npy(const std::string& path);
 
 }  // namespace initbench
