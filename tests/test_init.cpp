@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <functional>
 #include <limits>
 #include <numbers>
@@ -13,6 +14,7 @@
 
 #include "initbench/activation.hpp"
 #include "initbench/init.hpp"
+#include "initbench/io.hpp"
 #include "initbench/loss.hpp"
 #include "initbench/mlp.hpp"
 #include "initbench/rng.hpp"
@@ -454,8 +456,9 @@ TEST_CASE("every scheme in the registry has an expectation in this file") {
   const auto table = cases();
   std::set<std::string> covered;
   for (const auto& c : table) covered.insert(Scheme::parse(c.text).name());
-  // identity needs square layers, zero_hadamard is one fixed matrix: see their own cases
-  const std::set<std::string> tested_elsewhere = {"identity", "zero_hadamard"};
+  // identity needs square layers, zero_hadamard is one fixed matrix: see their own cases; npy
+  // reads files (test_initcheck.cpp)
+  const std::set<std::string> tested_elsewhere = {"identity", "zero_hadamard", "npy"};
   for (const auto& info : schemes()) {
     CAPTURE(info.name);
     CAPTURE(info.random);
@@ -1115,4 +1118,65 @@ TEST_CASE("Scheme::parse: other libraries' names resolve where the definitions a
   CHECK(Scheme::parse("variance_scaling(scale=1, mode=fan_avg, distribution=truncated_normal)")
             .variance(300, 700) ==
         doctest::Approx(Scheme::parse("glorot_normal").variance(300, 700)));
+}
+
+// -------------------------------------------------------------------------------------------------
+// npy(path): a network from files
+// -------------------------------------------------------------------------------------------------
+
+namespace {
+std::filesystem::path fresh_dir(const std::string& name) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("initbench_test_init_" + name);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+}  // namespace
+
+TEST_CASE("npy(path): the folder's weights, scaled; biases from the files or init.bias") {
+  const std::filesystem::path dir = fresh_dir("npy");
+  Rng rng(4);
+  const Scheme unit = Scheme::parse("normal(stddev=1)");
+  const Matrix<double> w1 = unit.sample_weights(2, 3, rng);               // (3, 2)
+  const Matrix<float> w2 = unit.sample_weights(3, 1, rng).cast<float>();  // (1, 3)
+  write_npy((dir / "W1.npy").string(), w1);
+  write_npy((dir / "W2.npy").string(), w2);
+  MlpConfig config;
+  config.sizes = {2, 3, 1};
+  InitConfig init{Scheme::parse("npy(" + dir.filename().string() + ")"), "", 2.0};
+  init.base_dir = dir.parent_path().string();
+  CHECK(init.weights_folder() == dir.string());
+  CHECK(std::isnan(init.weights.variance(2, 3)));
+  Mlp<double> net(config, 1);
+  initialize(net, init, 1, 0);
+  CHECK(net.W(1) == 2.0 * w1);
+  CHECK(net.W(2) == 2.0 * w2.cast<double>());
+  CHECK(net.b(1).isZero());
+  init.bias_text = "constant(value=0.5)";
+  initialize(net, init, 1, 0);
+  CHECK((net.b(2).array() == 0.5).all());
+  // b<l>.npy beside init.bias: refused; without init.bias: loaded.
+  const Vector<double> b1 = Vector<double>::Constant(3, -1.5);
+  const Vector<double> b2 = Vector<double>::Constant(1, 0.25);
+  write_npy((dir / "b1.npy").string(), b1);
+  CHECK_THROWS_WITH_AS(init.check(config), doctest::Contains("b2.npy: missing"),
+                       std::invalid_argument);
+  write_npy((dir / "b2.npy").string(), b2);
+  CHECK_THROWS_WITH_AS(init.check(config), doctest::Contains("init.bias = 'constant(value=0.5)'"),
+                       std::invalid_argument);
+  init.bias_text = "";
+  initialize(net, init, 1, 0);
+  CHECK(net.b(1) == b1);
+  CHECK(net.b(2) == b2);
+  // the wrong network
+  config.sizes = {2, 3, 3, 1};
+  CHECK_THROWS_WITH_AS(init.check(config), doctest::Contains("2 layers"), std::invalid_argument);
+  config.sizes = {2, 4, 1};
+  CHECK_THROWS_WITH_AS(init.check(config), doctest::Contains("expected (4, 2)"),
+                       std::invalid_argument);
+  // the scheme cannot sample one layer on its own, nor initialise a bias
+  CHECK_THROWS_AS(init.weights.sample_weights(2, 3, rng), std::invalid_argument);
+  CHECK_THROWS_AS(Scheme::parse("npy").number("path"), std::invalid_argument);
+  std::filesystem::remove_all(dir);
 }

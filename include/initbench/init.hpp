@@ -16,6 +16,7 @@
 // Keras' truncated versions are variance_scaling(..., distribution=truncated_normal).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,7 +31,8 @@ namespace initbench {
 // leaky_relu sqrt(2 / (1 + slope^2)), selu 3/4. Throws for activations it has no gain for.
 double calculate_gain(const Activation& act);
 
-enum class ParamType { kNumber, kInteger, kChoice, kGain };
+// kText: taken as written (npy's folder).
+enum class ParamType { kNumber, kInteger, kChoice, kGain, kText };
 
 struct ParamInfo {
   std::string name;
@@ -51,6 +53,7 @@ struct SchemeInfo {
   bool random = true;
   bool for_bias = true;         // can initialise a bias vector
   bool data_dependent = false;  // lsuv
+  bool from_files = false;      // npy: every layer read from a folder (load_weights_folder)
   // The scheme written with every required parameter, for listings and tests ("" when the name
   // alone is complete).
   std::string example;
@@ -106,10 +109,30 @@ struct InitConfig {
   // np.random.randn(fan_out, fan_in)), then its bias if random, layer after layer.
   std::string generator = "initbench";
   std::int64_t numpy_seed = -1;  // -1: not set (required with generator = "numpy")
+  // The folder a relative npy(path) is relative to: the spec file's folder ("" for the working
+  // directory).
+  std::string base_dir{};
 
   Scheme bias() const;
-  void check(const MlpConfig& net) const;  // every layer can be initialised
+  // npy(path)'s folder, resolved against base_dir.
+  std::string weights_folder() const;
+  // Every layer can be initialised; for npy, the folder's files fit the network (one W<l>.npy
+  // of shape (fan_out, fan_in) per layer, b<l>.npy all or none, and then init.bias unset).
+  void check(const MlpConfig& net) const;
 };
+
+// A network's weights as files: W<l>.npy (fan_out, fan_in) and b<l>.npy (fan_out,) for
+// l = 1..L, float32 or float64, C or Fortran order (what the dump_weights probe writes).
+struct LayerWeights {
+  Matrix<double> W;                 // (fan_out, fan_in)
+  std::optional<Vector<double>> b;  // (fan_out); absent when the folder has no b<l>.npy
+};
+// Reads W1.npy, W2.npy, ... up to the first missing one, and their b<l>.npy. Throws
+// std::runtime_error naming the file: no such folder, no W1.npy, a W<l>.npy past a gap, a
+// b<l>.npy without its W<l>.npy, some b<l>.npy but not all, an array that is not 2-D (W) or 1-D
+// (b), a dtype other than float32/float64, a W whose fan_in is not the previous fan_out, a b
+// whose length is not its fan_out, a NaN or an infinity.
+std::vector<LayerWeights> load_weights_folder(const std::string& folder);
 
 // Initialises every layer of the network from (seed, run). lsuv needs lsuv_batch: inputs
 // (n_0, m) on which layer output variances are measured.

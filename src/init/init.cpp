@@ -161,7 +161,9 @@ Scheme Scheme::parse(std::string_view text) {
       given[i] = p.default_value;
     }
     const std::string& value = given[i];
-    if (p.type == ParamType::kChoice) {
+    if (p.type == ParamType::kText) {
+      // taken as written (parse_call trimmed it and refused an empty one)
+    } else if (p.type == ParamType::kChoice) {
       if (std::find(p.choices.begin(), p.choices.end(), value) == p.choices.end()) {
         throw std::invalid_argument(fmt::format("{}: {} = '{}' is not allowed{}; allowed: {}",
                                                 where, p.name, value,
@@ -321,6 +323,7 @@ void InitConfig::check(const MlpConfig& net) const {
   if (!(std::isfinite(scale) && scale > 0))
     throw std::invalid_argument(fmt::format("init scale must be > 0, got {}", scale));
   const Scheme b = bias();
+  if (weights.info().from_files) network_weights(*this, net);
   for (Index l = 1; l <= net.num_layers(); ++l) {
     try {
       weights.check_layer(net.fan_in(l), net.fan_out(l), false);
@@ -341,6 +344,8 @@ void initialize(Mlp<T>& net, const InitConfig& init, std::uint64_t seed, std::ui
     throw std::invalid_argument(
         fmt::format("scheme '{}' needs a batch of data", init.weights.text()));
   }
+  std::vector<LayerWeights> files;  // npy(path): every layer's W, and b if the folder has them
+  if (init.weights.info().from_files) files = network_weights(init, config);
   std::optional<Rng> numpy;
   if (uses_numpy(init.generator))
     numpy = Rng::numpy_legacy(numpy_seed(init.numpy_seed, "init.numpy_seed"));
@@ -350,6 +355,14 @@ void initialize(Mlp<T>& net, const InitConfig& init, std::uint64_t seed, std::ui
     Rng bias_stream(seed, run, stream::kBias + ul);
     Rng& weight_rng = numpy ? *numpy : weight_stream;
     Rng& bias_rng = numpy ? *numpy : bias_stream;
+    if (!files.empty()) {
+      const LayerWeights& layer = files[static_cast<std::size_t>(l - 1)];
+      net.W(l) = (init.scale * layer.W).cast<T>();
+      net.b(l) = layer.b
+                     ? layer.b->cast<T>()
+                     : bias.sample_bias(config.fan_in(l), config.fan_out(l), bias_rng).cast<T>();
+      continue;
+    }
     net.W(l) =
         (init.scale * init.weights.sample_weights(config.fan_in(l), config.fan_out(l), weight_rng))
             .cast<T>();

@@ -33,6 +33,11 @@ struct Entry {
 const std::vector<Entry>& registry();
 const Entry& find_entry(const SchemeInfo* info);
 
+// npy(path): the folder's weights (load_weights_folder), checked against the network: one W<l>.npy
+// of shape (fan_out, fan_in) per layer, and no init.bias beside b<l>.npy files. Throws
+// std::invalid_argument (npy.cpp).
+std::vector<LayerWeights> network_weights(const InitConfig& init, const MlpConfig& net);
+
 // A (rows, cols) matrix of N(mean, stddev^2) draws, row by row.
 Matrix<double> normal(Index rows, Index cols, double mean, double stddev, Rng& rng);
 

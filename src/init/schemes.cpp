@@ -488,6 +488,27 @@ const std::vector<Entry>& init_internal::registry() {
           return random_orthogonal(r, c, rng);
         },
         [](const Scheme&, Index, Index) { return kNan; });  // depends on the data
+    add(
+        {.name = "npy",
+         .params = {{"path",
+                     ParamType::kText,
+                     "",
+                     {},
+                     "folder of W1.npy, b1.npy, ...; relative to the spec file"}},
+         .formula = "W_l from W1.npy, W2.npy, ... in the folder path, each (fan_out, fan_in); b_l "
+                    "from b1.npy, ... if the folder has them, else init.bias",
+         .source = "your own weights, e.g. dump_weights' output or a PyTorch or Keras model saved "
+                   "as docs/check-init.md shows",
+         .random = false,
+         .for_bias = false,
+         .from_files = true,
+         .example = "npy(path=weights)"},
+        [](const Scheme& s, Index, Index, Index, Index, Rng&) -> Matrix<double> {
+          throw std::invalid_argument(fmt::format(
+              "scheme '{}' reads a whole network from its folder (initialize), not one layer",
+              s.text()));
+        },
+        [](const Scheme&, Index, Index) { return kNan; });  // the files decide
     return e;
   }();
   return entries;

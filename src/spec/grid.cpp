@@ -379,6 +379,8 @@ std::vector<RunConfig> expand(const std::vector<Entry>& entries, const std::vect
     RunConfig run;
     run.run_index = static_cast<long>(r);
     run.init.weights = Scheme::parse(run.scheme);  // RunConfig's default scheme, unless set
+    // npy(path): a relative path is relative to the spec file, wherever initbench runs
+    run.init.base_dir = std::filesystem::path(source).parent_path().string();
     for (std::size_t i = 0; i < entries.size(); ++i) {
       const Value& value = entries[i].values[choice[i]];
       entries[i].key->apply(run, value);
