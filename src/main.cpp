@@ -16,12 +16,14 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "cli.hpp"
 #include "initbench/init.hpp"
+#include "initbench/initcheck.hpp"
 #include "initbench/io.hpp"
 #include "initbench/kernels.hpp"
 #include "initbench/report.hpp"
@@ -323,6 +325,20 @@ int list_schemes() {
   return 0;
 }
 
+// initbench check-init: every layer of a folder of W<l>.npy against the schemes (initcheck.hpp).
+int check_init(const std::string& folder, const std::string& scheme_text, const std::string& csv) {
+  const std::vector<LayerWeights> layers = load_weights_folder(folder);
+  std::optional<Scheme> scheme;
+  if (!scheme_text.empty()) scheme = Scheme::parse(scheme_text);
+  const std::vector<Scheme> candidates = comparison_schemes();
+  std::vector<InitCheckRow> rows;
+  for (std::size_t l = 0; l < layers.size(); ++l)
+    rows.push_back(check_layer_weights(static_cast<long>(l + 1), layers[l].W, candidates, scheme));
+  if (!csv.empty()) write_file_atomic(csv, init_check_csv(rows));
+  fmt::print("{}", init_check_table(folder, rows));
+  return 0;
+}
+
 int describe(const std::string& path, const SpecOptions& spec_options, int threads) {
   const Experiment e = load_experiment(path, spec_options);
   fmt::print("{}: {}\n{} runs", e.name, e.description, e.runs.size());
@@ -505,6 +521,16 @@ static int run_main(int argc, char** argv) {
   desc->add_option("--threads", describe_threads,
                    "Threads to estimate the time for (0: every core)");
 
+  std::string check_folder, check_scheme, check_csv;
+  auto* check_cmd = app.add_subcommand(
+      "check-init",
+      "Read a folder of W1.npy, W2.npy, ... and report each layer's variance against the "
+      "schemes', its distribution's shape, orthogonality and zeros");
+  check_cmd->add_option("folder", check_folder, "Folder of W<l>.npy (fan_out, fan_in)")->required();
+  check_cmd->add_option("--scheme", check_scheme,
+                        "Also compare with this scheme: he_normal, normal(stddev=0.01), ...");
+  check_cmd->add_option("--csv", check_csv, "Also write the table as CSV, one row per layer");
+
   // An unknown command is named as such, with the closest one (CLI11 would report "arguments
   // not expected").
   if (argc > 1 && argv[1][0] != '-') {
@@ -585,6 +611,7 @@ static int run_main(int argc, char** argv) {
     if (*report_cmd) return report_folder(report_dir, report_out, report_force);
     if (app.got_subcommand("list")) return list_experiments();
     if (*schemes_cmd) return markdown ? schemes_markdown() : list_schemes();
+    if (*check_cmd) return check_init(check_folder, check_scheme, check_csv);
     if (*desc)
       return describe(describe_path, SpecOptions{run_args.sets, run_args.quick}, describe_threads);
     return run_demo();
