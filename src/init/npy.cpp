@@ -60,11 +60,17 @@ std::vector<LayerWeights> load_weights_folder(const std::string& folder) {
           name[0] == 'b' ? "" : "; layers are numbered from 1 without gaps"));
     }
   }
+  // A FIFO or a device would block or never end: only regular files are read.
+  auto read = [&](const std::string& path) {
+    if (!fs::is_regular_file(path, ec))
+      throw std::runtime_error(fmt::format("{}: not a regular file", path));
+    return read_npy_array(path);
+  };
   Index with_bias = 0;
   for (Index l = 1; l <= count; ++l) {
     LayerWeights layer;
     const std::string w_path = file('W', l);
-    const NpyArray w = read_npy_array(w_path);
+    const NpyArray w = read(w_path);
     if (w.shape.size() != 2) {
       throw std::runtime_error(
           fmt::format("{}: shape {} is not 2-D; W<l>.npy is (fan_out, fan_in), as PyTorch's weight",
@@ -84,7 +90,7 @@ std::vector<LayerWeights> load_weights_folder(const std::string& folder) {
     layer.W = w.values;
     const std::string b_path = file('b', l);
     if (fs::exists(b_path, ec)) {
-      const NpyArray b = read_npy_array(b_path);
+      const NpyArray b = read(b_path);
       if (b.shape.size() != 1 || b.shape[0] != layer.W.rows()) {
         throw std::runtime_error(fmt::format("{}: shape {}; expected ({},), the fan_out of {}",
                                              b_path, npy_shape_text(b.shape), layer.W.rows(),
