@@ -196,6 +196,11 @@ def test_bad_input(binary, tmp):
         ["b2.npy", "every layer's bias or none"])
     bad("garbage", {}, ["W1.npy", "not a readable .npy"], raw={"W1.npy": b"PK\x03\x04 not numpy"})
     bad("short", {}, ["W1.npy", "data size"], raw={"W1.npy": _truncated_npy()})
+    fifo = os.path.join(tmp, "bad_fifo")
+    os.makedirs(fifo)
+    os.mkfifo(os.path.join(fifo, "W1.npy"))  # reading it would block
+    refused(binary, ["check-init", fifo, "--csv", out], ["W1.npy", "not a regular file"],
+            "check-init fifo", out)
     refused(binary, ["check-init", os.path.join(tmp, "he"), "--scheme", "he_norml"],
             ["he_norml", "he_normal"], "unknown --scheme")
 
