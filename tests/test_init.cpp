@@ -9,6 +9,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -456,9 +457,10 @@ TEST_CASE("every scheme in the registry has an expectation in this file") {
   const auto table = cases();
   std::set<std::string> covered;
   for (const auto& c : table) covered.insert(Scheme::parse(c.text).name());
-  // identity needs square layers, zero_hadamard is one fixed matrix: see their own cases; npy
-  // reads files (test_initcheck.cpp)
-  const std::set<std::string> tested_elsewhere = {"identity", "zero_hadamard", "npy"};
+  // identity needs square layers, zero_hadamard and partial_identity are fixed matrices: see
+  // their own cases; npy reads files (test_initcheck.cpp)
+  const std::set<std::string> tested_elsewhere = {"identity", "zero_hadamard", "partial_identity",
+                                                  "npy"};
   for (const auto& info : schemes()) {
     CAPTURE(info.name);
     CAPTURE(info.random);
@@ -699,6 +701,78 @@ TEST_CASE("zero_hadamard: the partial identity, or Sylvester's Hadamard matrix o
   }
   CHECK(!scheme.info().random);
   CHECK_THROWS_AS(scheme.check_layer(3, 3, true), std::invalid_argument);  // no bias rule
+}
+
+TEST_CASE("zero_hadamard on a growing layer: min(fan_out, 2^ceil(log2 fan_in)) distinct rows") {
+  // On columns 0..fan_in-1 of H_p, H_ij = (-1)^popcount(i & j), rows i and j agree exactly when
+  // i = j modulo 2^ceil(log2 fan_in): the rows repeat with that period (deterministic_init's
+  // 2 -> 32 layer has 2 distinct units; 784 -> 1024 has all 1024).
+  const Scheme scheme = Scheme::parse("zero_hadamard");
+  Rng rng(1);
+  for (const auto& [fan_in, fan_out, distinct] : {std::tuple<Index, Index, Index>{2, 32, 2},
+                                                  {24, 32, 32},
+                                                  {64, 128, 64},
+                                                  {5, 100, 8},
+                                                  {784, 1024, 1024}}) {
+    CAPTURE(fan_in);
+    CAPTURE(fan_out);
+    const Matrix<double> w = scheme.sample_weights(fan_in, fan_out, rng);
+    std::set<std::vector<double>> rows;
+    for (Index i = 0; i < fan_out; ++i) {
+      std::vector<double> row(static_cast<std::size_t>(fan_in));
+      for (Index j = 0; j < fan_in; ++j) row[static_cast<std::size_t>(j)] = w(i, j);
+      rows.insert(row);
+    }
+    CHECK(static_cast<Index>(rows.size()) == distinct);
+  }
+}
+
+TEST_CASE("partial_identity: w_ij = gain [i = j] on every shape, zero rows past fan_in") {
+  for (const auto& [fan_in, fan_out] :
+       {std::pair<Index, Index>{4, 4}, {5, 3}, {784, 10}, {3, 6}, {64, 256}}) {
+    CAPTURE(fan_in);
+    CAPTURE(fan_out);
+    for (const auto& [text, gain] : {std::pair<const char*, double>{"partial_identity", 1.0},
+                                     {"partial_identity(gain=2.5)", 2.5}}) {
+      CAPTURE(text);
+      const Scheme scheme = Scheme::parse(text);
+      Rng rng(1);
+      const Matrix<double> w = scheme.sample_weights(fan_in, fan_out, rng);
+      REQUIRE(w.rows() == fan_out);
+      REQUIRE(w.cols() == fan_in);
+      Index ones = 0;
+      for (Index i = 0; i < fan_out; ++i) {
+        for (Index j = 0; j < fan_in; ++j) {
+          CHECK(w(i, j) == (i == j ? gain : 0.0));
+          if (w(i, j) != 0.0) ++ones;
+        }
+      }
+      CHECK(ones == std::min(fan_in, fan_out));
+      // a growing layer: the units past fan_in have no incoming weight (ZerO's rank bottleneck)
+      for (Index i = fan_in; i < fan_out; ++i) CHECK(w.row(i).norm() == 0.0);
+      const auto n = static_cast<double>(fan_in * fan_out);
+      const double mean = w.sum() / n;
+      CHECK(scheme.variance(fan_in, fan_out) ==
+            doctest::Approx(w.array().square().sum() / n - mean * mean).epsilon(1e-12));
+      CHECK_NOTHROW(scheme.check_layer(fan_in, fan_out, false));
+    }
+  }
+  // on a square layer it is identity, and zero_hadamard on a shrinking one
+  Rng rng(1);
+  CHECK(same<double>(Scheme::parse("partial_identity").sample_weights(6, 6, rng),
+                     Scheme::parse("identity").sample_weights(6, 6, rng)));
+  CHECK(same<double>(Scheme::parse("partial_identity").sample_weights(9, 4, rng),
+                     Scheme::parse("zero_hadamard").sample_weights(9, 4, rng)));
+  const Scheme scheme = Scheme::parse("partial_identity");
+  CHECK(!scheme.info().random);
+  CHECK_THROWS_AS(scheme.check_layer(3, 3, true), std::invalid_argument);  // no bias rule
+  MlpConfig changing{{8, 4, 16, 2}, Activation::parse("relu"), Output::kLinear};
+  const InitConfig init{scheme, ""};
+  CHECK_NOTHROW(init.check(changing));
+  const InitConfig square_only{Scheme::parse("identity"), ""};
+  CHECK_THROWS_WITH_AS(square_only.check(changing),
+                       doctest::Contains("partial_identity takes any shape"),
+                       std::invalid_argument);
 }
 
 TEST_CASE("identity(gain=3) on a square layer, identity on a non-square layer is rejected") {

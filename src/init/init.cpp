@@ -250,7 +250,7 @@ void Scheme::check_layer(Index fan_in, Index fan_out, bool for_bias) const {
   if (!for_bias && name() == "identity" && fan_in != fan_out) {
     throw std::invalid_argument(
         fmt::format("scheme '{}' needs square layers, but a layer is {} -> {} "
-                    "(fan_in {}, fan_out {})",
+                    "(fan_in {}, fan_out {}); partial_identity takes any shape",
                     text_, fan_in, fan_out, fan_in, fan_out));
   }
 }

@@ -391,6 +391,25 @@ const std::vector<Entry>& init_internal::registry() {
           return square(s.number("gain")) * (1.0 / n - 1.0 / (n * n));
         });
     add(
+        {.name = "partial_identity",
+         .params = {gain()},
+         .formula = "gain * I, I the fan_out x fan_in partial identity (w_ij = [i = j]): a "
+                    "shrinking layer keeps the first fan_out inputs, a growing one adds "
+                    "fan_out - fan_in units of zero weights",
+         .source = "Zhao, Zhang & Xie 2022 (ZerO's partial identity, the plain identity for "
+                   "changing widths); Keras Identity and PyTorch eye_ on rectangular shapes",
+         .random = false,
+         .for_bias = false},
+        [](const Scheme& s, Index r, Index c, Index, Index, Rng&) -> Matrix<double> {
+          return s.number("gain") * Matrix<double>::Identity(r, c);
+        },
+        [](const Scheme& s, Index fi, Index fo) {
+          // min(fi, fo) ones among fi fo entries
+          const double ones = static_cast<double>(std::min(fi, fo));
+          const double mean = ones / (static_cast<double>(fi) * static_cast<double>(fo));
+          return square(s.number("gain")) * (mean - mean * mean);
+        });
+    add(
         {.name = "zero_hadamard",
          .params = {},
          .formula = "fan_out <= fan_in: the partial identity I (w_ij = [i = j]); else w_ij = "
