@@ -61,6 +61,12 @@ this package each:
                        mean-field correlation map (tanh): c_l, its fixed point c* and the decay
                        of |c_l - c*| (Schoenholz et al. 2017's depth scale xi_c); c_l after
                        training when the file has a later step.
+  length_variance.png  (length_variance) the variance over seeds of ln(q_l / q_0), the log
+                       squared length of a ReLU net's signal relative to its input
+                       (correlation.csv at step 0), against beta = sum of 1 / n_l over the
+                       hidden layers, with the least-squares line, Hanin & Rolnick's first-order
+                       5 beta and the exact finite-width values; every layer's against its own
+                       beta_l. Only with relu units and at least 20 seeds per setting.
 
 Settings are the rows of summary.csv: runs sharing every grid axis but seed, in grid order. Up to
 8 settings, a line figure draws one line per setting in each panel. Past 8 (and with two or more
@@ -116,13 +122,13 @@ USAGE = ("Usage: /usr/bin/python3 scripts/plot.py DIR     (or --help)\n"
          "       /usr/bin/python3 -m initbench.plot DIR   (python/ on PYTHONPATH, or installed)")
 FIGURES = ("curves.png", "layers.png", "hist_activation.png", "hist_delta.png", "saturated.png",
            "dead.png", "symmetry.png", "jacobian.png", "layer_jacobian.png", "heatmap.png",
-           "steps_to_target.png", "scale.png", "correlation.png")
+           "steps_to_target.png", "scale.png", "correlation.png", "length_variance.png")
 
 
 def _jobs():
     """(figure, draw function, extra arguments) in the order the figures are drawn."""
     from . import correlation, curves, fractions, heatmap, histograms, jacobian, layer_jacobian
-    from . import layers, scale, steps_to_target, symmetry
+    from . import layers, length_variance, scale, steps_to_target, symmetry
     return [("curves.png", curves.draw, ()),
             ("layers.png", layers.draw, ()),
             ("hist_activation.png", histograms.draw, ("activation",)),
@@ -135,7 +141,8 @@ def _jobs():
             ("heatmap.png", heatmap.draw, ()),
             ("steps_to_target.png", steps_to_target.draw, ()),
             ("scale.png", scale.draw, ()),
-            ("correlation.png", correlation.draw, ())]
+            ("correlation.png", correlation.draw, ()),
+            ("length_variance.png", length_variance.draw, ())]
 
 
 def setup_matplotlib():
