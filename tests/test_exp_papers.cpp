@@ -1,12 +1,13 @@
-// The papers' claims, each run at its [quick] size:
-// glorot2010 (Glorot & Bengio 2010) and he2015 (He et al. 2015). Each test asserts the part of
-// its claim that holds at that size; results/<name>/README.md has the full-size numbers.
+// The papers' claims, each run at its [quick] size: glorot2010 (Glorot & Bengio 2010), he2015
+// (He et al. 2015) and deterministic_init (Zhao, Zhang & Xie 2022). Each test asserts the part
+// of its claim that holds at that size; results/<name>/README.md has the full-size numbers.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "experiment_support.hpp"
@@ -420,4 +421,92 @@ TEST_CASE(
     CHECK(std::abs(change) < 0.005);
   }
   CHECK(stalled >= 2);
+}
+
+// Zhao, Zhang & Xie 2022 (ZerO) on the [2, 32, 24, 32, 1] ReLU net, circles data fixed by NumPy
+// seeds: the deterministic inits ignore the seed (full batch: every seed's run identical to the
+// bit; mini-batches: only the order differs), ZerO's Hadamard layers make units distinct without
+// randomness at step 0 where the layer grows by at most the next power of two of its fan_in (on
+// 2 -> 32 training unties only some), and the partial identity leaves a 2-unit net inside the
+// wide one.
+TEST_CASE("deterministic_init: no spread over seeds, ZerO breaks the symmetry, identity's rank") {
+  const auto experiment = quick_experiment("deterministic_init.toml");
+  const auto records = run_quick(experiment);
+  const std::vector<long> sizes = {2, 32, 24, 32, 1};
+  std::map<std::pair<std::string, std::string>, std::vector<const RunRecord*>> runs;
+  for (const RunRecord& r : records) {
+    REQUIRE(experiment.runs.at(static_cast<std::size_t>(r.run.run_id)).model.layers == sizes);
+    runs[{r.run.scheme, initbench::testing::axis(r, "train.batch")}].push_back(&r);
+  }
+  REQUIRE(runs.size() == 6);
+  const auto losses = [](const RunRecord* r) {
+    std::vector<double> v;
+    for (const auto& c : r->curves) v.push_back(c.train_loss);
+    return v;
+  };
+  for (const auto& [key, group] : runs) {
+    const auto& [scheme, batch] = key;
+    INFO(scheme << ", batch " << batch);
+    REQUIRE(group.size() == 3);
+    const bool deterministic = scheme != "he_normal";
+    int same_as_first = 0;
+    for (const RunRecord* r : group) {
+      // step 0: the same network on the same data for every seed, unless the init is random
+      CHECK((r->curves.front().train_loss == group.front()->curves.front().train_loss) ==
+            (deterministic || r == group.front()));
+      if (losses(r) == losses(group.front())) ++same_as_first;
+    }
+    if (deterministic && batch == "0") {
+      CHECK(same_as_first == 3);  // zero spread: every evaluation equal to the bit
+    } else {
+      CHECK(same_as_first == 1);  // the seed draws the weights or shuffles the batches
+    }
+  }
+  // Symmetry and rank (symmetry.csv), full batch, one seed (the others are the same runs).
+  const auto symmetry = [](const RunRecord* r, long step) {
+    std::map<long, initbench::SymmetryRow> by_layer;
+    for (const auto& row : r->rows<initbench::SymmetryRow>()) {
+      if (row.step == step) by_layer[row.layer] = row;
+    }
+    REQUIRE(by_layer.size() == 3);
+    return by_layer;
+  };
+  const RunRecord* zero = runs.at({"zero_hadamard", "0"}).front();
+  const RunRecord* identity = runs.at({"partial_identity", "0"}).front();
+  const long last = zero->run.steps_run;
+  for (long l = 1; l <= 3; ++l) {
+    const long fan_in = sizes[static_cast<std::size_t>(l - 1)];
+    const long width = sizes[static_cast<std::size_t>(l)];
+    INFO("layer " << l << " (" << fan_in << " -> " << width << ")");
+    // ZerO at step 0: the partial identity's rows are distinct; the rows of a Hadamard block
+    // repeat with period 2^ceil(log2 fan_in) (tests/test_init.cpp), so 2 of 32 on 2 -> 32
+    long period = 1;
+    while (period < fan_in) period *= 2;
+    const long distinct_zero = width <= fan_in ? width : std::min(width, period);
+    CHECK(symmetry(zero, 0).at(l).distinct_neurons == distinct_zero);
+    if (distinct_zero == width) {
+      CHECK(symmetry(zero, last).at(l).distinct_neurons == width);
+    } else {
+      // training unties some of the tied units, not all (6 of 32 after 3000 steps)
+      CHECK(symmetry(zero, last).at(l).distinct_neurons > distinct_zero);
+      CHECK(symmetry(zero, last).at(l).distinct_neurons < width);
+    }
+    // partial identity: min(width, fan_in) rows e_i, and the rest zero rows (one group)
+    const long distinct_identity = std::min(width, fan_in) + (width > fan_in ? 1 : 0);
+    CHECK(symmetry(identity, 0).at(l).distinct_neurons == distinct_identity);
+    // ... and only units 0 and 1 of each layer ever carry a signal (the others have zero rows
+    // or read only dead units; relu'(0) = 0 gives them no gradient): rank at most 2 forever
+    for (const auto& row : identity->rows<initbench::SymmetryRow>()) {
+      if (row.layer == l) CHECK(row.act_effective_rank <= 2.0 + 1e-9);
+    }
+  }
+  // ZerO's representations grow past rank 2 (the first layer's most: 4.7 after 3000 steps)
+  double zero_rank = 0.0;
+  for (const auto& [l, row] : symmetry(zero, last))
+    zero_rank = std::max(zero_rank, row.act_effective_rank);
+  INFO("ZerO's largest effective rank at step " << last << ": " << zero_rank);
+  CHECK(zero_rank > 3.0);
+  // ZerO trains the net; the identity's 2-unit net cannot separate the circles.
+  CHECK(zero->run.final_train_acc > 0.9);
+  CHECK(identity->run.final_train_acc < zero->run.final_train_acc - 0.1);
 }
