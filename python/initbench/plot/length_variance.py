@@ -26,6 +26,7 @@ has at least MIN_SEEDS runs (a variance over fewer seeds is too noisy to compare
 import math
 
 import numpy as np
+import pandas as pd
 from matplotlib.lines import Line2D
 
 from .style import finish, new_figure, style, title_for
@@ -88,12 +89,11 @@ def analyse(exp):
     if len(counts) < 2 or counts.min() < MIN_SEEDS:
         return None, None, f"fewer than 2 settings or fewer than {MIN_SEEDS} seeds per setting"
     # one row per (run, layer, sample): ln(q_l / q_0)
-    long = np.concatenate([t["q_a"].to_numpy(), t["q_b"].to_numpy()])
+    q = np.concatenate([t["q_a"].to_numpy(), t["q_b"].to_numpy()])
     sample = np.concatenate([2 * t["pair"].to_numpy(), 2 * t["pair"].to_numpy() + 1])
     run = np.concatenate([t["run_id"].to_numpy()] * 2)
     layer = np.concatenate([t["layer"].to_numpy()] * 2)
-    import pandas as pd
-    frame = pd.DataFrame({"run": run, "layer": layer, "sample": sample, "q": long})
+    frame = pd.DataFrame({"run": run, "layer": layer, "sample": sample, "q": q})
     q0 = frame[frame["layer"] == 0].set_index(["run", "sample"])["q"]
     frame = frame[frame["layer"] > 0]
     base = q0.reindex(pd.MultiIndex.from_arrays([frame["run"], frame["sample"]])).to_numpy()
