@@ -10,7 +10,26 @@ MlpConfig ModelConfig::resolve(Index inputs, Index outputs) const {
   MlpConfig config;
   config.hidden = activation;
   config.output = output;
-  if (!layers.empty()) {
+  if (residual) {
+    if (!layers.empty()) {
+      throw std::invalid_argument(
+          "model.residual = true builds the net from depth (blocks) and width, not from layers");
+    }
+    if (depth < 1 || width < 1) {
+      throw std::invalid_argument(fmt::format(
+          "model.residual: depth {} and width {}: need depth >= 1 blocks and width >= 1", depth,
+          width));
+    }
+    if (block_depth < 1 || block_depth > 2) {
+      throw std::invalid_argument(fmt::format(
+          "model.block_depth = {}: a residual branch has 1 or 2 dense layers", block_depth));
+    }
+    config.blocks = depth;
+    config.block_depth = block_depth;
+    config.sizes.assign(static_cast<std::size_t>(3 + depth * block_depth), width);
+    config.sizes.front() = inputs;
+    config.sizes.back() = outputs;
+  } else if (!layers.empty()) {
     config.sizes = layers;
     if (layers.front() != inputs || layers.back() != outputs) {
       throw std::invalid_argument(fmt::format(
@@ -27,6 +46,12 @@ MlpConfig ModelConfig::resolve(Index inputs, Index outputs) const {
     config.sizes.push_back(outputs);
   }
   config.validate();
+  return config;
+}
+
+MlpConfig RunConfig::network(Index inputs, Index outputs) const {
+  MlpConfig config = model.resolve(inputs, outputs);
+  config.learn_alpha = init.weights.info().residual;
   return config;
 }
 

@@ -306,8 +306,9 @@ int schemes_markdown() {
     return text;
   };
   for (const SchemeInfo& s : schemes()) {
-    fmt::print("| `{}` | {}{} | {} |\n", scheme_signature(s), cell(s.formula),
-               s.for_bias ? "" : " (weights only)", cell(s.source));
+    fmt::print("| `{}` | {}{}{} | {} |\n", scheme_signature(s), cell(s.formula),
+               s.for_bias ? "" : " (weights only)", s.residual ? " (residual nets only)" : "",
+               cell(s.source));
   }
   return 0;
 }
@@ -316,6 +317,8 @@ int list_schemes() {
   for (const SchemeInfo& s : schemes()) {
     fmt::print("{}\n    {}\n    {}\n", scheme_signature(s), s.formula, s.source);
     if (!s.for_bias) fmt::print("    weights only: cannot initialise a bias\n");
+    if (s.residual)
+      fmt::print("    residual nets only (model.residual = true); alpha_b learnable\n");
   }
   fmt::print(
       "\nA gain may be a number or an activation name (PyTorch's calculate_gain): gain=tanh is "

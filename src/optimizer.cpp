@@ -46,7 +46,8 @@ void OptimizerConfig::validate() const {
 }
 
 template <typename T>
-Optimizer<T>::Optimizer(const OptimizerConfig& config, const MlpConfig& net) : config_(config) {
+Optimizer<T>::Optimizer(const OptimizerConfig& config, const MlpConfig& net)
+    : config_(config), learn_alpha_(net.residual() && net.learn_alpha) {
   config_.validate();
   if (config_.kind != OptimizerKind::kSgd) m_ = Params<T>(net);
   if (config_.kind == OptimizerKind::kAdam) v_ = Params<T>(net);
@@ -163,6 +164,11 @@ void Optimizer<T>::step(Params<T>& params, const Params<T>& grads,
     }
     update<T>(config_, t_, params.b[l], grads.b[l], has_m ? &m_.b[l] : nullptr,
               has_v ? &v_.b[l] : nullptr, T(0));
+  }
+  // A residual net's branch scales, when learnable: updated like biases (not decayed).
+  if (learn_alpha_) {
+    update<T>(config_, t_, params.alpha, grads.alpha, has_m ? &m_.alpha : nullptr,
+              has_v ? &v_.alpha : nullptr, T(0));
   }
 }
 

@@ -167,6 +167,7 @@ std::vector<double> meanfield_prediction(const Mlp<T>& net, const Workspace<T>& 
   const MlpConfig& config = net.config();
   const Index L = config.num_layers();
   std::vector<double> q(at(L + 1), kNan);
+  if (config.residual()) return q;  // the recursion is a plain chain's; a residual net: nan
   // q_1 = Var(W_1) * sum_i E[x_i^2] + Var(b_1): E over the n samples.
   const double input_sq = squared_norm_double(ws.A[0].leftCols(n)) / static_cast<double>(n);
   q.at(1) = variance(net.W(1)) * input_sq + variance(net.b(1));

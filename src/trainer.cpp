@@ -59,6 +59,7 @@ void fill_theory(const RunConfig& config, const MlpConfig& net, RunRow& row) {
                  config.init.scale * config.init.scale;
   row.sigma_b2 = config.init.bias().variance(fan_in, fan_out);
   if (!std::isfinite(row.sigma_w2) || !std::isfinite(row.sigma_b2)) return;
+  if (net.residual()) return;  // the mean field below is a plain chain's
   const Activation& act = config.model.activation;
   const MeanField m = meanfield(act, row.sigma_w2, row.sigma_b2);
   row.q_star = m.q_star;
@@ -76,7 +77,7 @@ class Run {
  public:
   Run(const RunConfig& config, const Dataset& data)
       : config_(config),
-        net_config_(config.model.resolve(data.num_features(), data.num_targets())),
+        net_config_(config.network(data.num_features(), data.num_targets())),
         X_(data.X_train.cast<T>()),
         Y_(data.Y_train.cast<T>()),
         Xtest_(data.X_test.cast<T>()),
@@ -399,7 +400,7 @@ bool ProbeSchedules::any_at(long t) const {
 }
 
 double step_work(const RunConfig& config, const Dataset& data) {
-  const MlpConfig net = config.model.resolve(data.num_features(), data.num_targets());
+  const MlpConfig net = config.network(data.num_features(), data.num_targets());
   return step_work(config, net, data.X_train.cols());
 }
 

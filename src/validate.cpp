@@ -43,7 +43,7 @@ void check_network(const RunConfig& run, const MlpConfig& net, const char* size_
   try {
     run.init.check(net);
   } catch (const std::invalid_argument& e) {
-    throw RunCheckError({"init.scheme", "model.layers", "model.depth"},
+    throw RunCheckError({"init.scheme", "model.residual", "model.layers", "model.depth"},
                         fmt::format("init.scheme = '{}': {}", run.scheme, e.what()));
   }
 }
@@ -60,10 +60,12 @@ void check_run(const RunConfig& run, const DataShape& shape) {
                     shape.inputs, shape.outputs));
   }
   check_output(run, shape);
-  const char* size_key = m.layers.empty() ? "model.depth" : "model.layers";
+  const char* size_key = m.residual         ? "model.residual"
+                         : m.layers.empty() ? "model.depth"
+                                            : "model.layers";
   MlpConfig net;
   try {
-    net = m.resolve(shape.inputs, shape.outputs);
+    net = run.network(shape.inputs, shape.outputs);
   } catch (const std::invalid_argument& e) {
     throw RunCheckError({size_key}, e.what());
   }
@@ -73,6 +75,15 @@ void check_run(const RunConfig& run, const DataShape& shape) {
                         fmt::format("train.batch = {} is larger than the data: {} training "
                                     "samples (use 0 for full batch)",
                                     run.train.batch, shape.train));
+  }
+  // These probes compute the Jacobians of a plain MLP's chain of layers, not of a residual stream.
+  for (const char* probe : {"jacobian", "layer_jacobian"}) {
+    if (m.residual && run.probes.on(probe)) {
+      throw RunCheckError({fmt::format("probes.{}", probe), "model.residual"},
+                          fmt::format("probes.{} is for plain MLPs: its Jacobians are those of a "
+                                      "chain of layers, and model.residual = true adds a stream",
+                                      probe));
+    }
   }
   if (run.init.weights.info().data_dependent && shape.train < 2) {
     throw RunCheckError({"init.scheme", "data.train"},

@@ -374,6 +374,11 @@ std::vector<Case> cases() {
                [=](double, double fo) { return normal_dist(0.0, sqrt2 / std::sqrt(fo)); }});
   c.push_back({"he_normal(mode=fan_out, slope=0.2)",
                [=](double, double fo) { return normal_dist(0.0, leaky02 / std::sqrt(fo)); }});
+  // The residual schemes sample every layer as he_normal (fan_in); what they do to the whole
+  // net (alpha_b, fixup's scale and zeros) is checked in "residual schemes" below.
+  for (const char* text : {"fixup", "rezero", "skipinit", "skipinit(alpha=0.1)"}) {
+    c.push_back({text, [=](double fi, double) { return normal_dist(0.0, sqrt2 / std::sqrt(fi)); }});
+  }
   c.push_back({"glorot_standard", [](double fi, double) {
                  const double a = 1.0 / std::sqrt(fi);
                  return uniform_dist(-a, a);
@@ -956,6 +961,97 @@ TEST_CASE("initialize: a float network gets the double network's weights rounded
       }
     }
   }
+}
+
+namespace {
+
+// A residual net of `blocks` blocks of block_depth layers, width 32, 10 inputs, 3 outputs.
+MlpConfig residual_net(Index blocks, Index block_depth) {
+  MlpConfig config{{}, Activation::parse("relu"), Output::kSoftmax};
+  config.blocks = blocks;
+  config.block_depth = block_depth;
+  config.sizes.assign(static_cast<std::size_t>(3 + blocks * block_depth), 32);
+  config.sizes.front() = 10;
+  config.sizes.back() = 3;
+  return config;
+}
+
+}  // namespace
+
+TEST_CASE("residual schemes: alpha_b, fixup's branch scale B^(-1/(2m-2)) and its zero layers") {
+  for (const Index block_depth : {1, 2}) {
+    CAPTURE(block_depth);
+    const Index blocks = 9;
+    const MlpConfig config = residual_net(blocks, block_depth);
+    const Index L = config.num_layers();
+    Mlp<double> he(config, 1);
+    initialize(he, InitConfig{Scheme::parse("he_normal"), ""}, 7, 2);
+    SUBCASE("he_normal: every layer as in a plain net, alpha_b = 1") {
+      CHECK((he.params().alpha.array() == 1.0).all());
+      Mlp<double> plain(MlpConfig{config.sizes, config.hidden, config.output}, 1);
+      initialize(plain, InitConfig{Scheme::parse("he_normal"), ""}, 7, 2);
+      for (Index l = 1; l <= L; ++l) CHECK(same<double>(he.W(l), plain.W(l)));
+    }
+    SUBCASE("rezero and skipinit: he_normal's layers, alpha_b = 0 or the given constant") {
+      for (const auto& [text, alpha] : std::vector<std::pair<std::string, double>>{
+               {"rezero", 0.0}, {"skipinit", 0.0}, {"skipinit(alpha=0.25)", 0.25}}) {
+        CAPTURE(text);
+        Mlp<double> net(config, 1);
+        initialize(net, InitConfig{Scheme::parse(text), ""}, 7, 2);
+        CHECK((net.params().alpha.array() == alpha).all());
+        for (Index l = 1; l <= L; ++l) CHECK(same<double>(net.W(l), he.W(l)));
+      }
+    }
+    SUBCASE("fixup") {
+      Mlp<double> net(config, 1);
+      initialize(net, InitConfig{Scheme::parse("fixup"), ""}, 7, 2);
+      CHECK((net.params().alpha.array() == 1.0).all());
+      CHECK(same<double>(net.W(1), he.W(1)));
+      CHECK(net.W(L).isZero());
+      CHECK(net.b(L).isZero());
+      // 9 blocks, m = 2: the first layer of every branch times 9^(-1/2) = 1/3
+      for (Index blk = 1; blk <= blocks; ++blk) {
+        CAPTURE(blk);
+        CHECK(net.W(config.branch_last(blk)).isZero());
+        if (block_depth == 2) {
+          const Index l = config.branch_first(blk);
+          CHECK((net.W(l) - he.W(l) / 3.0).cwiseAbs().maxCoeff() <= 1e-15);
+          CHECK(he.W(l).norm() > 0);
+        }
+      }
+    }
+    SUBCASE("a float net gets the double net's values rounded") {
+      for (const char* text : {"fixup", "rezero", "skipinit(alpha=0.1)"}) {
+        CAPTURE(text);
+        Mlp<float> f(config, 1);
+        Mlp<double> d(config, 1);
+        initialize(f, InitConfig{Scheme::parse(text), ""}, 7, 2);
+        initialize(d, InitConfig{Scheme::parse(text), ""}, 7, 2);
+        for (Index l = 1; l <= L; ++l)
+          CHECK(same<float>(f.W(l), Matrix<float>(d.W(l).cast<float>())));
+        CHECK(same<float>(f.params().alpha, Vector<float>(d.params().alpha.cast<float>())));
+      }
+    }
+  }
+}
+
+TEST_CASE("residual schemes: errors for plain nets, lsuv and as a bias scheme") {
+  const MlpConfig plain{{10, 32, 32, 3}, Activation::parse("relu"), Output::kSoftmax};
+  for (const char* text : {"fixup", "rezero", "skipinit"}) {
+    CAPTURE(text);
+    const InitConfig as_weights{Scheme::parse(text), "", 1.0};
+    const InitConfig as_bias{Scheme::parse("he_normal"), text, 1.0};
+    CHECK_THROWS_WITH_AS(as_weights.check(plain),
+                         doctest::Contains("is for residual nets (model.residual = true)"),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(as_bias.check(residual_net(2, 2)),
+                         doctest::Contains("cannot initialise biases"), std::invalid_argument);
+  }
+  const InitConfig lsuv_init{Scheme::parse("lsuv"), "", 1.0};
+  CHECK_THROWS_WITH_AS(lsuv_init.check(residual_net(2, 2)),
+                       doctest::Contains("a residual net's stream"), std::invalid_argument);
+  const InitConfig orthogonal{Scheme::parse("orthogonal"), "", 1.0};
+  CHECK_NOTHROW(orthogonal.check(residual_net(2, 1)));
 }
 
 TEST_CASE("pinned bits: he_normal, torch_default and orthogonal on a 3x4 layer, seed 1 run 0") {

@@ -40,14 +40,74 @@ void fill_batch(Mlp<double>& net, Index n, std::uint64_t seed) {
   }
 }
 
-// Smallest |z| over hidden pre-activations: finite differences across a kink are meaningless.
+// Fills a residual net's alpha_b with N(0.5, stddev^2) draws (scales around 1/2, either sign).
+void randomize_alpha(Mlp<double>& net, std::uint64_t seed, double stddev) {
+  Rng rng(seed);
+  for (Index blk = 1; blk <= net.config().blocks; ++blk) net.alpha(blk) = rng.normal(0.5, stddev);
+}
+
+// Smallest |z| over hidden pre-activations (and a residual net's stream, which phi reads too):
+// finite differences across a kink are meaningless.
 double closest_to_kink(const Mlp<double>& net, Index n) {
   double closest = HUGE_VAL;
-  for (Index l = 1; l < net.num_layers(); ++l) {
-    closest = std::min(
-        closest, net.workspace().Z[static_cast<std::size_t>(l)].leftCols(n).cwiseAbs().minCoeff());
-  }
+  const auto& ws = net.workspace();
+  for (Index l = 1; l < net.num_layers(); ++l)
+    closest =
+        std::min(closest, ws.Z[static_cast<std::size_t>(l)].leftCols(n).cwiseAbs().minCoeff());
+  for (const auto& x : ws.X) closest = std::min(closest, x.leftCols(n).cwiseAbs().minCoeff());
   return closest;
+}
+
+struct GradientError {
+  double relative = 0.0;  // ||analytic - numeric|| / ||max(|analytic|, |numeric|)||
+  double worst = 0.0;     // the largest per-entry relative error (absolute below 1e-4)
+  double norm2 = 0.0;
+};
+
+// Central differences of the mean loss over every weight, bias and alpha_b against backward().
+GradientError gradient_error(Mlp<double>& net, Index n, double h) {
+  net.forward(n);
+  net.backward(n);
+  const Params<double> analytic = net.grads();
+  GradientError e;
+  double diff2 = 0.0;
+  auto check = [&](double& param, double grad) {
+    const double saved = param;
+    param = saved + h;
+    net.forward(n);
+    const double up = net.loss(n);
+    param = saved - h;
+    net.forward(n);
+    const double down = net.loss(n);
+    param = saved;
+    const double numeric = (up - down) / (2 * h);
+    diff2 += (grad - numeric) * (grad - numeric);
+    e.norm2 += std::max(grad * grad, numeric * numeric);
+    e.worst = std::max(e.worst, std::abs(grad - numeric) /
+                                    std::max(std::max(std::abs(grad), std::abs(numeric)), 1e-4));
+  };
+  for (Index l = 1; l <= net.num_layers(); ++l) {
+    for (Index k = 0; k < net.W(l).size(); ++k)
+      check(net.W(l)(k), analytic.W[static_cast<std::size_t>(l)](k));
+    for (Index k = 0; k < net.b(l).size(); ++k)
+      check(net.b(l)(k), analytic.b[static_cast<std::size_t>(l)](k));
+  }
+  for (Index blk = 1; blk <= net.config().blocks; ++blk)
+    check(net.alpha(blk), analytic.alpha(blk - 1));
+  e.relative = std::sqrt(diff2 / e.norm2);
+  return e;
+}
+
+// A residual net: input n_0, width w, blocks x block_depth layers, outputs.
+MlpConfig residual_config(Index inputs, Index width, Index blocks, Index block_depth, Index outputs,
+                          const std::string& act, Output out) {
+  MlpConfig config{{}, Activation::parse(act), out};
+  config.blocks = blocks;
+  config.block_depth = block_depth;
+  config.sizes.assign(static_cast<std::size_t>(3 + blocks * block_depth), width);
+  config.sizes.front() = inputs;
+  config.sizes.back() = outputs;
+  return config;
 }
 
 }  // namespace
@@ -75,40 +135,108 @@ TEST_CASE("gradient check: every activation and every loss, relative error <= 1e
         net.forward(n);
         ++seed;
       } while (closest_to_kink(net, n) < 100 * h);
-      net.backward(n);
-      const Params<double> analytic = net.grads();
-
-      double diff2 = 0.0, norm2 = 0.0, worst = 0.0;
-      for (Index l = 1; l <= net.num_layers(); ++l) {
-        auto check = [&](double& param, double grad) {
-          const double saved = param;
-          param = saved + h;
-          net.forward(n);
-          const double up = net.loss(n);
-          param = saved - h;
-          net.forward(n);
-          const double down = net.loss(n);
-          param = saved;
-          const double numeric = (up - down) / (2 * h);
-          diff2 += (grad - numeric) * (grad - numeric);
-          norm2 += std::max(grad * grad, numeric * numeric);
-          // per entry: relative error, with an absolute floor for entries that are ~0
-          worst = std::max(worst, std::abs(grad - numeric) /
-                                      std::max(std::max(std::abs(grad), std::abs(numeric)), 1e-4));
-        };
-        for (Index k = 0; k < net.W(l).size(); ++k)
-          check(net.W(l)(k), analytic.W[static_cast<std::size_t>(l)](k));
-        for (Index k = 0; k < net.b(l).size(); ++k)
-          check(net.b(l)(k), analytic.b[static_cast<std::size_t>(l)](k));
-      }
-      const double relative = std::sqrt(diff2 / norm2);
-      CAPTURE(relative);
-      CAPTURE(worst);
-      CHECK(norm2 > 0);
-      CHECK(relative <= 1e-6);
-      CHECK(worst <= 1e-6);
+      const GradientError e = gradient_error(net, n, h);
+      CAPTURE(e.relative);
+      CAPTURE(e.worst);
+      CHECK(e.norm2 > 0);
+      CHECK(e.relative <= 1e-6);
+      CHECK(e.worst <= 1e-6);
     }
   }
+}
+
+TEST_CASE("gradient check, residual nets: every activation, loss and block depth, alpha_b too") {
+  std::vector<std::string> activations = activation_names();
+  activations.emplace_back("leaky_relu(slope=0.1)");
+  const Index n = 4;
+  const double h = 1e-5;
+  for (const Index block_depth : {1, 2}) {
+    for (const std::string& act : activations) {
+      for (Output out : {Output::kLinear, Output::kSigmoid, Output::kSoftmax}) {
+        const std::string name = act;
+        const std::string loss_name = output_name(out);
+        CAPTURE(block_depth);
+        CAPTURE(name);
+        CAPTURE(loss_name);
+        Mlp<double> net(residual_config(3, 5, 3, block_depth, 2, act, out), n);
+        std::uint64_t seed = 1;
+        do {
+          randomize(net, seed, 0.6);
+          randomize_alpha(net, seed + 500, 0.5);
+          fill_batch(net, n, seed + 1000);
+          net.forward(n);
+          ++seed;
+        } while (closest_to_kink(net, n) < 100 * h);
+        const GradientError e = gradient_error(net, n, h);
+        CAPTURE(e.relative);
+        CAPTURE(e.worst);
+        CHECK(e.norm2 > 0);
+        CHECK(net.grads().alpha.norm() > 0);
+        CHECK(e.relative <= 1e-6);
+        CHECK(e.worst <= 1e-6);
+      }
+    }
+  }
+}
+
+TEST_CASE("golden: a hand-computed residual net of one block, relu and MSE") {
+  // sizes 1-1-1-1, one block of one layer. x = 2, y = 1.
+  //   x_0 = W1 x + b1 = 1 * 2 + 0 = 2;  branch F = W2 relu(x_0) + b2 = 3 * 2 - 1 = 5
+  //   x_1 = x_0 + alpha F = 2 + 0.5 * 5 = 4.5;  z_3 = W3 relu(x_1) + b3 = 2 * 4.5 + 0 = 9
+  //   L = (9 - 1)^2 = 64
+  // Backward: dz3 = 16;  dW3 = 16 * 4.5 = 72;  db3 = 16;  G_1 = W3 dz3 relu'(x_1) = 32
+  //   dalpha = G_1 F = 160;  D2 = alpha G_1 = 16;  dW2 = 16 * relu(x_0) = 32;  db2 = 16
+  //   G_0 = G_1 + W2 D2 relu'(x_0) = 32 + 48 = 80;  dW1 = 80 * 2 = 160;  db1 = 80
+  Mlp<double> net(residual_config(1, 1, 1, 1, 1, "relu", Output::kLinear), 1);
+  net.W(1) << 1;
+  net.W(2) << 3;
+  net.b(2) << -1;
+  net.W(3) << 2;
+  net.alpha(1) = 0.5;
+  net.workspace().input(1) << 2;
+  net.workspace().target(1) << 1;
+  net.forward(1);
+  CHECK(net.workspace().X[0](0, 0) == 2);
+  CHECK(net.workspace().Z[2](0, 0) == 5);
+  CHECK(net.workspace().X[1](0, 0) == 4.5);
+  CHECK(net.loss(1) == 64);
+  net.backward(1);
+  CHECK(net.grads().W[3](0, 0) == 72);
+  CHECK(net.grads().b[3](0) == 16);
+  CHECK(net.workspace().G[1](0, 0) == 32);
+  CHECK(net.grads().alpha(0) == 160);
+  CHECK(net.grads().W[2](0, 0) == 32);
+  CHECK(net.grads().b[2](0) == 16);
+  CHECK(net.workspace().G[0](0, 0) == 80);
+  CHECK(net.grads().W[1](0, 0) == 160);
+  CHECK(net.grads().b[1](0) == 80);
+}
+
+TEST_CASE("a residual net with every alpha_b = 0 is its input and output layers alone") {
+  // ReZero's start: the branches are computed but add nothing, so the logits are those of the
+  // two-layer net W_L phi(W_1 x + b_1) + b_L, no branch weight gets a gradient, and alpha_b does.
+  const Index n = 6;
+  Mlp<double> res(residual_config(3, 8, 4, 2, 2, "tanh", Output::kSoftmax), n);
+  randomize(res, 5, 0.7);
+  res.params().alpha.setZero();
+  fill_batch(res, n, 6);
+  Mlp<double> shallow(MlpConfig{{3, 8, 2}, Activation::parse("tanh"), Output::kSoftmax}, n);
+  shallow.W(1) = res.W(1);
+  shallow.b(1) = res.b(1);
+  shallow.W(2) = res.W(res.num_layers());
+  shallow.b(2) = res.b(res.num_layers());
+  shallow.workspace().input(n) = res.workspace().input(n);
+  shallow.workspace().target(n) = res.workspace().target(n);
+  res.forward(n);
+  shallow.forward(n);
+  CHECK(res.workspace().Z[static_cast<std::size_t>(res.num_layers())].leftCols(n) ==
+        shallow.workspace().Z[2].leftCols(n));
+  res.backward(n);
+  shallow.backward(n);
+  CHECK(res.grads().W[1] == shallow.grads().W[1]);
+  for (Index l = 2; l < res.num_layers(); ++l)
+    CHECK(res.grads().W[static_cast<std::size_t>(l)].isZero());
+  CHECK((res.grads().alpha.array() != 0).all());
 }
 
 TEST_CASE("golden: a hand-computed 2-3-1 relu network with MSE") {
@@ -290,4 +418,80 @@ TEST_CASE(
       CHECK(rows_identical(net.grads().b[2]));
     }
   }
+}
+
+TEST_CASE("residual nets: float and double agree, and identical neurons stay bit-identical") {
+  for (const Index block_depth : {1, 2}) {
+    CAPTURE(block_depth);
+    const MlpConfig config = residual_config(3, 8, 5, block_depth, 2, "tanh", Output::kSoftmax);
+    Mlp<double> d(config, 16);
+    randomize(d, 3, 0.4);
+    randomize_alpha(d, 4, 0.3);
+    Mlp<float> f(config, 16);
+    for (Index l = 1; l <= d.num_layers(); ++l) {
+      f.W(l) = d.W(l).cast<float>();
+      f.b(l) = d.b(l).cast<float>();
+    }
+    f.params().alpha = d.params().alpha.cast<float>();
+    fill_batch(d, 16, 4);
+    f.workspace().input(16) = d.workspace().input(16).cast<float>();
+    f.workspace().target(16) = d.workspace().target(16).cast<float>();
+    d.forward(10);
+    f.forward(10);
+    CHECK(f.loss(10) == doctest::Approx(d.loss(10)).epsilon(1e-5));
+    d.backward(10);
+    f.backward(10);
+    CHECK((f.grads().W[1].cast<double>() - d.grads().W[1]).norm() < 1e-4 * d.grads().W[1].norm());
+    CHECK((f.grads().alpha.cast<double>() - d.grads().alpha).norm() <
+          1e-4 * d.grads().alpha.norm());
+  }
+  // constant weights: every unit of the stream and of the branches equal, bit for bit
+  for (const Index width : {1, 3, 8, 17, 33, 64}) {
+    for (const Index n : {1, 8, 17, 301}) {
+      CAPTURE(width);
+      CAPTURE(n);
+      Mlp<float> net(residual_config(2, width, 3, 2, 3, "tanh", Output::kSoftmax), n);
+      for (Index l = 1; l <= net.num_layers(); ++l) {
+        net.W(l).setConstant(0.1f);
+        net.b(l).setConstant(0.05f);
+      }
+      net.params().alpha.setConstant(0.7f);
+      Rng rng(static_cast<std::uint64_t>(width * 1000 + n));
+      for (Index k = 0; k < 2 * n; ++k) net.workspace().A[0](k) = static_cast<float>(rng.normal());
+      net.workspace().target(n).setZero();
+      for (Index j = 0; j < n; ++j) net.workspace().Y(static_cast<Index>(rng.below(3)), j) = 1.0f;
+      net.forward(n);
+      net.backward(n);
+      auto rows_identical = [](const auto& m) {
+        for (Index i = 1; i < m.rows(); ++i) {
+          if (m.row(i) != m.row(0)) return false;
+        }
+        return true;
+      };
+      const auto& ws = net.workspace();
+      for (std::size_t b = 0; b < ws.X.size(); ++b) {
+        CHECK(rows_identical(ws.X[b].leftCols(n)));
+        CHECK(rows_identical(ws.G[b].leftCols(n)));
+      }
+      for (Index l = 1; l < net.num_layers(); ++l)
+        CHECK(rows_identical(net.grads().W[static_cast<std::size_t>(l)]));
+    }
+  }
+}
+
+TEST_CASE("residual configuration errors") {
+  auto build = [](MlpConfig config) { return Mlp<double>(std::move(config), 1); };
+  MlpConfig ok = residual_config(3, 4, 2, 2, 1, "relu", Output::kLinear);
+  CHECK_NOTHROW(build(ok));
+  CHECK(ok.num_parameters() == 3 * 4 + 4 + 4 * (4 * 4 + 4) + 4 + 1 + 2);  // 2 alpha_b
+  MlpConfig deep = ok;
+  deep.block_depth = 3;
+  CHECK_THROWS_WITH_AS(build(deep), doctest::Contains("1 or 2 dense layers"),
+                       std::invalid_argument);
+  MlpConfig short_net = ok;
+  short_net.sizes.pop_back();
+  CHECK_THROWS_WITH_AS(build(short_net), doctest::Contains("has 6 layers"), std::invalid_argument);
+  MlpConfig uneven = ok;
+  uneven.sizes[3] = 5;
+  CHECK_THROWS_WITH_AS(build(uneven), doctest::Contains("one width"), std::invalid_argument);
 }

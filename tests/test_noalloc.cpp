@@ -30,19 +30,33 @@ using namespace initbench;
 
 namespace {
 
+// residual: 0 for the plain MLP 12-32-16-16-k, else a residual net of 3 blocks of `residual`
+// layers of width 16, under skipinit(alpha=0.1) (alpha_b learnable).
 template <typename T>
-void check_no_allocation(const char* activation, Output output, OptimizerKind kind) {
+void check_no_allocation(const char* activation, Output output, OptimizerKind kind,
+                         Index residual = 0) {
   const std::string act = activation;
   const std::string out = output_name(output);
   const std::string opt_name = optimizer_name(kind);
   CAPTURE(act);
   CAPTURE(out);
   CAPTURE(opt_name);
-  MlpConfig config{
-      {12, 32, 16, 16, output == Output::kSoftmax ? 4 : 1}, Activation::parse(activation), output};
+  CAPTURE(residual);
+  const Index outputs = output == Output::kSoftmax ? 4 : 1;
+  MlpConfig config{{12, 32, 16, 16, outputs}, Activation::parse(activation), output};
+  std::string scheme = "glorot_uniform";
+  if (residual > 0) {
+    config.blocks = 3;
+    config.block_depth = residual;
+    config.learn_alpha = true;
+    config.sizes.assign(static_cast<std::size_t>(3 + 3 * residual), 16);
+    config.sizes.front() = 12;
+    config.sizes.back() = outputs;
+    scheme = "skipinit(alpha=0.1)";
+  }
   const Index capacity = 40;
   Mlp<T> net(config, capacity);
-  initialize(net, InitConfig{Scheme::parse("glorot_uniform"), "normal(stddev=0.1)", 1.0}, 1, 0);
+  initialize(net, InitConfig{Scheme::parse(scheme), "normal(stddev=0.1)", 1.0}, 1, 0);
   OptimizerConfig oc{kind, 0.01};
   oc.weight_decay = 1e-4;
   Optimizer<T> opt(oc, config);
@@ -82,6 +96,16 @@ TEST_CASE_TEMPLATE("a training step allocates nothing: every activation, output 
     for (OptimizerKind kind : {OptimizerKind::kSgd, OptimizerKind::kMomentum,
                                OptimizerKind::kNesterov, OptimizerKind::kAdam}) {
       check_no_allocation<T>("relu", out, kind);
+    }
+  }
+}
+
+TEST_CASE_TEMPLATE("a residual net's training step allocates nothing: both block depths", T, float,
+                   double) {
+  for (const Index block_depth : {1, 2}) {
+    for (OptimizerKind kind : {OptimizerKind::kSgd, OptimizerKind::kAdam}) {
+      check_no_allocation<T>("relu", Output::kSoftmax, kind, block_depth);
+      check_no_allocation<T>("tanh", Output::kSigmoid, kind, block_depth);
     }
   }
 }

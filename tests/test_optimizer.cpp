@@ -121,3 +121,35 @@ TEST_CASE("bad optimizer settings are rejected with the value and the allowed ra
   CHECK_THROWS_WITH_AS(parse_optimizer("adma"), doctest::Contains("did you mean 'adam'"),
                        std::invalid_argument);
 }
+
+TEST_CASE("a residual net's alpha_b: updated like a bias when learnable, else left alone") {
+  MlpConfig net{{1, 1, 1, 1}, {}, Output::kLinear};
+  net.blocks = 1;
+  net.block_depth = 1;
+  for (const OptimizerKind kind : {OptimizerKind::kSgd, OptimizerKind::kMomentum,
+                                   OptimizerKind::kNesterov, OptimizerKind::kAdam}) {
+    for (const bool learn : {false, true}) {
+      const std::string name = optimizer_name(kind);
+      CAPTURE(name);
+      CAPTURE(learn);
+      net.learn_alpha = learn;
+      OptimizerConfig c{kind, 0.1};
+      c.weight_decay = 0.5;  // not applied to alpha_b
+      Optimizer<double> opt(c, net);
+      Params<double> p(net);
+      Params<double> g(net);
+      p.alpha(0) = 0.25;
+      g.alpha(0) = 2.0;
+      opt.step(p, g);
+      if (!learn) {
+        CHECK(p.alpha(0) == 0.25);
+      } else if (kind == OptimizerKind::kAdam) {
+        CHECK(p.alpha(0) == doctest::Approx(0.25 - 0.1));  // Adam's first step is lr sign(g)
+      } else if (kind == OptimizerKind::kNesterov) {
+        CHECK(p.alpha(0) == doctest::Approx(0.25 - 0.1 * (2.0 + 0.9 * 2.0)));
+      } else {
+        CHECK(p.alpha(0) == doctest::Approx(0.25 - 0.1 * 2.0));
+      }
+    }
+  }
+}

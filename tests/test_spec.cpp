@@ -1,4 +1,5 @@
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <cmath>
 #include <initializer_list>
@@ -1031,6 +1032,35 @@ TEST_CASE("spec: sizes are checked against the schemes and the data when the spe
   expect_error(
       spec({{"data", idx}, {"model", "layers = [784, 10, 10]"}, {"init", "scheme = \"identity\""}}),
       "identity", {"layer 1", "square"});
+}
+
+TEST_CASE("spec: residual nets: the keys map, and invalid combinations are one-line errors") {
+  const std::string blocks = "depth = 3\nwidth = 8\nresidual = true";
+  const Experiment e = parse(spec(
+      {{"model", blocks + "\nblock_depth = 1"}, {"init", "scheme = \"skipinit(alpha=0.1)\""}}));
+  REQUIRE(e.runs.size() == 1);
+  CHECK(e.runs[0].model.residual);
+  CHECK(e.runs[0].model.block_depth == 1);
+  const MlpConfig net = e.runs[0].network(2, 1);
+  CHECK(net.blocks == 3);
+  CHECK(net.num_layers() == 5);
+  CHECK(net.learn_alpha);
+  CHECK_FALSE(parse(spec({{"model", blocks}})).runs[0].network(2, 1).learn_alpha);  // he_normal
+  CHECK(parse(spec({{"model", blocks}})).runs[0].network(2, 1).num_layers() == 8);  // m = 2
+  expect_error(spec({{"model", blocks + "\nblock_depth = 3"}}), "block_depth",
+               {"model.block_depth = 3", "must be 1 or 2"});
+  expect_error(spec({{"model", "layers = [2, 4, 1]\nresidual = true"}}), "residual",
+               {"model.residual", "not from layers"});
+  expect_error(spec({{"model", blocks}, {"init", "scheme = \"lsuv\""}}), "lsuv",
+               {"init.scheme = 'lsuv'", "residual net's stream"});
+  expect_error(spec({{"model", blocks}, {"probes", "jacobian = true"}}), "jacobian = true",
+               {"probes.jacobian is for plain MLPs"});
+  for (const char* scheme : {"fixup", "rezero", "skipinit"}) {
+    CAPTURE(scheme);
+    expect_error(
+        spec({{"model", "depth = 3\nwidth = 8"}, {"init", fmt::format("scheme = \"{}\"", scheme)}}),
+        scheme, {"is for residual nets (model.residual = true)"});
+  }
 }
 
 TEST_CASE("spec: a grid too large to run is refused") {

@@ -32,13 +32,16 @@ struct ModelConfig {
   // Either explicit sizes (n_0..n_L; n_0 and n_L must match the data), or depth hidden layers
   // of `width` units between the data's input and output sizes.
   std::vector<Index> layers;
-  Index depth = 0;  // hidden layers
+  Index depth = 0;  // hidden layers, or residual blocks when `residual`
   Index width = 0;
+  bool residual = false;  // depth blocks x_{b+1} = x_b + alpha_b F_b(x_b) (mlp.hpp)
+  Index block_depth = 2;  // dense layers per residual branch, 1 or 2
   Activation activation;
   Output output = Output::kSigmoid;
   Precision precision = Precision::kFloat;
 
-  // The network for a dataset: sizes from `layers`, or input, depth x width, output.
+  // The network for a dataset: sizes from `layers`, or input, depth x width, output; residual:
+  // input, width, depth x block_depth x width, output (mlp.hpp).
   MlpConfig resolve(Index inputs, Index outputs) const;
 };
 
@@ -94,6 +97,9 @@ struct RunConfig {
   std::vector<std::pair<std::string, std::string>> axes;
   std::string
       weights_dir;  // where dump_weights writes (<experiment folder>/weights/<run_id>); "" = none
+
+  // model.resolve, with alpha_b learnable under the residual schemes (init.hpp: SchemeInfo).
+  MlpConfig network(Index inputs, Index outputs) const;
 };
 
 }  // namespace initbench

@@ -54,6 +54,10 @@ struct SchemeInfo {
   bool for_bias = true;         // can initialise a bias vector
   bool data_dependent = false;  // lsuv
   bool from_files = false;      // npy: every layer read from a folder (load_weights_folder)
+  // For residual nets only (model.residual = true): besides sampling every layer, the scheme
+  // sets the blocks' alpha_b (and may rescale or zero layers, fixup), and alpha_b is learnable.
+  // Under every other scheme a residual net starts at alpha_b = 1, fixed.
+  bool residual = false;
   // The scheme written with every required parameter, for listings and tests ("" when the name
   // alone is complete).
   std::string example;
@@ -135,7 +139,8 @@ struct LayerWeights {
 std::vector<LayerWeights> load_weights_folder(const std::string& folder);
 
 // Initialises every layer of the network from (seed, run). lsuv needs lsuv_batch: inputs
-// (n_0, m) on which layer output variances are measured.
+// (n_0, m) on which layer output variances are measured. A residual net's alpha_b start at 1,
+// or where its residual scheme (SchemeInfo::residual) sets them.
 template <typename T>
 void initialize(Mlp<T>& net, const InitConfig& init, std::uint64_t seed, std::uint64_t run,
                 const ConstMatrixRef<T>* lsuv_batch = nullptr);

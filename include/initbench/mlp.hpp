@@ -11,6 +11,22 @@
 //   D[l-1]    = (W_l^T D[l]) * phi'(Z[l-1])
 // All buffers are allocated when a Workspace is built for a batch capacity; forward/backward on
 // n <= capacity samples use the leading n columns and allocate nothing.
+//
+// Residual nets (MlpConfig::blocks > 0): B blocks of m = block_depth dense layers, all of width
+// w, between an input layer and the output layer, so L = 2 + B m. With the stream x_b (w, n):
+//   x_0 = z_1 = W_1 a_0 + b_1                         (the input layer, no nonlinearity)
+//   x_b = x_{b-1} + alpha_b F_b(x_{b-1}),   b = 1..B  (alpha_b a scalar per block)
+//   F_b(x) = W_{l+m} phi(... W_{l+1} phi(x) + b_{l+1} ...) + b_{l+m},  l = 1 + (b-1) m
+//            (pre-activation order: each branch layer is preceded by phi; no phi after it)
+//   logits z_L = W_L phi(x_B) + b_L
+// In the buffers: A[l] is always the input of layer l + 1, so A[l] = phi(x_b) when l = 1 + b m
+// (the stream after block b, or x_0 for l = 1) and phi(Z[l]) inside a branch; Z[1 + b m] holds
+// F_b (b >= 1). Backward, with G_b = dL/dx_b:
+//   G_B = (W_L^T D[L]) * phi'(x_B)
+//   D[1 + b m] = alpha_b G_b,  dalpha_b = sum over entries of G_b F_b (column by column, in order)
+//   the branch's layers backward as above, down to g = dL/dphi(x_{b-1}) from its first layer
+//   G_{b-1} = G_b + g * phi'(x_{b-1});  D[1] = G_0.
+// The stream update and the sums use std::fma in a fixed order (the same bits everywhere).
 #pragma once
 
 #include <vector>
@@ -26,12 +42,21 @@ struct MlpConfig {
   std::vector<Index> sizes;  // n_0 (inputs), n_1, ..., n_L (outputs); at least two entries
   Activation hidden;         // phi for layers 1..L-1
   Output output = Output::kSigmoid;
+  Index blocks = 0;          // residual blocks B; 0 = a plain MLP
+  Index block_depth = 1;     // m, dense layers per residual branch (1 or 2)
+  bool learn_alpha = false;  // the optimizer updates alpha_b (else it stays at its initial value)
 
   Index num_layers() const { return static_cast<Index>(sizes.size()) - 1; }  // L
+  bool residual() const { return blocks > 0; }
+  // Residual nets: block b's branch is layers branch_first(b)..branch_last(b), b = 1..B.
+  Index branch_first(Index b) const { return 2 + (b - 1) * block_depth; }
+  Index branch_last(Index b) const { return 1 + b * block_depth; }
   Index fan_in(Index l) const { return sizes[static_cast<std::size_t>(l - 1)]; }
   Index fan_out(Index l) const { return sizes[static_cast<std::size_t>(l)]; }
   Index num_parameters() const;
-  void validate() const;  // throws std::invalid_argument on empty or non-positive sizes
+  // throws std::invalid_argument on empty or non-positive sizes, and for residual nets on a
+  // block_depth other than 1 or 2, sizes not 2 + B m layers, or hidden layers of unequal width
+  void validate() const;
 };
 
 // Per-layer parameters, or gradients of the same shapes.
@@ -39,6 +64,7 @@ template <typename T>
 struct Params {
   std::vector<Matrix<T>> W;  // W[l]: (n_l, n_{l-1}), l = 1..L; W[0] empty
   std::vector<Vector<T>> b;  // b[l]: (n_l), l = 1..L; b[0] empty
+  Vector<T> alpha;           // (B) alpha_b at index b - 1; empty in a plain MLP
 
   Params() = default;
   explicit Params(const MlpConfig& config);  // zero-filled
@@ -55,6 +81,8 @@ struct Workspace {
   std::vector<Matrix<T>> A;  // A[l]: (n_l, capacity) activations, l = 0..L-1 (A[0]: the input)
   std::vector<Matrix<T>> D;  // D[l]: (n_l, capacity) dL/dZ[l], l = 1..L
   Matrix<T> Y;               // (n_L, capacity) targets
+  std::vector<Matrix<T>> X;  // X[b]: (w, capacity) the stream x_b, b = 0..B (residual nets only)
+  std::vector<Matrix<T>> G;  // G[b]: (w, capacity) dL/dx_b, b = 0..B (residual nets only)
   kernels::GemmScratch<T> scratch;  // packing buffers of the products (allocated here, once)
 
   Workspace() = default;
@@ -88,6 +116,8 @@ class Mlp {
   const Matrix<T>& W(Index l) const { return params_.W[static_cast<std::size_t>(l)]; }
   Vector<T>& b(Index l) { return params_.b[static_cast<std::size_t>(l)]; }
   const Vector<T>& b(Index l) const { return params_.b[static_cast<std::size_t>(l)]; }
+  T& alpha(Index block) { return params_.alpha(block - 1); }  // residual nets, block = 1..B
+  T alpha(Index block) const { return params_.alpha(block - 1); }
 
   // On the network's own workspace (input(n) and target(n) filled by the caller).
   void forward(Index n) { forward(workspace_, n); }
@@ -101,6 +131,9 @@ class Mlp {
   Correct count_correct(const Workspace<T>& ws, Index n) const;      // after forward
 
  private:
+  void forward_residual(Workspace<T>& ws, Index n) const;
+  void backward_residual(Workspace<T>& ws, Index n, Params<T>& grads) const;
+
   MlpConfig config_;
   Params<T> params_;
   Params<T> grads_;

@@ -6,6 +6,8 @@
 //              p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
 // with g = dL/dp + weight_decay * p for weights (L2 regularisation, added to the gradient as
 // torch.optim does; biases are not decayed, as in the course and Keras' kernel regularisers).
+// A residual net's branch scales alpha_b are updated like biases when MlpConfig::learn_alpha
+// is set, and left as they are otherwise.
 // All state is allocated at construction; step() allocates nothing.
 #pragma once
 
@@ -51,6 +53,7 @@ class Optimizer {
   Params<T> m_;  // momentum velocity, or Adam's first moment
   Params<T> v_;  // Adam's second moment
   long t_ = 0;
+  bool learn_alpha_ = false;
 };
 
 // One training step on the network's own workspace (input(n), target(n) filled): forward,

@@ -322,6 +322,17 @@ Scheme InitConfig::bias() const {
 void InitConfig::check(const MlpConfig& net) const {
   if (!(std::isfinite(scale) && scale > 0))
     throw std::invalid_argument(fmt::format("init scale must be > 0, got {}", scale));
+  if (weights.info().residual && !net.residual()) {
+    throw std::invalid_argument(fmt::format(
+        "scheme '{}' is for residual nets (model.residual = true): it sets their blocks' alpha_b",
+        weights.text()));
+  }
+  if (weights.info().data_dependent && net.residual()) {
+    throw std::invalid_argument(fmt::format(
+        "scheme '{}' normalises layer after layer of a plain MLP; a residual net's stream is not "
+        "one (use he_normal, fixup, rezero or skipinit)",
+        weights.text()));
+  }
   const Scheme b = bias();
   if (weights.info().from_files) network_weights(*this, net);
   for (Index l = 1; l <= net.num_layers(); ++l) {
@@ -333,6 +344,23 @@ void InitConfig::check(const MlpConfig& net) const {
     }
   }
 }
+
+namespace {
+
+// What a residual scheme does to a residual net besides sampling it (the defaults for any other
+// scheme, and for a plain MLP: nothing).
+ResidualStart residual_start(const Scheme& scheme, const MlpConfig& config) {
+  const ResidualRule rule = find_entry(&scheme.info()).residual;
+  return config.residual() && rule != nullptr ? rule(scheme, config) : ResidualStart{};
+}
+
+// True for the layers of a residual branch but its last one.
+bool inner_branch_layer(const MlpConfig& config, Index l) {
+  if (!config.residual() || l < 2 || l >= config.num_layers()) return false;
+  return (l - 1) % config.block_depth != 0;  // branch_last(b) = 1 + b m
+}
+
+}  // namespace
 
 template <typename T>
 void initialize(Mlp<T>& net, const InitConfig& init, std::uint64_t seed, std::uint64_t run,
@@ -346,6 +374,7 @@ void initialize(Mlp<T>& net, const InitConfig& init, std::uint64_t seed, std::ui
   }
   std::vector<LayerWeights> files;  // npy(path): every layer's W, and b if the folder has them
   if (init.weights.info().from_files) files = network_weights(init, config);
+  const ResidualStart start = residual_start(init.weights, config);
   std::optional<Rng> numpy;
   if (uses_numpy(init.generator))
     numpy = Rng::numpy_legacy(numpy_seed(init.numpy_seed, "init.numpy_seed"));
@@ -363,10 +392,22 @@ void initialize(Mlp<T>& net, const InitConfig& init, std::uint64_t seed, std::ui
                      : bias.sample_bias(config.fan_in(l), config.fan_out(l), bias_rng).cast<T>();
       continue;
     }
+    // a residual scheme's branch scale multiplies in double, before the rounding
+    const double scale =
+        inner_branch_layer(config, l) ? init.scale * start.branch_scale : init.scale;
     net.W(l) =
-        (init.scale * init.weights.sample_weights(config.fan_in(l), config.fan_out(l), weight_rng))
+        (scale * init.weights.sample_weights(config.fan_in(l), config.fan_out(l), weight_rng))
             .cast<T>();
     net.b(l) = bias.sample_bias(config.fan_in(l), config.fan_out(l), bias_rng).cast<T>();
+  }
+  // a residual net: the alpha_b, and the layers a residual scheme starts at zero
+  for (Index blk = 1; blk <= config.blocks; ++blk) {
+    net.alpha(blk) = static_cast<T>(start.alpha);
+    if (start.zero_branch_last) net.W(config.branch_last(blk)).setZero();
+  }
+  if (start.zero_output) {
+    net.W(config.num_layers()).setZero();
+    net.b(config.num_layers()).setZero();
   }
   if (init.weights.info().data_dependent) {
     lsuv(net, *lsuv_batch, init.weights.number("tol"),

@@ -23,10 +23,20 @@ using Sampler = Matrix<double> (*)(const Scheme&, Index rows, Index cols, Index 
 // E[w^2] - E[w]^2 over the distribution (nan where it depends on the data).
 using Variance = double (*)(const Scheme&, Index fan_in, Index fan_out);
 
+// What a residual scheme does to a residual net besides sampling every layer with its sampler.
+struct ResidualStart {
+  double alpha = 1.0;             // every alpha_b's start
+  double branch_scale = 1.0;      // multiplies every branch layer but the last one
+  bool zero_branch_last = false;  // the last layer of every branch: weights 0
+  bool zero_output = false;       // the output layer: weights and bias 0
+};
+using ResidualRule = ResidualStart (*)(const Scheme&, const MlpConfig&);
+
 struct Entry {
   SchemeInfo info;
   Sampler sample;
   Variance variance;
+  ResidualRule residual = nullptr;  // set exactly when info.residual
 };
 
 // Every scheme's entry, in listing order; the entry of a registered SchemeInfo.

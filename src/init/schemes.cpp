@@ -154,8 +154,9 @@ ParamInfo mode(std::vector<std::string> choices = {"fan_in", "fan_out"}) {
 const std::vector<Entry>& init_internal::registry() {
   static const std::vector<Entry> entries = [] {
     std::vector<Entry> e;
-    auto add = [&](SchemeInfo info, Sampler sampler, Variance variance) {
-      e.push_back({std::move(info), sampler, variance});
+    auto add = [&](SchemeInfo info, Sampler sampler, Variance variance,
+                   ResidualRule residual = nullptr) {
+      e.push_back({std::move(info), sampler, variance, residual});
     };
 
     add(
@@ -528,6 +529,52 @@ const std::vector<Entry>& init_internal::registry() {
               s.text()));
         },
         [](const Scheme&, Index, Index) { return kNan; });  // the files decide
+
+    // Residual nets (model.residual = true; mlp.hpp): every layer is sampled as he_normal, then
+    // the scheme sets the blocks' alpha_b (learnable) and, for fixup, rescales and zeroes layers.
+    // Their variance is he_normal's, the variance of what they sample.
+    const Sampler he_fan_in = [](const Scheme&, Index r, Index c, Index fi, Index,
+                                 Rng& rng) -> Matrix<double> {
+      return normal(r, c, 0.0, std::sqrt(2.0 / static_cast<double>(fi)), rng);
+    };
+    const Variance he_variance = [](const Scheme&, Index fi, Index) {
+      return 2.0 / static_cast<double>(fi);
+    };
+    add({.name = "fixup",
+         .formula = "he_normal(mode=fan_in) with the output layer and the last layer of every "
+                    "branch at 0, the branch's other layers times B^(-1/(2m-2)) (B blocks, m "
+                    "layers per branch; m = 1: the branch is its zero layer), alpha_b = 1 "
+                    "learnable (Fixup's multiplier); biases as init.bias (default 0)",
+         .source = "Zhang, Dauphin & Ma 2019 (Fixup); its scalar biases are the layers' own bias "
+                   "vectors",
+         .for_bias = false,
+         .residual = true},
+        he_fan_in, he_variance, [](const Scheme&, const MlpConfig& net) {
+          ResidualStart start;
+          start.zero_branch_last = true;
+          start.zero_output = true;
+          if (net.block_depth >= 2) {
+            start.branch_scale = std::pow(static_cast<double>(net.blocks),
+                                          -1.0 / static_cast<double>(2 * net.block_depth - 2));
+          }
+          return start;
+        });
+    add({.name = "rezero",
+         .formula = "he_normal(mode=fan_in) for every layer, alpha_b = 0 learnable",
+         .source = "Bachlechner et al. 2020 (ReZero)",
+         .for_bias = false,
+         .residual = true},
+        he_fan_in, he_variance,
+        [](const Scheme&, const MlpConfig&) { return ResidualStart{.alpha = 0.0}; });
+    add({.name = "skipinit",
+         .params = {number("alpha", "0", "alpha_b's start (0 or a small constant)")},
+         .formula = "he_normal(mode=fan_in) for every layer, alpha_b = alpha learnable",
+         .source = "De & Smith 2020 (SkipInit)",
+         .for_bias = false,
+         .residual = true},
+        he_fan_in, he_variance, [](const Scheme& s, const MlpConfig&) {
+          return ResidualStart{.alpha = s.number("alpha")};
+        });
     return e;
   }();
   return entries;

@@ -308,6 +308,14 @@ const std::vector<Key>& keys() {
          [](R& r, const V& v) { r.model.depth = v.integer(); }},
         {"model", "width", Kind::kInteger, true, [](const V& v) { integer_in(v, 1, kMaxWidth); },
          [](R& r, const V& v) { r.model.width = v.integer(); }},
+        {"model", "residual", Kind::kBool, true, none,
+         [](R& r, const V& v) { r.model.residual = v.boolean(); }},
+        {"model", "block_depth", Kind::kInteger, true,
+         [](const V& v) {
+           if (v.integer() < 1 || v.integer() > 2)
+             fail("must be 1 or 2 (dense layers per residual branch)");
+         },
+         [](R& r, const V& v) { r.model.block_depth = v.integer(); }},
         {"model", "activation", Kind::kString, true,
          [](const V& v) { Activation::parse(v.string()); },
          [](R& r, const V& v) { r.model.activation = Activation::parse(v.string()); }},

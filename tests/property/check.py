@@ -873,10 +873,13 @@ def scheme_catalog(binary):
     check(result.returncode == 0, f"`initbench schemes` failed\n{result.describe()}")
     schemes = []
     weights_only = set()
+    residual_only = set()
     for line in result.stdout.splitlines():
         if line.startswith(" "):
             if line.strip().startswith("weights only") and schemes:
                 weights_only.add(schemes[-1][0])
+            if line.strip().startswith("residual nets only") and schemes:
+                residual_only.add(schemes[-1][0])
             continue
         m = re.fullmatch(r"([a-z_][a-z0-9_]*)(?:\((.*)\))?", line.strip())
         if not m:
@@ -889,7 +892,8 @@ def scheme_catalog(binary):
         schemes.append((m.group(1), params))
     check(len(schemes) >= 2, f"`initbench schemes` listed {schemes}")
     check(weights_only, "`initbench schemes` marked no scheme \"weights only\"")
-    return schemes, weights_only
+    # the generator builds plain MLPs: the schemes of residual nets do not apply
+    return [s for s in schemes if s[0] not in residual_only], weights_only
 
 
 class Generator:
