@@ -583,6 +583,41 @@ void run_layer_jacobian(const ProbeInput<T>& in, ProbeState&, RunRecord& record)
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Residual stream
+// ---------------------------------------------------------------------------------------------
+
+// RMS of the leading n columns of x (scaled by s), summed in double in column-major order.
+template <typename T>
+double rms(const Matrix<T>& x, Index n, double s = 1.0) {
+  const Index size = x.rows() * n;
+  const T* p = x.data();
+  double sum = 0.0;
+  for (Index k = 0; k < size; ++k) {
+    const double v = s * static_cast<double>(p[k]);
+    sum = std::fma(v, v, sum);
+  }
+  return std::sqrt(sum / static_cast<double>(size));
+}
+
+// Per block b = 0..B of a residual net: the stream x_b, the branch alpha_b F_b and its ratio to
+// the stream it adds to, dL/dx_b, alpha_b (StreamRow). A plain MLP has no rows.
+template <typename T>
+void run_stream(const ProbeInput<T>& in, ProbeState&, RunRecord& record) {
+  const MlpConfig& config = in.net.config();
+  std::vector<StreamRow>& rows = record.rows<StreamRow>();
+  for (Index blk = 0; blk <= config.blocks && config.residual(); ++blk) {
+    StreamRow row{in.run_id, in.step, static_cast<long>(blk),      rms(in.ws.X[at(blk)], in.n),
+                  kNan,      kNan,    rms(in.ws.G[at(blk)], in.n), kNan};
+    if (blk > 0) {
+      row.alpha = static_cast<double>(in.net.alpha(blk));
+      row.branch_rms = rms(in.ws.Z[at(config.branch_last(blk))], in.n, row.alpha);
+      row.branch_ratio = row.branch_rms / rms(in.ws.X[at(blk - 1)], in.n);
+    }
+    rows.push_back(row);
+  }
+}
+
 }  // namespace
 
 const std::vector<Probe>& probe_registry() {
@@ -669,6 +704,18 @@ const std::vector<Probe>& probe_registry() {
        .run_float = run_layer_jacobian<float>,
        .run_double = run_layer_jacobian<double>,
        .csv = probe_csv<LayerJacobianRow>},
+      {.name = "stream",
+       .keys = {{.name = "stream"}, {.name = "stream_every", .type = Type::kInteger}},
+       .steps =
+           [](const ProbeConfig& p, long total, const std::set<long>& layers) {
+             // its own every, else the layers probe's steps, else the first and the last
+             if (p.integer("stream_every") > 0 || layers.empty())
+               return own_or_ends(p.on("stream"), p.integer("stream_every"), total);
+             return own_or_layers(p.on("stream"), 0, total, layers);
+           },
+       .run_float = run_stream<float>,
+       .run_double = run_stream<double>,
+       .csv = probe_csv<StreamRow>},
   };
   return probes;
 }

@@ -85,6 +85,11 @@ void check_run(const RunConfig& run, const DataShape& shape) {
                                       probe));
     }
   }
+  if (!m.residual && run.probes.on("stream")) {
+    throw RunCheckError({"probes.stream", "model.residual"},
+                        "probes.stream measures a residual net's stream: it needs "
+                        "model.residual = true");
+  }
   if (run.init.weights.info().data_dependent && shape.train < 2) {
     throw RunCheckError({"init.scheme", "data.train"},
                         fmt::format("init.scheme = '{}' measures variances on the training "

@@ -446,3 +446,63 @@ TEST_CASE("layer_jacobian probe: the singular values of diag(phi'(z_l)) W_l per 
   CHECK(probe->steps(config, 20, {}) == std::set<long>{0, 8, 16, 20});
   CHECK(probe->steps(ProbeConfig{}, 20, {0, 5}).empty());
 }
+
+TEST_CASE("stream probe: a residual net's stream, branch, ratio, gradient and alpha per block") {
+  // test_mlp.cpp's hand-computed block: sizes 1-1-1-1, x = 2, y = 1, W1 = 1, W2 = 3, b2 = -1,
+  // W3 = 2, alpha = 0.5: x_0 = 2, F = 5, x_1 = 4.5, dL/dx_1 = 32, dL/dx_0 = 80.
+  MlpConfig config{{1, 1, 1, 1}, Activation::parse("relu"), Output::kLinear};
+  config.blocks = 1;
+  config.block_depth = 1;
+  Mlp<double> net(config, 1);
+  net.W(1) << 1;
+  net.W(2) << 3;
+  net.b(2) << -1;
+  net.W(3) << 2;
+  net.alpha(1) = 0.5;
+  net.workspace().input(1) << 2;
+  net.workspace().target(1) << 1;
+  net.forward(1);
+  net.backward(1);
+  const Probe* probe = nullptr;
+  for (const Probe& p : probe_registry()) {
+    if (std::string_view(p.name) == "stream") probe = &p;
+  }
+  REQUIRE(probe != nullptr);
+  ProbeConfig probes;
+  probes.set("stream", true);
+  const std::vector<double> ratios(4, std::nan(""));
+  const ProbeInput<double> in{net, net.workspace(), 1, net.grads(), ratios, probes, 3, 9};
+  ProbeState state;
+  std::vector<RunRecord> records(1);
+  probe->run(in, state, records[0]);
+  const CsvTable table = parse_csv(probe->csv(records), "stream.csv");
+  REQUIRE(table.rows.size() == 2);
+  const auto cell = [&](std::size_t row, std::string_view column) {
+    return std::stod(table.rows[row][table.column(column)]);
+  };
+  CHECK(cell(0, "run_id") == 3);
+  CHECK(cell(0, "step") == 9);
+  CHECK(cell(0, "block") == 0);
+  CHECK(cell(0, "stream_rms") == 2);
+  CHECK(std::isnan(cell(0, "branch_rms")));
+  CHECK(std::isnan(cell(0, "alpha")));
+  CHECK(cell(0, "grad_rms") == 80);
+  CHECK(cell(1, "block") == 1);
+  CHECK(cell(1, "stream_rms") == 4.5);
+  CHECK(cell(1, "branch_rms") == 2.5);
+  CHECK(cell(1, "branch_ratio") == 1.25);
+  CHECK(cell(1, "grad_rms") == 32);
+  CHECK(cell(1, "alpha") == 0.5);
+  // a plain MLP has no stream: no rows
+  const Mlp<double> plain = hand_network();
+  std::vector<RunRecord> none(1);
+  probe->run(ProbeInput<double>{plain, plain.workspace(), 2, plain.grads(), ratios, probes, 3, 9},
+             state, none[0]);
+  CHECK(none[0].rows<StreamRow>().empty());
+  // its schedule: its own every, else the layers probe's steps, else the first and the last
+  CHECK(probe->steps(probes, 20, {0, 5, 10, 15, 20}) == std::set<long>{0, 5, 10, 15, 20});
+  CHECK(probe->steps(probes, 20, {}) == std::set<long>{0, 20});
+  probes.set("stream_every", 8);
+  CHECK(probe->steps(probes, 20, {0, 5}) == std::set<long>{0, 8, 16, 20});
+  CHECK(probe->steps(ProbeConfig{}, 20, {0, 5}).empty());
+}

@@ -1055,6 +1055,9 @@ TEST_CASE("spec: residual nets: the keys map, and invalid combinations are one-l
                {"init.scheme = 'lsuv'", "residual net's stream"});
   expect_error(spec({{"model", blocks}, {"probes", "jacobian = true"}}), "jacobian = true",
                {"probes.jacobian is for plain MLPs"});
+  expect_error(spec({{"model", "depth = 3\nwidth = 8"}, {"probes", "stream = true"}}),
+               "stream = true", {"probes.stream", "needs model.residual = true"});
+  CHECK_NOTHROW(parse(spec({{"model", blocks}, {"probes", "stream = true"}})));
   for (const char* scheme : {"fixup", "rezero", "skipinit"}) {
     CAPTURE(scheme);
     expect_error(

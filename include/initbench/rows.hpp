@@ -255,6 +255,31 @@ struct LayerJacobianRow {
   }
 };
 
+// stream.csv: a residual net's stream per block b = 0..B on the probe batch (RMS over units x
+// samples); nan where a column has no block 0 value.
+struct StreamRow {
+  long run_id = 0;
+  long step = 0;
+  long block = 0;
+  double stream_rms = 0;    // RMS of x_b
+  double branch_rms = 0;    // RMS of alpha_b F_b(x_{b-1}); nan at b = 0
+  double branch_ratio = 0;  // branch_rms / RMS of x_{b-1}; nan at b = 0
+  double grad_rms = 0;      // RMS of dL/dx_b (of the mean loss)
+  double alpha = 0;         // alpha_b; nan at b = 0
+
+  template <typename F>
+  void visit(F&& f) const {
+    f("run_id", run_id);
+    f("step", step);
+    f("block", block);
+    f("stream_rms", stream_rms);
+    f("branch_rms", branch_rms);
+    f("branch_ratio", branch_ratio);
+    f("grad_rms", grad_rms);
+    f("alpha", alpha);
+  }
+};
+
 // timings.csv: the only file with clock readings.
 struct TimingRow {
   long run_id = 0;
