@@ -5,6 +5,7 @@
 
 #include "initbench/mlp.hpp"
 #include "initbench/rng.hpp"
+#include "residual_support.hpp"
 
 using namespace initbench;
 
@@ -110,6 +111,29 @@ MlpConfig residual_config(Index inputs, Index width, Index blocks, Index block_d
   return config;
 }
 
+// Every weight 0.1, every bias 0.05, N(0, 1) inputs and random one-hot targets of 3 classes on
+// n samples (the seed from width and n), then forward and backward: identical neurons.
+void constant_start(Mlp<float>& net, Index width, Index n) {
+  for (Index l = 1; l <= net.num_layers(); ++l) {
+    net.W(l).setConstant(0.1f);
+    net.b(l).setConstant(0.05f);
+  }
+  Rng rng(static_cast<std::uint64_t>(width * 1000 + n));
+  for (Index k = 0; k < 2 * n; ++k) net.workspace().A[0](k) = static_cast<float>(rng.normal());
+  net.workspace().target(n).setZero();
+  for (Index j = 0; j < n; ++j) net.workspace().Y(static_cast<Index>(rng.below(3)), j) = 1.0f;
+  net.forward(n);
+  net.backward(n);
+}
+
+template <typename M>
+bool rows_identical(const M& m) {
+  for (Index i = 1; i < m.rows(); ++i) {
+    if (m.row(i) != m.row(0)) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 TEST_CASE("gradient check: every activation and every loss, relative error <= 1e-6") {
@@ -180,22 +204,8 @@ TEST_CASE("gradient check, residual nets: every activation, loss and block depth
 }
 
 TEST_CASE("golden: a hand-computed residual net of one block, relu and MSE") {
-  // sizes 1-1-1-1, one block of one layer. x = 2, y = 1.
-  //   x_0 = W1 x + b1 = 1 * 2 + 0 = 2;  branch F = W2 relu(x_0) + b2 = 3 * 2 - 1 = 5
-  //   x_1 = x_0 + alpha F = 2 + 0.5 * 5 = 4.5;  z_3 = W3 relu(x_1) + b3 = 2 * 4.5 + 0 = 9
-  //   L = (9 - 1)^2 = 64
-  // Backward: dz3 = 16;  dW3 = 16 * 4.5 = 72;  db3 = 16;  G_1 = W3 dz3 relu'(x_1) = 32
-  //   dalpha = G_1 F = 160;  D2 = alpha G_1 = 16;  dW2 = 16 * relu(x_0) = 32;  db2 = 16
-  //   G_0 = G_1 + W2 D2 relu'(x_0) = 32 + 48 = 80;  dW1 = 80 * 2 = 160;  db1 = 80
-  Mlp<double> net(residual_config(1, 1, 1, 1, 1, "relu", Output::kLinear), 1);
-  net.W(1) << 1;
-  net.W(2) << 3;
-  net.b(2) << -1;
-  net.W(3) << 2;
-  net.alpha(1) = 0.5;
-  net.workspace().input(1) << 2;
-  net.workspace().target(1) << 1;
-  net.forward(1);
+  // the values of residual_support.hpp's comment
+  Mlp<double> net = hand_residual_network();
   CHECK(net.workspace().X[0](0, 0) == 2);
   CHECK(net.workspace().Z[2](0, 0) == 5);
   CHECK(net.workspace().X[1](0, 0) == 4.5);
@@ -384,22 +394,7 @@ TEST_CASE(
       CAPTURE(n);
       MlpConfig config{{2, width, width, 3}, Activation::parse("tanh"), Output::kSoftmax};
       Mlp<float> net(config, n);
-      for (Index l = 1; l <= 3; ++l) {
-        net.W(l).setConstant(0.1f);
-        net.b(l).setConstant(0.05f);
-      }
-      Rng rng(static_cast<std::uint64_t>(width * 1000 + n));
-      for (Index k = 0; k < 2 * n; ++k) net.workspace().A[0](k) = static_cast<float>(rng.normal());
-      net.workspace().target(n).setZero();
-      for (Index j = 0; j < n; ++j) net.workspace().Y(static_cast<Index>(rng.below(3)), j) = 1.0f;
-      net.forward(n);
-      net.backward(n);
-      auto rows_identical = [](const auto& m) {
-        for (Index i = 1; i < m.rows(); ++i) {
-          if (m.row(i) != m.row(0)) return false;
-        }
-        return true;
-      };
+      constant_start(net, width, n);
       auto cols_identical = [](const auto& m) {
         for (Index j = 1; j < m.cols(); ++j) {
           if (m.col(j) != m.col(0)) return false;
@@ -451,23 +446,8 @@ TEST_CASE("residual nets: float and double agree, and identical neurons stay bit
       CAPTURE(width);
       CAPTURE(n);
       Mlp<float> net(residual_config(2, width, 3, 2, 3, "tanh", Output::kSoftmax), n);
-      for (Index l = 1; l <= net.num_layers(); ++l) {
-        net.W(l).setConstant(0.1f);
-        net.b(l).setConstant(0.05f);
-      }
       net.params().alpha.setConstant(0.7f);
-      Rng rng(static_cast<std::uint64_t>(width * 1000 + n));
-      for (Index k = 0; k < 2 * n; ++k) net.workspace().A[0](k) = static_cast<float>(rng.normal());
-      net.workspace().target(n).setZero();
-      for (Index j = 0; j < n; ++j) net.workspace().Y(static_cast<Index>(rng.below(3)), j) = 1.0f;
-      net.forward(n);
-      net.backward(n);
-      auto rows_identical = [](const auto& m) {
-        for (Index i = 1; i < m.rows(); ++i) {
-          if (m.row(i) != m.row(0)) return false;
-        }
-        return true;
-      };
+      constant_start(net, width, n);
       const auto& ws = net.workspace();
       for (std::size_t b = 0; b < ws.X.size(); ++b) {
         CHECK(rows_identical(ws.X[b].leftCols(n)));

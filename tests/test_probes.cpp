@@ -11,6 +11,7 @@
 #include "initbench/probes.hpp"
 #include "initbench/report.hpp"
 #include "initbench/rng.hpp"
+#include "residual_support.hpp"
 
 using namespace initbench;
 
@@ -38,6 +39,14 @@ Mlp<double> hand_network() {
   net.forward(2);
   net.backward(2);
   return net;
+}
+
+// The registry's entry of that name, or nullptr.
+const Probe* find_probe(std::string_view name) {
+  for (const Probe& p : probe_registry()) {
+    if (std::string_view(p.name) == name) return &p;
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -368,10 +377,7 @@ TEST_CASE("mean field: an infinite variance (a diverged network) ends, with the 
 TEST_CASE("correlation probe: q_a, q_b and the correlation of a sample pair at every layer") {
   // The hand network: x1 = (1, 2), x2 = (0, -1); z1 = (-1, 2.5, -8), (1, 0.5, -1); z2 = 5.5, 2.5.
   const Mlp<double> net = hand_network();
-  const Probe* probe = nullptr;
-  for (const Probe& p : probe_registry()) {
-    if (std::string_view(p.name) == "correlation") probe = &p;
-  }
+  const Probe* probe = find_probe("correlation");
   REQUIRE(probe != nullptr);
   ProbeConfig config;
   config.set("correlation", true);
@@ -411,10 +417,7 @@ TEST_CASE("layer_jacobian probe: the singular values of diag(phi'(z_l)) W_l per 
   // J_1 keeps the row (0.5, 0.5) (singular values sqrt(0.5), 0), then the orthogonal rows
   // (1, -1), (0.5, 0.5) (sqrt(2), sqrt(0.5)). Only hidden layers: no row for the output layer.
   const Mlp<double> net = hand_network();
-  const Probe* probe = nullptr;
-  for (const Probe& p : probe_registry()) {
-    if (std::string_view(p.name) == "layer_jacobian") probe = &p;
-  }
+  const Probe* probe = find_probe("layer_jacobian");
   REQUIRE(probe != nullptr);
   ProbeConfig config;
   config.set("layer_jacobian", true).set("layer_jacobian_samples", 5);  // 2 fit
@@ -448,25 +451,11 @@ TEST_CASE("layer_jacobian probe: the singular values of diag(phi'(z_l)) W_l per 
 }
 
 TEST_CASE("stream probe: a residual net's stream, branch, ratio, gradient and alpha per block") {
-  // test_mlp.cpp's hand-computed block: sizes 1-1-1-1, x = 2, y = 1, W1 = 1, W2 = 3, b2 = -1,
-  // W3 = 2, alpha = 0.5: x_0 = 2, F = 5, x_1 = 4.5, dL/dx_1 = 32, dL/dx_0 = 80.
-  MlpConfig config{{1, 1, 1, 1}, Activation::parse("relu"), Output::kLinear};
-  config.blocks = 1;
-  config.block_depth = 1;
-  Mlp<double> net(config, 1);
-  net.W(1) << 1;
-  net.W(2) << 3;
-  net.b(2) << -1;
-  net.W(3) << 2;
-  net.alpha(1) = 0.5;
-  net.workspace().input(1) << 2;
-  net.workspace().target(1) << 1;
-  net.forward(1);
+  // residual_support.hpp's block: x_0 = 2, F = 5, alpha = 0.5, x_1 = 4.5, dL/dx_1 = 32,
+  // dL/dx_0 = 80.
+  Mlp<double> net = hand_residual_network();
   net.backward(1);
-  const Probe* probe = nullptr;
-  for (const Probe& p : probe_registry()) {
-    if (std::string_view(p.name) == "stream") probe = &p;
-  }
+  const Probe* probe = find_probe("stream");
   REQUIRE(probe != nullptr);
   ProbeConfig probes;
   probes.set("stream", true);
