@@ -311,3 +311,41 @@ TEST_CASE("a full-batch run that stops at its target between evaluations is eval
   CHECK(r.run.steps_run == r.run.steps_to_target);
   CHECK(r.run.final_train_acc >= 0.7);
 }
+
+TEST_CASE("residual nets train end to end: alpha_b learnable under rezero, fixed under he_normal") {
+  // 4 blocks of 2 layers of width 16 on the circles; the stream probe at steps 0, 10, 20, 30.
+  const Dataset data = make_circles(200, 50, 0.05, 2);
+  auto run = [&](const std::string& scheme) {
+    RunConfig c = circles_run(scheme, "relu", 30);
+    c.model.layers.clear();
+    c.model.residual = true;
+    c.model.depth = 4;
+    c.model.width = 16;
+    c.train.batch = 32;
+    c.probes.set("symmetry", false).set("stream", true);
+    return train(c, data);
+  };
+  for (const char* scheme : {"he_normal", "rezero", "fixup"}) {
+    CAPTURE(scheme);
+    const RunRecord r = run(scheme);
+    CHECK(r.run.status != "diverged");
+    const auto& rows = r.rows<StreamRow>();
+    REQUIRE(rows.size() == 4 * 5);  // 4 probe steps x blocks 0..4
+    const RunRecord again = run(scheme);
+    for (const Probe& probe : probe_registry()) CHECK(probe.csv({r}) == probe.csv({again}));
+    for (const StreamRow& row : rows) {
+      if (row.block == 0) continue;
+      if (std::string(scheme) == "he_normal") {
+        CHECK(row.alpha == 1.0);
+      } else if (row.step == 0) {
+        CHECK(row.alpha == (std::string(scheme) == "rezero" ? 0.0 : 1.0));
+        CHECK(row.branch_rms == 0.0);  // rezero: alpha_b = 0; fixup: the branch's last layer 0
+      }
+    }
+    if (std::string(scheme) != "he_normal") {
+      // alpha_b moved by the last probe step
+      CHECK(rows.back().step == 30);
+      CHECK(rows.back().alpha != (std::string(scheme) == "rezero" ? 0.0 : 1.0));
+    }
+  }
+}
