@@ -1055,6 +1055,12 @@ TEST_CASE("spec: residual nets: the keys map, and invalid combinations are one-l
                {"init.scheme = 'lsuv'", "residual net's stream"});
   expect_error(spec({{"model", blocks}, {"probes", "jacobian = true"}}), "jacobian = true",
                {"probes.jacobian is for plain MLPs"});
+  // file data: the size limit counts depth x block_depth square layers (2 x 10000 x 250 x 251
+  // = 1.26e9 parameters > 1e9; the plain net's 9999 x 250 x 251 = 6.3e8 passes)
+  const std::string idx = "kind = \"idx\"\npath = \"/no/such/folder\"";
+  expect_error(spec({{"data", idx}, {"model", "depth = 10000\nwidth = 250\nresidual = true"}}),
+               "width = 250", {"the hidden layers alone have 1.26e+09 parameters"});
+  CHECK_NOTHROW(parse(spec({{"data", idx}, {"model", "depth = 10000\nwidth = 250"}})));
   expect_error(spec({{"model", "depth = 3\nwidth = 8"}, {"probes", "stream = true"}}),
                "stream = true", {"probes.stream", "needs model.residual = true"});
   CHECK_NOTHROW(parse(spec({{"model", blocks}, {"probes", "stream = true"}})));

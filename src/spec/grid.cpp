@@ -232,9 +232,12 @@ class RunChecker {
     if (!m.layers.empty()) {
       net.sizes = m.layers;
     } else {
-      // depth x width between sizes known only from the files: the hidden layers alone.
-      const auto hidden = static_cast<double>(m.depth - 1) * static_cast<double>(m.width) *
-                          static_cast<double>(m.width + 1);
+      // depth x width between sizes known only from the files: the hidden layers alone (a
+      // residual net: depth blocks of block_depth square layers).
+      const double square_layers = m.residual ? static_cast<double>(m.depth * m.block_depth)
+                                              : static_cast<double>(m.depth - 1);
+      const auto hidden =
+          square_layers * static_cast<double>(m.width) * static_cast<double>(m.width + 1);
       if (hidden > static_cast<double>(kMaxParameters)) {
         fail_at({"model.width"},
                 fmt::format("the hidden layers alone have {:.3g} parameters: absurd; the limit "
