@@ -140,7 +140,10 @@ ShapeFit fit_shape(const Eigen::Ref<const Matrix<double>>& w) {
 std::vector<Scheme> comparison_schemes() {
   std::vector<Scheme> out;
   for (const SchemeInfo& info : schemes()) {
-    if (!info.random || info.data_dependent || info.from_files || !info.example.empty()) continue;
+    // Residual-only schemes sample he_normal and then set whole layers: not a distribution of their own.
+    if (!info.random || info.data_dependent || info.from_files || info.residual ||
+        !info.example.empty())
+      continue;
     out.push_back(Scheme::parse(info.name));
     for (const ParamInfo& p : info.params) {
       if (p.name != "mode") continue;
