@@ -140,7 +140,8 @@ ShapeFit fit_shape(const Eigen::Ref<const Matrix<double>>& w) {
 std::vector<Scheme> comparison_schemes() {
   std::vector<Scheme> out;
   for (const SchemeInfo& info : schemes()) {
-    // Residual-only schemes sample he_normal and then set whole layers: not a distribution of their own.
+    // Residual-only schemes sample he_normal and then set whole layers: not a distribution of their
+    // own.
     if (!info.random || info.data_dependent || info.from_files || info.residual ||
         !info.example.empty())
       continue;

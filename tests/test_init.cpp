@@ -1304,7 +1304,8 @@ std::filesystem::path fresh_dir(const std::string& name) {
 }
 }  // namespace
 
-TEST_CASE("npy(path): the folder's weights times init.scale and biases from the files or init.bias") {
+TEST_CASE(
+    "npy(path): the folder's weights times init.scale and biases from the files or init.bias") {
   const std::filesystem::path dir = fresh_dir("npy");
   Rng rng(4);
   const Scheme unit = Scheme::parse("normal(stddev=1)");
