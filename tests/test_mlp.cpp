@@ -47,6 +47,18 @@ void randomize_alpha(Mlp<double>& net, std::uint64_t seed, double stddev) {
   for (Index blk = 1; blk <= net.config().blocks; ++blk) net.alpha(blk) = rng.normal(0.5, stddev);
 }
 
+// The float twin of a double net: its parameters (W, b and a residual net's alpha) and the
+// first n columns of its input and target buffers, rounded to float.
+void copy_to_float(const Mlp<double>& d, Mlp<float>& f, Index n) {
+  for (Index l = 1; l <= d.num_layers(); ++l) {
+    f.W(l) = d.W(l).cast<float>();
+    f.b(l) = d.b(l).cast<float>();
+  }
+  f.params().alpha = d.params().alpha.cast<float>();
+  f.workspace().input(n) = d.workspace().A[0].leftCols(n).cast<float>();
+  f.workspace().target(n) = d.workspace().Y.leftCols(n).cast<float>();
+}
+
 // Smallest |z| over hidden pre-activations (and a residual net's stream, which phi reads too):
 // finite differences across a kink are meaningless.
 double closest_to_kink(const Mlp<double>& net, Index n) {
@@ -311,13 +323,8 @@ TEST_CASE("float and double networks agree, and batches use only their leading c
   Mlp<double> d(config, 16);
   randomize(d, 3, 0.5);
   Mlp<float> f(config, 16);
-  for (Index l = 1; l <= 3; ++l) {
-    f.W(l) = d.W(l).cast<float>();
-    f.b(l) = d.b(l).cast<float>();
-  }
   fill_batch(d, 16, 4);
-  f.workspace().input(16) = d.workspace().input(16).cast<float>();
-  f.workspace().target(16) = d.workspace().target(16).cast<float>();
+  copy_to_float(d, f, 16);
   d.forward(10);
   f.forward(10);
   CHECK(f.loss(10) == doctest::Approx(d.loss(10)).epsilon(1e-5));
@@ -423,14 +430,8 @@ TEST_CASE("residual nets: float and double agree, and identical neurons stay bit
     randomize(d, 3, 0.4);
     randomize_alpha(d, 4, 0.3);
     Mlp<float> f(config, 16);
-    for (Index l = 1; l <= d.num_layers(); ++l) {
-      f.W(l) = d.W(l).cast<float>();
-      f.b(l) = d.b(l).cast<float>();
-    }
-    f.params().alpha = d.params().alpha.cast<float>();
     fill_batch(d, 16, 4);
-    f.workspace().input(16) = d.workspace().input(16).cast<float>();
-    f.workspace().target(16) = d.workspace().target(16).cast<float>();
+    copy_to_float(d, f, 16);
     d.forward(10);
     f.forward(10);
     CHECK(f.loss(10) == doctest::Approx(d.loss(10)).epsilon(1e-5));
