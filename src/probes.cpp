@@ -19,6 +19,7 @@ namespace initbench {
 namespace {
 
 constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
+constexpr double kInfinity = std::numeric_limits<double>::infinity();
 
 std::size_t at(Index l) { return static_cast<std::size_t>(l); }
 
@@ -412,26 +413,212 @@ std::vector<SymmetryRow> symmetry_statistics(const Mlp<T>& net, const Workspace<
 // Jacobian
 // ---------------------------------------------------------------------------------------------
 
+namespace {
+
+// A matrix whose column j is mantissa.col(j) * 2^exponent[j]: the factor M_l = U_l S_l of a
+// Jacobian J_l = U_l S_l V_l^T carried layer by layer, whose singular values S_l can span far
+// more than double's range (s_max / s_min = 1e64 and more at 128 Gaussian tanh layers) while
+// each column's own entries stay within a few decades of each other.
+struct ScaledColumns {
+  Eigen::MatrixXd mantissa;
+  std::vector<int> exponent;
+
+  Index cols() const { return mantissa.cols(); }
+
+  // Keeps column j's mantissa norm^2 within [2^-32, 2^32) by moving powers of 2 (exact) into
+  // its exponent; a zero column stays as it is.
+  void rescale(Index j, double norm2) {
+    if (norm2 > 0.0 && (norm2 < 0x1p-32 || norm2 >= 0x1p32)) {
+      int e = 0;
+      std::frexp(std::sqrt(norm2), &e);
+      mantissa.col(j) *= std::ldexp(1.0, -e);
+      exponent[at(j)] += e;
+    }
+  }
+};
+
+// Four partial sums over i mod 4, added in a fixed order at the end: the same bits on every CPU
+// and build (the loop is compiled once, for the fixed baseline, without FMA contraction), and
+// four independent chains the compiler may keep in one vector register.
+double dot(const double* a, const double* b, Index n) {
+  double s[4] = {0.0, 0.0, 0.0, 0.0};
+  Index i = 0;
+  for (; i + 4 <= n; i += 4) {
+    for (int k = 0; k < 4; ++k) s[k] += a[i + k] * b[i + k];
+  }
+  for (; i < n; ++i) s[i % 4] += a[i] * b[i];
+  return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+// Two columns whose scales differ by more than 2^kFarApart: rotating them against each other
+// changes the larger one by a relative (s_small / s_large)^2 < 2^-120, below double's
+// resolution, so only the smaller one moves (it loses its component along the larger one).
+constexpr int kFarApart = 60;
+
+// One-sided Jacobi (Hestenes 1958; Demmel & Veselic 1992 for its relative accuracy on
+// column-scaled matrices): rotates pairs of columns until all are orthogonal to `tolerance`
+// relative to their norms. The columns are then U S (the left singular vectors times the
+// singular values); the right factor is not needed. Cyclic order, pairs (p, q) with p < q.
+void jacobi_columns(ScaledColumns& m) {
+  const Index n = m.mantissa.rows(), r = m.cols();
+  const double tolerance = std::numeric_limits<double>::epsilon() * static_cast<double>(n);
+  std::vector<double> norm2(at(r));
+  for (Index j = 0; j < r; ++j) {
+    norm2[at(j)] = dot(m.mantissa.col(j).data(), m.mantissa.col(j).data(), n);
+    m.rescale(j, norm2[at(j)]);
+    norm2[at(j)] = dot(m.mantissa.col(j).data(), m.mantissa.col(j).data(), n);
+  }
+  constexpr int kMaxSweeps = 80;
+  for (int sweep = 0; sweep < kMaxSweeps; ++sweep) {
+    bool rotated = false;
+    for (Index p = 0; p + 1 < r; ++p) {
+      for (Index q = p + 1; q < r; ++q) {
+        double* a = m.mantissa.col(p).data();
+        double* b = m.mantissa.col(q).data();
+        const double gamma = dot(a, b, n);
+        if (!(std::abs(gamma) > tolerance * std::sqrt(norm2[at(p)] * norm2[at(q)]))) continue;
+        rotated = true;
+        const int shift = m.exponent[at(q)] - m.exponent[at(p)];
+        if (std::abs(shift) > kFarApart) {
+          // Gram-Schmidt of the small column against the large one, in mantissa units.
+          const Index big = shift < 0 ? p : q, small = shift < 0 ? q : p;
+          double* u = m.mantissa.col(big).data();
+          double* v = m.mantissa.col(small).data();
+          const double c = gamma / norm2[at(big)];
+          for (Index i = 0; i < n; ++i) v[i] -= c * u[i];
+          norm2[at(small)] = dot(v, v, n);
+          m.rescale(small, norm2[at(small)]);
+          norm2[at(small)] = dot(v, v, n);
+          continue;
+        }
+        // Both columns in p's units: b' = b 2^shift.
+        const double scale = std::ldexp(1.0, shift);
+        const double alpha = norm2[at(p)], beta = norm2[at(q)] * scale * scale;
+        const double g = gamma * scale;
+        const double zeta = (beta - alpha) / (2.0 * g);
+        const double t = std::abs(zeta) > 1e150
+                             ? 0.5 / zeta
+                             : std::copysign(1.0, zeta) / (std::abs(zeta) + std::hypot(1.0, zeta));
+        const double c = 1.0 / std::hypot(1.0, t), s = c * t;
+        for (Index i = 0; i < n; ++i) {
+          const double x = a[i], y = b[i] * scale;
+          a[i] = c * x - s * y;
+          b[i] = s * x + c * y;
+        }
+        m.exponent[at(q)] = m.exponent[at(p)];
+        for (const Index j : {p, q}) {
+          const double* col = m.mantissa.col(j).data();
+          norm2[at(j)] = dot(col, col, n);
+          m.rescale(j, norm2[at(j)]);
+          norm2[at(j)] = dot(col, col, n);
+        }
+      }
+    }
+    if (!rotated) return;
+  }
+}
+
+// The norm of column j as log2 (-inf for a zero column), for ordering the columns.
+double log2_norm(const ScaledColumns& m, Index j) {
+  const double n2 = dot(m.mantissa.col(j).data(), m.mantissa.col(j).data(), m.mantissa.rows());
+  return n2 > 0.0 ? 0.5 * std::log2(n2) + m.exponent[at(j)] : -kInfinity;
+}
+
+// Keeps the `rank` largest columns (after jacobi_columns, the largest singular values), in
+// decreasing order: the others are known to be exactly zero (a factor of rank `rank` came in).
+void keep_largest(ScaledColumns& m, Index rank) {
+  const Index r = m.cols();
+  std::vector<Index> order(at(r));
+  std::iota(order.begin(), order.end(), Index{0});
+  std::vector<double> size(at(r));
+  for (Index j = 0; j < r; ++j) size[at(j)] = log2_norm(m, j);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](Index i, Index j) { return size[at(i)] > size[at(j)]; });
+  const Index keep = std::min(rank, r);
+  ScaledColumns kept{Eigen::MatrixXd(m.mantissa.rows(), keep), std::vector<int>(at(keep))};
+  for (Index j = 0; j < keep; ++j) {
+    kept.mantissa.col(j) = m.mantissa.col(order[at(j)]);
+    kept.exponent[at(j)] = m.exponent[at(order[at(j)])];
+  }
+  m = std::move(kept);
+}
+
+// B = F diag(slope) M, column by column in M's own scales, sums in index order; a factor of
+// rank `rank` came in with it (the rows of F, the units at a nonzero slope), so at most that
+// many of B's singular values are nonzero: the rest are dropped as exact zeros.
+void multiply_and_orthogonalise(const Eigen::MatrixXd& F, const Eigen::VectorXd& slope,
+                                ScaledColumns& m) {
+  Eigen::MatrixXd product = Eigen::MatrixXd::Zero(F.rows(), m.cols());
+  for (Index j = 0; j < m.cols(); ++j) {
+    double* out = product.col(j).data();
+    for (Index k = 0; k < F.cols(); ++k) {
+      const double f = slope(k) * m.mantissa(k, j);
+      if (f == 0.0) continue;
+      const double* column = F.col(k).data();
+      for (Index i = 0; i < F.rows(); ++i) out[i] += column[i] * f;
+    }
+  }
+  Index on = 0;
+  for (Index k = 0; k < slope.size(); ++k) on += slope(k) != 0.0 ? 1 : 0;
+  m.mantissa = std::move(product);
+  jacobi_columns(m);
+  keep_largest(m, std::min(on, F.rows()));
+}
+
+}  // namespace
+
 template <typename T>
 std::vector<double> jacobian_singular_values(const Mlp<T>& net, const Vector<T>& x) {
-  fix_eigen_blocking();
-  // J = W_L D_{L-1} W_{L-1} ... D_1 W_1, with D_l = diag(phi'(z_l)) at this input.
+  // J = W_L D_{L-1} W_{L-1} ... D_1 W_1, with D_l = diag(phi'(z_l)) at this input. J is never
+  // formed: its singular values below 1e-16 of the largest would drown in the rounding of the
+  // product. Instead J_l = M_l V_l^T with M_l's columns orthogonal (M_l = U_l S_l), and
+  // J_{l+1} = W_{l+1} D_l M_l V_l^T has the singular values of B = W_{l+1} D_l M_l, which
+  // jacobi_columns orthogonalises into M_{l+1}. Each column keeps its own power-of-2 scale, so
+  // no value underflows, and one-sided Jacobi finds each singular value of a column-scaled B to
+  // a relative accuracy independent of the others' sizes. A factor of rank k (a weight matrix,
+  // or a D_l with k units at a nonzero slope: ReLU's off units) leaves at most k nonzero values;
+  // the others are returned as exact zeros. The chain starts from the narrower end: from W_1
+  // when n_0 <= n_L, else from W_L^T along J^T = W_1^T D_1 ... D_{L-1} W_L^T (10 columns
+  // instead of 784 for an image classifier).
   const MlpConfig& config = net.config();
   const Index L = config.num_layers();
+  std::vector<Eigen::VectorXd> slopes(at(L));  // slopes[l] = phi'(z_l), l = 1..L-1
   Eigen::VectorXd a = x.template cast<double>();
-  Eigen::MatrixXd J = net.W(1).template cast<double>();
   for (Index l = 1; l < L; ++l) {
-    const Eigen::VectorXd z =
-        net.W(l).template cast<double>() * a + net.b(l).template cast<double>();
-    const Eigen::VectorXd slope =
-        z.unaryExpr([&](double v) { return activation_derivative(config.hidden, v); });
+    const auto& W = net.W(l);
+    const auto& b = net.b(l);
+    Eigen::VectorXd z(W.rows());
+    for (Index i = 0; i < W.rows(); ++i) {
+      double sum = static_cast<double>(b(i));
+      for (Index k = 0; k < W.cols(); ++k) sum += static_cast<double>(W(i, k)) * a(k);
+      z(i) = sum;
+    }
+    slopes[at(l)] = z.unaryExpr([&](double v) { return activation_derivative(config.hidden, v); });
     a = z.unaryExpr([&](double v) { return activation_value(config.hidden, v); });
-    J = slope.asDiagonal() * J;
-    J = net.W(l + 1).template cast<double>() * J;
   }
-  Eigen::BDCSVD<Eigen::MatrixXd> svd(J);
-  const auto& s = svd.singularValues();
-  return std::vector<double>(s.data(), s.data() + s.size());
+  const Index inputs = net.W(1).cols(), outputs = net.W(L).rows();
+  const bool forward = inputs <= outputs;
+  const Eigen::MatrixXd first = forward
+                                    ? Eigen::MatrixXd(net.W(1).template cast<double>())
+                                    : Eigen::MatrixXd(net.W(L).transpose().template cast<double>());
+  ScaledColumns m{first, std::vector<int>(at(first.cols()), 0)};
+  jacobi_columns(m);
+  keep_largest(m, first.rows());
+  for (Index k = 1; k < L; ++k) {
+    if (forward) {
+      multiply_and_orthogonalise(net.W(k + 1).template cast<double>(), slopes[at(k)], m);
+    } else {
+      const Index l = L - k;  // W_l^T D_l, l = L-1 .. 1
+      multiply_and_orthogonalise(net.W(l).transpose().template cast<double>(), slopes[at(l)], m);
+    }
+  }
+  std::vector<double> values(at(std::min(inputs, outputs)), 0.0);
+  for (Index j = 0; j < m.cols() && at(j) < values.size(); ++j) {
+    const double n2 = dot(m.mantissa.col(j).data(), m.mantissa.col(j).data(), m.mantissa.rows());
+    values[at(j)] = std::ldexp(std::sqrt(n2), m.exponent[at(j)]);
+  }
+  std::sort(values.begin(), values.end(), std::greater<>());
+  return values;
 }
 
 #define INITBENCH_PROBES(T)                                                                        \

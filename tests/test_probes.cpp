@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <Eigen/QR>
 #include <Eigen/SVD>
 #include <cmath>
 #include <limits>
@@ -240,10 +241,97 @@ TEST_CASE(
   }
 }
 
+TEST_CASE("jacobian: singular values over 200 decades keep a relative accuracy of 1e-10") {
+  // A linear chain of 100 layers of width 24, W_l = Q_l diag(s) Q_{l-1}^T with random orthogonal
+  // Q_l: the product is Q_100 diag(s^100) Q_0^T, so its k-th singular value is s_k^100 exactly,
+  // here 10^(100 c (11.5 - k)) for k = 0..23: from 1e100 down to 1e-100. The SVD of the formed
+  // product returns its values below 1e-16 of the largest as rounding noise.
+  constexpr Index kWidth = 24, kLayers = 100;
+  constexpr double kC = 200.0 / (100.0 * 23.0);  // log10 per layer and rank step
+  Rng rng(11);
+  auto orthogonal = [&] {
+    Eigen::MatrixXd g(kWidth, kWidth);
+    for (Index k = 0; k < g.size(); ++k) g(k) = rng.normal();
+    Eigen::HouseholderQR<Eigen::MatrixXd> qr(g);
+    return Eigen::MatrixXd(qr.householderQ());
+  };
+  Eigen::VectorXd s(kWidth);
+  for (Index k = 0; k < kWidth; ++k) s(k) = std::pow(10.0, kC * (11.5 - static_cast<double>(k)));
+  MlpConfig config{std::vector<Index>(kLayers + 1, kWidth), Activation::parse("identity"),
+                   Output::kLinear};
+  Mlp<double> net(config, 1);
+  Eigen::MatrixXd previous = orthogonal();
+  Eigen::MatrixXd formed = Eigen::MatrixXd::Identity(kWidth, kWidth);
+  for (Index l = 1; l <= kLayers; ++l) {
+    const Eigen::MatrixXd q = orthogonal();
+    net.W(l) = q * s.asDiagonal() * previous.transpose();
+    formed = net.W(l) * formed;
+    previous = q;
+  }
+  const Vector<double> x = Vector<double>::Ones(kWidth);
+  const auto values = jacobian_singular_values(net, x);
+  REQUIRE(values.size() == static_cast<std::size_t>(kWidth));
+  double worst = 0.0;
+  for (Index k = 0; k < kWidth; ++k) {
+    const double exact = std::pow(10.0, 100.0 * kC * (11.5 - static_cast<double>(k)));
+    worst = std::max(worst, std::abs(values[static_cast<std::size_t>(k)] / exact - 1.0));
+  }
+  INFO("largest relative error " << worst);
+  CHECK(worst < 1e-10);
+  // The formed product loses the small values (the reason for the layer-by-layer algorithm).
+  Eigen::BDCSVD<Eigen::MatrixXd> naive(formed);
+  const double exact_min = std::pow(10.0, -100.0 * kC * 11.5);
+  CHECK(std::abs(naive.singularValues()(kWidth - 1) / exact_min - 1.0) > 0.5);
+}
+
+TEST_CASE(
+    "jacobian: a ReLU unit that is off gives exact zeros, the rest match the formed product") {
+  // 6 -> 6 runs the chain from the input side, 7 -> 4 from the output side (J^T).
+  for (const std::vector<Index>& sizes : {std::vector<Index>{6, 8, 5, 6}, {7, 8, 5, 4}}) {
+    CAPTURE(sizes.front());
+    Rng rng(13);
+    MlpConfig config{sizes, Activation::parse("relu"), Output::kLinear};
+    Mlp<double> net(config, 1);
+    for (Index l = 1; l <= 3; ++l) {
+      for (Index k = 0; k < net.W(l).size(); ++k) net.W(l)(k) = rng.normal();
+      for (Index k = 0; k < net.b(l).size(); ++k) net.b(l)(k) = rng.normal(0, 0.1);
+    }
+    Vector<double> x(sizes.front());
+    for (Index k = 0; k < x.size(); ++k) x(k) = rng.normal();
+    // The formed product, and its rank: the fewest units on in a hidden layer.
+    Eigen::VectorXd a = x;
+    Eigen::MatrixXd J = net.W(1);
+    Index rank = std::min(sizes.front(), sizes.back());
+    for (Index l = 1; l < 3; ++l) {
+      const Eigen::VectorXd z = net.W(l) * a + net.b(l);
+      const Eigen::VectorXd on = (z.array() > 0.0).cast<double>();
+      rank = std::min<Index>(rank, static_cast<Index>(on.sum()));
+      a = z.cwiseMax(0.0);
+      J = net.W(l + 1) * on.asDiagonal() * J;
+    }
+    const auto n = static_cast<std::size_t>(std::min(sizes.front(), sizes.back()));
+    REQUIRE(rank < static_cast<Index>(n));  // the seed gives off units, so zeros are tested
+    Eigen::JacobiSVD<Eigen::MatrixXd> svd(J);
+    const auto values = jacobian_singular_values(net, x);
+    REQUIRE(values.size() == n);
+    for (Index k = 0; k < static_cast<Index>(n); ++k) {
+      CAPTURE(k);
+      const double got = values[static_cast<std::size_t>(k)];
+      if (k < rank) {
+        CHECK(got == doctest::Approx(svd.singularValues()(k)).epsilon(1e-12));
+      } else {
+        CHECK(got == 0.0);
+        CHECK(svd.singularValues()(k) < 1e-13 * svd.singularValues()(0));
+      }
+    }
+  }
+}
+
 TEST_CASE("probes: the bits do not depend on the cache sizes Eigen reads from the CPU") {
   // Eigen sizes the depth blocks of its products from the L1 size it reads from the CPU; the
   // probes fix the sizes, so a CPU with another L1 (set here by hand) gives the same bits. The
-  // width (600 > the depth block of a 32 KiB L1) makes the Jacobian's products blocked.
+  // width (600 > the depth block of a 32 KiB L1) makes the symmetry probe's Gram products
+  // blocked; the Jacobian's own sums run in index order, and must not change either.
   Rng rng(5);
   MlpConfig config{{600, 600, 600, 3}, Activation::parse("tanh"), Output::kLinear};
   Mlp<double> net(config, 8);
