@@ -797,6 +797,25 @@ TEST_CASE("data: standardize: training mean 0 and std 1, test uses the training 
   CHECK(constant.X_test(1, 0) == doctest::Approx((5.0 - 2.0) / std::sqrt(2.0 / 3.0)));
 }
 
+TEST_CASE("data: input_scale multiplies train and test after standardize") {
+  DataSpec spec = spec_of("blobs");
+  spec.features = 3;
+  spec.standardize = true;
+  const Dataset standardized = load_dataset(spec, 3);
+  spec.input_scale = 0.125;
+  const Dataset scaled = load_dataset(spec, 3);
+  // A power of 2: exact, so the scaled data are the standardized ones times 0.125, bit for bit.
+  CHECK(same_bytes(Matrix<double>(standardized.X_train * 0.125), scaled.X_train));
+  CHECK(same_bytes(Matrix<double>(standardized.X_test * 0.125), scaled.X_test));
+  CHECK(same_bytes(standardized.Y_train, scaled.Y_train));
+  const double m = static_cast<double>(scaled.X_train.cols());
+  for (Index i = 0; i < 3; ++i)
+    CHECK(scaled.X_train.row(i).squaredNorm() / m == doctest::Approx(0.125 * 0.125));
+  DataSpec other;
+  other.input_scale = 2.0;
+  CHECK(other != DataSpec{});
+}
+
 TEST_CASE("DataSpec compares by value, every field, and says whether the seed matters") {
   const DataSpec base;
   CHECK(base == DataSpec{});

@@ -382,6 +382,16 @@ init.scheme = {template = "normal(stddev={})", values = {logspace = [-2, 0, 3]}}
   CHECK(set.runs[1].seed == 4);
 }
 
+TEST_CASE("spec: data.input_scale is a finite number above 0") {
+  const std::string head =
+      "name = \"t\"\n[model]\nlayers = [2, 3, 1]\n[train]\nsteps = 1\n[data]\nkind = \"circles\"\n";
+  CHECK(parse(head + "input_scale = 0.25\n").runs.at(0).data.input_scale == 0.25);
+  for (const std::string value : {"0", "-1", "inf", "nan"}) {
+    const std::string line = "input_scale = " + value;
+    expect_error(head + line + "\n", line, {"data.input_scale", "must be a finite number > 0"});
+  }
+}
+
 TEST_CASE("spec: a bad axis table is one line naming the place, the key and the forms allowed") {
   const std::string head =
       "name = \"t\"\n[data]\nkind = \"circles\"\n[model]\nlayers = [2, 3, 1]\n";

@@ -84,6 +84,10 @@ struct DataSpec {
   // Rescale each feature by the training set's mean and (population) stddev, applied to train
   // and test alike; see standardize().
   bool standardize = false;
+  // Multiply every input, train and test, by this factor (after standardize): sets the inputs'
+  // mean square q_0 (a standardized input with scale a has q_0 = a^2), e.g. to start a network
+  // at its mean-field fixed point q*.
+  double input_scale = 1.0;
   // Synthetic data's generator: "initbench" (the project's own, keyed by the run's seed) or
   // "numpy" (circles only): NumPy's legacy RandomState, seeded as np.random.seed(numpy_seed)
   // before the training set and np.random.seed(numpy_test_seed) before the test set, each drawn

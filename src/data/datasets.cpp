@@ -168,6 +168,10 @@ Dataset generate(const DataSpec& spec, std::uint64_t seed) {
 Dataset load_dataset(const DataSpec& spec, std::uint64_t seed) {
   Dataset data = generate(spec, seed);
   if (spec.standardize) standardize(data);
+  if (spec.input_scale != 1.0) {
+    data.X_train *= spec.input_scale;
+    data.X_test *= spec.input_scale;
+  }
   return data;
 }
 

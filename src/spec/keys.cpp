@@ -295,6 +295,8 @@ const std::vector<Key>& keys() {
          [](R& r, const V& v) { r.data.limit_test = v.integer(); }},
         {"data", "standardize", Kind::kBool, true, none,
          [](R& r, const V& v) { r.data.standardize = v.boolean(); }},
+        {"data", "input_scale", Kind::kNumber, true, positive,
+         [](R& r, const V& v) { r.data.input_scale = v.number(); }},
         {"data", "generator", Kind::kString, true, generator_name,
          [](R& r, const V& v) { r.data.generator = v.string(); }},
         {"data", "numpy_seed", Kind::kInteger, true, numpy_seed_value,
