@@ -138,6 +138,8 @@ def run_theory(fruns, xa, xvals):
     out = {"sigma_w2": [], "sigma_b2": [], "xi_c": []}
     for v in xvals:
         rows = fruns[fruns["xv"] == v]
+        if rows.empty:  # a zipped axis: not every value meets every other
+            return None, f"no runs at {xa.name} = {v:g} in this panel"
         deep = rows[rows["yv"] >= 2]
         rows = deep if len(deep) else rows
         for c in out:
