@@ -12,6 +12,7 @@
 #include <optional>
 #include <set>
 
+#include "initbench/diagnose.hpp"
 #include "initbench/init.hpp"
 #include "initbench/io.hpp"
 #include "initbench/meanfield.hpp"
@@ -196,6 +197,8 @@ class Run {
     row.final_test_acc = final_row.test_acc;
     record_.timing = {config_.run_index, seconds,
                       seconds > 0 ? static_cast<double>(row.steps_run) / seconds : kNan};
+    // The verdicts, from the rows just recorded (after training: it may allocate).
+    set_verdicts(diagnose(record_), row);
     return std::move(record_);
   }
 

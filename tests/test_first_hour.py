@@ -42,7 +42,7 @@ TIMEOUT = 240  # seconds, for the whole First hour
 # runs.csv's setting columns that initbench.load joins to every per-step table, besides the grid
 # axes (docs/csv.md, python/initbench/__init__.py)
 SETTINGS = ["experiment", "scheme", "activation", "depth", "width", "layers", "seed", "lr"]
-LAST_FIXED_COLUMN = "gain"  # runs.csv's last fixed column; grid axes come after it
+LAST_FIXED_COLUMN = "verdict"  # runs.csv's last fixed column; grid axes come after it
 
 
 def first_hour_blocks(readme):

@@ -50,6 +50,17 @@ struct RunRow {
   double chi_1 = 0;
   double xi_c = 0;
   double gain = 0;
+  // The diagnosis (diagnose.hpp, docs/diagnosis.md): one verdict per failure mode, yes | no |
+  // unknown | n/a; the phase ordered | critical | chaotic | n/a; and the failures in one string.
+  std::string symmetric;
+  std::string vanishing;
+  std::string exploding;
+  std::string saturated;
+  std::string dead;
+  std::string phase;
+  std::string stalled;
+  std::string diverged;
+  std::string verdict;
   std::vector<std::pair<std::string, std::string>> axes;  // one extra column per grid axis
 
   template <typename F>
@@ -78,6 +89,15 @@ struct RunRow {
     f("chi_1", chi_1);
     f("xi_c", xi_c);
     f("gain", gain);
+    f("symmetric", symmetric);
+    f("vanishing", vanishing);
+    f("exploding", exploding);
+    f("saturated", saturated);
+    f("dead", dead);
+    f("phase", phase);
+    f("stalled", stalled);
+    f("diverged", diverged);
+    f("verdict", verdict);
   }
 };
 

@@ -28,7 +28,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
-__all__ = ["load", "Report", "SETTING_COLUMNS", "PER_STEP_FILES"]
+__all__ = ["load", "Report", "SETTING_COLUMNS", "PER_STEP_FILES", "DIAGNOSIS_COLUMNS",
+           "fixed_columns"]
 
 # runs.csv's columns that identify a run's setting (the rest are its outcome and its theory);
 # grid-axis columns come after the fixed ones and are settings too.
@@ -38,7 +39,20 @@ RUN_COLUMNS = ["run_id"] + SETTING_COLUMNS + [
     "status", "steps_run", "steps_to_target", "stall_step", "final_train_loss", "final_train_acc",
     "final_test_loss", "final_test_acc", "init_grad_ratio", "sigma_w2", "sigma_b2", "q_star",
     "chi_1", "xi_c", "gain"]
+# runs.csv's verdict columns (docs/diagnosis.md), fixed columns after RUN_COLUMNS; a folder
+# written before they existed lacks them.
+DIAGNOSIS_COLUMNS = ["symmetric", "vanishing", "exploding", "saturated", "dead", "phase",
+                     "stalled", "diverged", "verdict"]
 PER_STEP_FILES = ["curves", "layers", "symmetry", "histograms", "jacobian", "timings"]
+
+
+def fixed_columns(columns):
+    """runs.csv's fixed columns as this header has them: RUN_COLUMNS, then DIAGNOSIS_COLUMNS
+    when it has them; the grid axes follow."""
+    n = len(RUN_COLUMNS)
+    if list(columns[n:n + len(DIAGNOSIS_COLUMNS)]) == DIAGNOSIS_COLUMNS:
+        return RUN_COLUMNS + DIAGNOSIS_COLUMNS
+    return RUN_COLUMNS
 
 
 @dataclass
@@ -66,7 +80,8 @@ def _read(path):
     # in a text column (a scheme could be called "none").
     return pd.read_csv(path, keep_default_na=False, na_values=["nan"],
                        dtype={"experiment": str, "scheme": str, "activation": str,
-                              "layers": str, "status": str})
+                              "layers": str, "status": str,
+                              **{c: str for c in DIAGNOSIS_COLUMNS}})
 
 
 def load(folder: str) -> Report:
@@ -79,7 +94,7 @@ def load(folder: str) -> Report:
     if columns[:len(RUN_COLUMNS)] != RUN_COLUMNS:
         raise ValueError(f"{runs_path}: unexpected columns {columns[:len(RUN_COLUMNS)]}; "
                          f"this reader knows {RUN_COLUMNS}")
-    axes = [c for c in columns[len(RUN_COLUMNS):] if c not in SETTING_COLUMNS]
+    axes = [c for c in columns[len(fixed_columns(columns)):] if c not in SETTING_COLUMNS]
     for axis in axes:
         runs[axis] = runs[axis].astype(str)
     settings = runs[["run_id"] + SETTING_COLUMNS + axes]

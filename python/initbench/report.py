@@ -11,7 +11,8 @@ The command `initbench report` calls (src/main.cpp). The page, in order:
                *emphasis*; a link shows its text (the target as a tooltip), an image inside the
                folder is embedded, any other its alt text; HTML in the text shows as text
   diagnostics  how many runs ended with each status (runs.csv), the runs that diverged or
-               stalled with their settings, and what the folder lacks (README.md, figures)
+               stalled with their settings, each run's verdicts (runs.csv's verdict columns,
+               docs/diagnosis.md) and what the folder lacks (README.md, figures)
   summary      summary.csv, one row per setting: the grid axes, runs, status counts and each
                metric's mean +- std over seeds (its min..max as a tooltip)
   figures      every PNG in DIR/plots/, embedded as a base64 data: URI (initbench.plot's order,
@@ -47,7 +48,7 @@ import re
 import struct
 import sys
 
-from . import RUN_COLUMNS, SETTING_COLUMNS
+from . import DIAGNOSIS_COLUMNS, RUN_COLUMNS, SETTING_COLUMNS, fixed_columns
 from .tables import DataError, one_line_errors
 
 USAGE = ("Usage: /usr/bin/python3 scripts/report.py DIR [-o FILE] [--force]     (or --help)\n"
@@ -419,12 +420,14 @@ def diagnostics_section(folder, runs, notes):
     parts = [f"<p>{len(statuses)} runs: " + ", ".join(
         f'<span class="{"warn" if s in ("diverged", "stalled") and n else "ok"}">{n} {esc(s)}'
         f"</span>" for s, n in counts.items()) + ".</p>"]
-    axes = [c for c in runs.header[len(RUN_COLUMNS):] if c not in SETTING_COLUMNS]
+    axes = [c for c in runs.header[len(fixed_columns(runs.header)):] if c not in SETTING_COLUMNS]
     shown = (axes or ["scheme"]) + ["seed"]
+    diagnosed = "verdict" in runs.header
     bad = [i for i, s in enumerate(statuses) if s in ("diverged", "stalled")]
     if bad:
         frame = runs.frame
-        columns = ["run_id"] + shown + ["status", "steps_run", "stall_step", "final_train_loss"]
+        columns = (["run_id"] + shown + ["status", "steps_run", "stall_step", "final_train_loss"]
+                   + (["verdict"] if diagnosed else []))
         parts.append("<p>Runs that diverged (the loss or a parameter became NaN or Inf; the run "
                      "stopped at <code>steps_run</code>) or stalled (stopped early, the loss no "
                      "longer moving from <code>stall_step</code> on):</p>")
@@ -438,8 +441,35 @@ def diagnostics_section(folder, runs, notes):
             parts.append(f"<p>... and {len(bad) - MAX_LISTED_RUNS} more (runs.csv).</p>")
     else:
         parts.append('<p class="ok">No run diverged or stalled.</p>')
+    parts.append(verdicts_table(runs, shown) if diagnosed else
+                 "<p>runs.csv has no verdict columns (it was written before them): "
+                 "<code>initbench diagnose DIR</code> computes them from the CSV files.</p>")
     if notes:
         parts.append("<ul>" + "".join(f'<li class="warn">{n}</li>' for n in notes) + "</ul>")
+    return "".join(parts)
+
+
+def verdicts_table(runs, shown):
+    """runs.csv's verdicts (docs/diagnosis.md): how many runs got each summary, then every run
+    (the first MAX_LISTED_RUNS) with its settings and one column per failure mode."""
+    frame = runs.frame
+    verdicts = list(frame["verdict"])
+    counts = {}
+    for v in verdicts:
+        counts[v] = counts.get(v, 0) + 1
+    parts = ["<p>Verdicts (one per failure mode, from the run's probes; <code>unknown</code>: "
+             "its probe was off): " + ", ".join(
+                 f'<span class="{"ok" if v.startswith("ok") else "warn"}">{n} {esc(v)}</span>'
+                 for v, n in counts.items()) + ".</p>"]
+    columns = ["run_id"] + shown + DIAGNOSIS_COLUMNS
+    parts.append('<div class="scroll"><table id="verdicts"><thead><tr>'
+                 + "".join(f"<th>{esc(c)}</th>" for c in columns) + "</tr></thead><tbody>")
+    for i in range(min(len(verdicts), MAX_LISTED_RUNS)):
+        parts.append("<tr>" + "".join(
+            f"<td>{esc(frame[c].iloc[i])}</td>" for c in columns) + "</tr>")
+    parts.append("</tbody></table></div>")
+    if len(verdicts) > MAX_LISTED_RUNS:
+        parts.append(f"<p>... and {len(verdicts) - MAX_LISTED_RUNS} more (runs.csv).</p>")
     return "".join(parts)
 
 
