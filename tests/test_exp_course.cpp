@@ -13,6 +13,7 @@
 
 #include "experiment_support.hpp"
 #include "initbench/data.hpp"
+#include "initbench/diagnose.hpp"
 
 using namespace initbench;
 using namespace initbench::testing;
@@ -103,6 +104,30 @@ TEST_CASE(
     ++checked;
   }
   CHECK(checked > 0);
+}
+
+TEST_CASE(
+    "symmetry: the diagnosis calls every zeros and constant run symmetric and no random one") {
+  const auto& records = quick_records("symmetry.toml");
+  int symmetric = 0, random = 0;
+  for (const RunRecord& r : records) {
+    CAPTURE(r.run.run_id);
+    CAPTURE(r.run.scheme);
+    CAPTURE(r.run.activation);
+    const Diagnosis d = diagnose(r);
+    CHECK(r.run.symmetric == verdict_name(d.symmetric));  // the column is the diagnosis
+    if (symmetric_scheme(axis(r, "init.scheme"))) {
+      CHECK(d.symmetric == Verdict::kYes);
+      CHECK(d.fewest_distinct == 1);
+      CHECK(r.run.verdict.starts_with("symmetric"));
+      ++symmetric;
+    } else {
+      CHECK(d.symmetric == Verdict::kNo);
+      ++random;
+    }
+  }
+  CHECK(symmetric > 0);
+  CHECK(random == symmetric);  // two symmetric and two random schemes
 }
 
 TEST_CASE("symmetry: random schemes have distinct_neurons = width from step 0") {
@@ -269,6 +294,46 @@ TEST_CASE(
 // The course's He run (one seed) reaches 0.993 / 0.96. The quick profile's seeds 1 and 2 both
 // train; at full size 2 of 10 seeds start with 2 of the 5 second-layer units dead and lose
 // more during training (results/course_init/README.md).
+TEST_CASE(
+    "course_init: the diagnosis finds no failure in the He runs that train and dead units in "
+    "those that do not and calls zeros symmetric and stalled") {
+  // results/course_init: He trains on most seeds; on the others (2 of 10 at full size) 2 of the
+  // 5 second-layer units start dead and 4 are dead by the end, and the run stays near chance.
+  const auto& records = quick_records("course_init.toml");
+  int he_trained = 0, he_dead = 0, zeros = 0;
+  for (const RunRecord& r : records) {
+    const std::string scheme = axis(r, "init.scheme");
+    CAPTURE(scheme);
+    CAPTURE(r.run.seed);
+    const Diagnosis d = diagnose(r);
+    CAPTURE(d.signal_ratio_min);
+    CAPTURE(d.signal_ratio_max);
+    CAPTURE(d.grad_ratio_min);
+    CAPTURE(d.grad_ratio_max);
+    CAPTURE(d.dead_max);
+    CAPTURE(d.loss_start);
+    CAPTURE(d.loss_best);
+    CHECK(r.run.verdict == d.summary());  // the column is the diagnosis
+    if (scheme == "he_normal") {
+      CAPTURE(r.run.final_train_acc);
+      if (r.run.status == "converged") {
+        CHECK(d.summary() ==
+              "ok");  // every verdict known (layers, symmetry probes on), none failed
+        ++he_trained;
+      } else {
+        CHECK(d.summary() == "dead");
+        ++he_dead;
+      }
+    } else if (scheme == "zeros") {
+      CHECK(d.symmetric == Verdict::kYes);
+      CHECK(d.stalled == Verdict::kYes);
+      ++zeros;
+    }
+  }
+  CHECK(he_trained > he_dead);  // most seeds train
+  CHECK(zeros == he_trained + he_dead);
+}
+
 TEST_CASE("course_init: He reaches about 0.99 train / 0.96 test accuracy on most seeds") {
   // Not on every seed: one seed in five or so loses most of the 5-unit layer to dead ReLUs
   // (results/course_init). Over the quick profile's 6 seeds: the median within 4 points of the

@@ -17,11 +17,16 @@
 
 #include "experiment_support.hpp"
 #include "initbench/activation.hpp"
+#include "initbench/diagnose.hpp"
 #include "initbench/meanfield.hpp"
 
 namespace {
 
+using initbench::Diagnosis;
+using initbench::Phase;
 using initbench::RunRecord;
+using initbench::Verdict;
+using initbench::verdict_name;
 using initbench::testing::axis;
 using initbench::testing::layers_at;
 using initbench::testing::median;
@@ -485,6 +490,50 @@ const ScalePoint& at_scale(const std::vector<ScalePoint>& points, double scale) 
 // exponentially with depth. Measured at step 0: the delta ratio ||dL/dz_1|| / ||dL/dz_L||
 // (layers.csv) and init_grad_ratio = ||dL/dW_1|| / ||dL/dW_L|| (runs.csv). ReLU and tanh, each
 // seed's sweep on its own.
+TEST_CASE(
+    "scale_sweep: the diagnosis calls ReLU runs above the right scale exploding and below it "
+    "vanishing") {
+  // The right scale for ReLU is Var(w) = 2 / fan_in: he_normal x 1, glorot_normal x sqrt 2 on the
+  // square hidden layers. Each factor sqrt 2 away multiplies the back-propagated signal over the
+  // 19 hops between hidden layers by about 2^(19/2) = 724 (results/scale_sweep): every quick
+  // scale but the right one is beyond the verdicts' factor 100 (docs/diagnosis.md).
+  const auto& records = scale_sweep_records();
+  int below = 0, above = 0, right = 0;
+  for (const RunRecord& r : records) {
+    if (axis(r, "model.activation") != "relu") continue;
+    const std::string scheme = axis(r, "init.scheme");
+    const double scale = std::stod(axis(r, "init.scale"));
+    const double relative = scheme == "glorot_normal" ? scale / std::sqrt(2.0) : scale;
+    CAPTURE(scheme);
+    CAPTURE(scale);
+    CAPTURE(r.run.seed);
+    const Diagnosis d = diagnose(r);
+    CAPTURE(d.signal_ratio_min);
+    CAPTURE(d.signal_ratio_max);
+    CAPTURE(d.grad_ratio_min);
+    CAPTURE(d.grad_ratio_max);
+    CHECK(r.run.exploding == verdict_name(d.exploding));  // the column is the diagnosis
+    if (relative > 1.01) {
+      CHECK(d.exploding == Verdict::kYes);
+      CHECK(d.vanishing == Verdict::kNo);
+      CHECK(d.phase == Phase::kChaotic);
+      ++above;
+    } else if (relative < 0.99) {
+      CHECK(d.vanishing == Verdict::kYes);
+      CHECK(d.exploding == Verdict::kNo);
+      CHECK(d.phase == Phase::kOrdered);
+      ++below;
+    } else {
+      CHECK(d.vanishing == Verdict::kNo);
+      CHECK(d.exploding == Verdict::kNo);
+      ++right;
+    }
+  }
+  CHECK(above > 0);
+  CHECK(below > 0);
+  CHECK(right > 0);
+}
+
 TEST_CASE(
     "scale_sweep: gradient ratios across 20 layers move by orders of magnitude with init.scale") {
   const auto& records = scale_sweep_records();
