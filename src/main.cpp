@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "cli.hpp"
+#include "initbench/diagnose.hpp"
 #include "initbench/init.hpp"
 #include "initbench/initcheck.hpp"
 #include "initbench/io.hpp"
@@ -164,6 +165,25 @@ int run_specs(const RunArgs& args) {
   return 0;
 }
 
+// runs.csv's verdict in words: "symmetric+dead+stalled" -> "symmetric, dead, stalled"; the
+// phases say what they are ("ordered phase"); "ok" -> "no failure".
+std::string verdict_words(const std::string& verdict) {
+  if (verdict.starts_with("ok")) return "no failure" + verdict.substr(2);
+  std::vector<std::string> words;
+  std::size_t begin = 0;
+  while (begin <= verdict.size()) {
+    const std::size_t end = std::min(verdict.find('+', begin), verdict.size());
+    std::string word = verdict.substr(begin, end - begin);
+    if (word == "ordered" || word == "chaotic") word += " phase";
+    if (word == "dead") word = "dead units";
+    if (word == "saturated") word = "saturated units";
+    if (word == "vanishing" || word == "exploding") word += " gradients";
+    words.push_back(word);
+    begin = end + 1;
+  }
+  return join(words);
+}
+
 int run_demo() {
   const Experiment experiment = parse_experiment(kDemoSpec, "built-in course demo");
   RunnerOptions options;
@@ -198,6 +218,10 @@ int run_demo() {
       "normal(stddev=10) starts with a huge cost. Reproduce with CSV reports and figures:\n"
       "  initbench run course_init\n",
       result.records.size(), seconds);
+  // The story in words: each scheme's verdicts (runs.csv's verdict column, docs/diagnosis.md).
+  fmt::print("\nVerdicts (initbench diagnose, docs/diagnosis.md):\n");
+  for (const RunRecord& r : result.records)
+    fmt::print("  {:<18} {}\n", r.run.scheme, verdict_words(r.run.verdict));
   return 0;
 }
 
@@ -339,6 +363,15 @@ int check_init(const std::string& folder, const std::string& scheme_text, const 
     rows.push_back(check_layer_weights(static_cast<long>(l + 1), layers[l].W, candidates, scheme));
   if (!csv.empty()) write_file_atomic(csv, init_check_csv(rows));
   fmt::print("{}", init_check_table(folder, rows));
+  return 0;
+}
+
+// initbench diagnose: the verdicts of every run of an experiment folder (diagnose.hpp).
+int diagnose_command(const std::string& folder) {
+  const FolderDiagnosis d = diagnose_folder(folder);
+  for (const std::string& file : d.absent)
+    std::fprintf(stderr, "initbench: note: no %s in %s\n", file.c_str(), folder.c_str());
+  fmt::print("{}", diagnosis_table(d));
   return 0;
 }
 
@@ -534,6 +567,13 @@ static int run_main(int argc, char** argv) {
                         "Also compare with this scheme: he_normal, normal(stddev=0.01), ...");
   check_cmd->add_option("--csv", check_csv, "Also write the table as CSV, one row per layer");
 
+  std::string diagnose_dir;
+  auto* diagnose_cmd = app.add_subcommand(
+      "diagnose",
+      "Print the verdicts of every run of an experiment folder: symmetric, vanishing, exploding, "
+      "saturated, dead, phase, stalled, diverged (docs/diagnosis.md)");
+  diagnose_cmd->add_option("dir", diagnose_dir, "Experiment folder (results/<name>)")->required();
+
   // An unknown command is named as such, with the closest one (CLI11 would report "arguments
   // not expected").
   if (argc > 1 && argv[1][0] != '-') {
@@ -615,6 +655,7 @@ static int run_main(int argc, char** argv) {
     if (app.got_subcommand("list")) return list_experiments();
     if (*schemes_cmd) return markdown ? schemes_markdown() : list_schemes();
     if (*check_cmd) return check_init(check_folder, check_scheme, check_csv);
+    if (*diagnose_cmd) return diagnose_command(diagnose_dir);
     if (*desc)
       return describe(describe_path, SpecOptions{run_args.sets, run_args.quick}, describe_threads);
     return run_demo();
