@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <stdexcept>
 #include <type_traits>
 
@@ -308,6 +309,209 @@ std::vector<std::pair<std::string, std::string>> parse_bundle(std::string_view t
     pos += size;
   }
   return sections;
+}
+
+// ---------------------------------------------------------------------------------------------
+// An experiment folder read back
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// A table's cells as numbers, with the file, line and column in any error.
+class Cells {
+ public:
+  Cells(const CsvTable& table, std::size_t row) : table_(table), row_(row) {}
+  const std::string& text(std::string_view column) const {
+    return table_.rows[row_][table_.column(column)];
+  }
+  double number(std::string_view column) const {
+    const std::string& cell = text(column);
+    const std::optional<double> value = parse_double(cell);
+    if (!value) {
+      throw std::runtime_error(fmt::format("{}:{}: column {}: '{}' is not a number", table_.source,
+                                           row_ + 2, column, cell));
+    }
+    return *value;
+  }
+  long integer(std::string_view column) const { return std::lround(number(column)); }
+
+ private:
+  const CsvTable& table_;
+  std::size_t row_;
+};
+
+template <typename Row, typename Fill>
+std::map<long, std::vector<Row>> rows_by_run(const CsvTable& table, Fill fill) {
+  std::map<long, std::vector<Row>> out;
+  for (std::size_t i = 0; i < table.rows.size(); ++i) {
+    const Cells c(table, i);
+    Row row;
+    row.run_id = c.integer("run_id");
+    fill(c, row);
+    out[row.run_id].push_back(row);
+  }
+  return out;
+}
+
+const std::vector<std::string>& verdict_columns() {
+  static const std::vector<std::string> columns = {"symmetric", "vanishing", "exploding",
+                                                   "saturated", "dead",      "phase",
+                                                   "stalled",   "diverged",  "verdict"};
+  return columns;
+}
+
+}  // namespace
+
+FolderDiagnosis diagnose_folder(const std::string& folder) {
+  const fs::path dir(folder);
+  const std::string runs_path = (dir / kRunsCsv).string();
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw std::runtime_error(fmt::format("{}: not a folder", folder));
+  if (!fs::is_regular_file(runs_path, ec)) {
+    throw std::runtime_error(fmt::format(
+        "{}: not found (an experiment folder, as initbench run writes it, has one)", runs_path));
+  }
+  const CsvTable runs = read_csv(runs_path);
+  FolderDiagnosis out;
+  const auto has = [&](const std::string& name) {
+    return std::find(runs.columns.begin(), runs.columns.end(), name) != runs.columns.end();
+  };
+  out.from_columns = has("verdict");
+  // The grid axes follow the last fixed column: verdict, or gain in a folder written before the
+  // verdict columns existed.
+  const std::size_t last_fixed = runs.column(out.from_columns ? "verdict" : "gain");
+  out.axes.assign(runs.columns.begin() + static_cast<long>(last_fixed) + 1, runs.columns.end());
+
+  std::map<long, std::vector<CurveRow>> curves;
+  std::map<long, std::vector<LayerRow>> layers;
+  std::map<long, std::vector<SymmetryRow>> symmetry;
+  bool have_curves = false, have_layers = false, have_symmetry = false;
+  if (!out.from_columns) {
+    const auto present = [&](const char* name, const char* verdicts) {
+      if (fs::is_regular_file(dir / name, ec)) return true;
+      out.absent.push_back(fmt::format("{} ({} unknown)", name, verdicts));
+      return false;
+    };
+    if ((have_curves = present(kCurvesCsv, "stalled and diverged"))) {
+      curves = rows_by_run<CurveRow>(read_csv((dir / kCurvesCsv).string()),
+                                     [](const Cells& c, CurveRow& r) {
+                                       r.step = c.integer("step");
+                                       r.train_loss = c.number("train_loss");
+                                     });
+    }
+    if ((have_layers = present("layers.csv", "vanishing, exploding, saturated and dead"))) {
+      layers = rows_by_run<LayerRow>(read_csv((dir / "layers.csv").string()),
+                                     [](const Cells& c, LayerRow& r) {
+                                       r.step = c.integer("step");
+                                       r.layer = c.integer("layer");
+                                       r.fan_out = c.integer("fan_out");
+                                       r.saturated_frac = c.number("saturated_frac");
+                                       r.dead_frac = c.number("dead_frac");
+                                       r.delta_norm = c.number("delta_norm");
+                                       r.grad_w_norm = c.number("grad_w_norm");
+                                     });
+    }
+    if ((have_symmetry = present("symmetry.csv", "symmetric"))) {
+      symmetry = rows_by_run<SymmetryRow>(read_csv((dir / "symmetry.csv").string()),
+                                          [](const Cells& c, SymmetryRow& r) {
+                                            r.step = c.integer("step");
+                                            r.layer = c.integer("layer");
+                                            r.width = c.integer("width");
+                                            r.distinct_neurons = c.integer("distinct_neurons");
+                                          });
+    }
+  }
+
+  for (std::size_t i = 0; i < runs.rows.size(); ++i) {
+    const Cells c(runs, i);
+    FolderDiagnosis::Run run;
+    run.run_id = c.integer("run_id");
+    run.scheme = c.text("scheme");
+    run.seed = c.integer("seed");
+    for (const std::string& axis : out.axes) run.axis_values.push_back(c.text(axis));
+    RunRow row;
+    if (out.from_columns) {
+      row.symmetric = c.text("symmetric");
+      row.vanishing = c.text("vanishing");
+      row.exploding = c.text("exploding");
+      row.saturated = c.text("saturated");
+      row.dead = c.text("dead");
+      row.phase = c.text("phase");
+      row.stalled = c.text("stalled");
+      row.diverged = c.text("diverged");
+      row.verdict = c.text("verdict");
+    } else {
+      row.run_id = run.run_id;
+      row.depth = c.integer("depth");
+      row.status = c.text("status");
+      row.init_grad_ratio = c.number("init_grad_ratio");
+      row.chi_1 = c.number("chi_1");
+      static const std::vector<CurveRow> no_curves;
+      static const std::vector<LayerRow> no_layers;
+      static const std::vector<SymmetryRow> no_symmetry;
+      auto rows_of = [&](const auto& by_run, const auto& none) {
+        const auto it = by_run.find(run.run_id);
+        return it == by_run.end() ? &none : &it->second;
+      };
+      const Diagnosis d =
+          diagnose(DiagnosisInput{&row, have_curves ? rows_of(curves, no_curves) : nullptr,
+                                  have_layers ? rows_of(layers, no_layers) : nullptr,
+                                  have_symmetry ? rows_of(symmetry, no_symmetry) : nullptr});
+      set_verdicts(d, row);
+    }
+    run.symmetric = row.symmetric;
+    run.vanishing = row.vanishing;
+    run.exploding = row.exploding;
+    run.saturated = row.saturated;
+    run.dead = row.dead;
+    run.phase = row.phase;
+    run.stalled = row.stalled;
+    run.diverged = row.diverged;
+    run.verdict = row.verdict;
+    out.runs.push_back(std::move(run));
+  }
+  return out;
+}
+
+std::string diagnosis_table(const FolderDiagnosis& d) {
+  std::vector<std::string> header{"run"};
+  header.insert(header.end(), d.axes.begin(), d.axes.end());
+  if (d.axes.empty()) header.emplace_back("scheme");
+  header.emplace_back("seed");
+  header.insert(header.end(), verdict_columns().begin(), verdict_columns().end());
+  std::vector<std::vector<std::string>> rows;
+  for (const FolderDiagnosis::Run& r : d.runs) {
+    std::vector<std::string> row{std::to_string(r.run_id)};
+    row.insert(row.end(), r.axis_values.begin(), r.axis_values.end());
+    if (d.axes.empty()) row.push_back(r.scheme);
+    row.push_back(std::to_string(r.seed));
+    row.insert(row.end(), {r.symmetric, r.vanishing, r.exploding, r.saturated, r.dead, r.phase,
+                           r.stalled, r.diverged, r.verdict});
+    rows.push_back(std::move(row));
+  }
+  std::vector<std::size_t> widths(header.size());
+  for (std::size_t c = 0; c < header.size(); ++c) {
+    widths[c] = header[c].size();
+    for (const auto& row : rows) widths[c] = std::max(widths[c], row[c].size());
+  }
+  std::string out;
+  auto add_row = [&](const std::vector<std::string>& row) {
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      if (c == 0) {
+        out += fmt::format("{:>{}}  ", row[c], widths[c]);  // the run id, right-aligned
+      } else if (c + 1 < row.size()) {
+        out += fmt::format("{:<{}}  ", row[c], widths[c]);
+      } else {
+        out += row[c];
+      }
+    }
+    out += '\n';
+  };
+  add_row(header);
+  for (const auto& row : rows) add_row(row);
+  return out;
 }
 
 }  // namespace initbench

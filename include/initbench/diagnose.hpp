@@ -8,7 +8,8 @@
 // and threshold is here, in one place; docs/diagnosis.md states each with its source.
 //
 // The same rules serve a run in memory (the trainer fills runs.csv's verdict columns) and an
-// experiment folder read back from its CSV files (`initbench diagnose`).
+// experiment folder read back from its CSV files (report.hpp: diagnose_folder, for
+// `initbench diagnose`).
 #pragma once
 
 #include <string>
@@ -99,33 +100,5 @@ Diagnosis diagnose(const RunRecord& record);
 
 // Writes the verdicts into runs.csv's columns (RunRow's symmetric ... verdict).
 void set_verdicts(const Diagnosis& d, RunRow& row);
-
-// ---------------------------------------------------------------------------------------------
-// An experiment folder read back (`initbench diagnose`)
-// ---------------------------------------------------------------------------------------------
-
-struct FolderDiagnosis {
-  std::vector<std::string> axes;  // runs.csv's grid-axis columns (seed excluded)
-  struct Run {
-    long run_id = 0;
-    std::string scheme;
-    long seed = 0;
-    std::vector<std::string> axis_values;  // in `axes` order
-    std::string symmetric, vanishing, exploding, saturated, dead, phase, stalled, diverged, verdict;
-  };
-  std::vector<Run> runs;
-  // The files a verdict would read that are not in the folder ("layers.csv"), each with the
-  // verdicts it leaves unknown; empty when runs.csv carried the verdicts itself.
-  std::vector<std::string> absent;
-  bool from_columns = false;  // the verdicts were runs.csv's own columns
-};
-
-// Reads FOLDER/runs.csv (required: std::runtime_error naming it when absent) and, if runs.csv
-// has no verdict columns (written before they existed), recomputes them from curves.csv,
-// layers.csv and symmetry.csv as far as they are present.
-FolderDiagnosis diagnose_folder(const std::string& folder);
-
-// The table `initbench diagnose` prints: one row per run.
-std::string diagnosis_table(const FolderDiagnosis& d);
 
 }  // namespace initbench

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "initbench/diagnose.hpp"
 #include "initbench/rows.hpp"
 #include "initbench/text.hpp"
 
@@ -145,5 +146,33 @@ std::string summary_csv(const CsvTable& runs, const std::vector<std::string>& ax
 std::string make_bundle(const RunRecord& record);
 std::vector<std::pair<std::string, std::string>> parse_bundle(std::string_view text,
                                                               const std::string& source);
+
+// ---------------------------------------------------------------------------------------------
+// An experiment folder read back (`initbench diagnose`)
+// ---------------------------------------------------------------------------------------------
+
+struct FolderDiagnosis {
+  std::vector<std::string> axes;  // runs.csv's grid-axis columns (seed excluded)
+  struct Run {
+    long run_id = 0;
+    std::string scheme;
+    long seed = 0;
+    std::vector<std::string> axis_values;  // in `axes` order
+    std::string symmetric, vanishing, exploding, saturated, dead, phase, stalled, diverged, verdict;
+  };
+  std::vector<Run> runs;
+  // The files a verdict would read that are not in the folder ("layers.csv"), each with the
+  // verdicts it leaves unknown; empty when runs.csv carried the verdicts itself.
+  std::vector<std::string> absent;
+  bool from_columns = false;  // the verdicts were runs.csv's own columns
+};
+
+// Reads FOLDER/runs.csv (required: std::runtime_error naming it when absent) and, if runs.csv
+// has no verdict columns (written before they existed), recomputes them from curves.csv,
+// layers.csv and symmetry.csv as far as they are present.
+FolderDiagnosis diagnose_folder(const std::string& folder);
+
+// The table `initbench diagnose` prints: one row per run.
+std::string diagnosis_table(const FolderDiagnosis& d);
 
 }  // namespace initbench
