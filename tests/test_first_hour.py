@@ -14,7 +14,8 @@ are now; untracked files are not in it.
 and build the whole program again (minutes, a second build tree). Instead INITBENCH, already
 built, is copied to build/src/initbench, where `make run` puts it (build/ is ignored by git);
 `make -n run SKIP_DEPS=1` in the clone must end by running exactly that binary, and the test
-runs it, the demonstration, in place of `make run`: its table must be the one README.md shows.
+runs it, the demonstration, in place of `make run`: its table and its closing verdicts must be
+the ones README.md shows.
 (Built in SOURCE_DIR, the binary draws figures and pages with SOURCE_DIR's scripts/.)
 
 Then: every command exits 0; the folder given to `initbench plot` has figures, the one given to
@@ -64,6 +65,14 @@ def demo_table(readme):
     """The demonstration's table as README.md shows it: the block after "and prints:"."""
     m = re.search(r"and prints:\n\n```\n(.*?)```", readme, re.S)
     check(m, "README.md: no ``` block after 'and prints:' (the table `make run` prints)")
+    return m.group(1)
+
+
+def demo_verdicts(readme):
+    """The demonstration's closing verdicts as README.md shows them: the block after "each
+    scheme's verdicts (...):"."""
+    m = re.search(r"each scheme's verdicts \([^)]*\)\):\n\n```\n(.*?)```", readme, re.S)
+    check(m, "README.md: no ``` block after \"each scheme's verdicts (...):\" (the demo's end)")
     return m.group(1)
 
 
@@ -183,6 +192,10 @@ def first_hour(initbench, source, work):
     check(table in r.stdout,
           f"the demonstration did not print README.md's table:\n{r.stdout[:2000]}")
     print("  the demonstration prints README.md's table")
+    verdicts = demo_verdicts(readme)
+    check(verdicts in r.stdout,
+          f"the demonstration did not end with README.md's verdicts:\n{r.stdout[:3000]}")
+    print("  and README.md's verdicts")
     check_outputs(clone, readme, script, r.stdout)
 
     status = git(clone, "status", "--porcelain", "--untracked-files=all")
