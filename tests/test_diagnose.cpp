@@ -92,7 +92,7 @@ TEST_CASE("diagnose: symmetric when a hidden layer has fewer distinct neurons th
   CHECK(diagnose(one).symmetric == Verdict::kNo);
 }
 
-TEST_CASE("diagnose: vanishing below 1/100 of the signal or the weight gradient, else no") {
+TEST_CASE("diagnose: vanishing below 1/100 of the signal or the weight gradient and no above") {
   RunRecord r = record();
   CHECK(diagnose(r).vanishing == Verdict::kUnknown);  // layers probe off, init_grad_ratio 1
   // The signal shrinks by 0.5 per layer toward the input: over the 4 hops between hidden
@@ -123,7 +123,7 @@ TEST_CASE("diagnose: vanishing below 1/100 of the signal or the weight gradient,
   CHECK(diagnose(none).exploding == Verdict::kNotApplicable);
 }
 
-TEST_CASE("diagnose: exploding above 100 times the signal or the weight gradient, else no") {
+TEST_CASE("diagnose: exploding above 100 times the signal or the weight gradient and no below") {
   RunRecord r = record();
   add_layers(r, 0, [](long l) { return std::pow(2.0, 5 - l); });  // x16 over 4 hops
   Diagnosis d = diagnose(r);
@@ -144,7 +144,7 @@ TEST_CASE("diagnose: exploding above 100 times the signal or the weight gradient
 }
 
 TEST_CASE(
-    "diagnose: saturated above a tenth of a hidden layer's entries at step 0, n/a without the "
+    "diagnose: saturated above a tenth of a hidden layer's entries at step 0 and n/a without the "
     "share") {
   RunRecord r = record();
   CHECK(diagnose(r).saturated == Verdict::kUnknown);
@@ -162,7 +162,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "diagnose: dead above three quarters of a ReLU layer's units, n/a for other activations") {
+    "diagnose: dead above three quarters of a ReLU layer's units and n/a for other activations") {
   RunRecord r = record();
   CHECK(diagnose(r).dead == Verdict::kUnknown);
   add_flat_layers(r, 0, kNan, 0.5);  // half dead: normal in a deep ReLU net
@@ -225,7 +225,7 @@ TEST_CASE("diagnose: diverged when the status says so or the loss ends 1% above 
   CHECK(diagnose(nan).diverged == Verdict::kYes);
 }
 
-TEST_CASE("diagnose: the summary names the failures, else ok and the unknown count") {
+TEST_CASE("diagnose: the summary names the failures or says ok with the unknown count") {
   RunRecord r = record();
   add_flat_layers(r, 0, kNan, 0.0);
   add_symmetry(r, 0, 32);
