@@ -60,6 +60,11 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 REGRESSIONS = os.path.join(HERE, "regressions")
 
 
+# runs.csv's yes/no verdict columns, in order (docs/diagnosis.md; phase sits between dead and
+# stalled)
+VERDICT_COLUMNS = ["symmetric", "vanishing", "exploding", "saturated", "dead", "stalled",
+                   "diverged"]
+
 def _load_common():
     path = os.path.join(ROOT, "tests", "robust", "common.py")
     spec = importlib.util.spec_from_file_location("initbench_robust_common", path)
@@ -569,7 +574,7 @@ def check_experiment(folder, grid, plans):
     # runs.csv: one row per run, in grid order, with the run's identity and axis columns.
     header, runs = read_table(folder, "runs.csv")
     check(len(runs) == R, f"runs.csv: {len(runs)} rows for a grid of {R} runs")
-    fixed = header.index("gain") + 1
+    fixed = header.index("verdict") + 1  # the last fixed column (docs/csv.md)
     axes = [a for a in grid.axes if a != "seed"]
     check(header[fixed:] == axes,
           f"runs.csv: axis columns {header[fixed:]}, expected {axes} (grid order, seed apart)")
@@ -650,6 +655,29 @@ def check_experiment(folder, grid, plans):
                     check(0 <= number(c[column]) <= 1,
                           f"curves.csv run {i} step {step}: {column} {c[column]}")
         plan.status, plan.steps_run = status, steps_run
+
+        # The verdict columns (docs/diagnosis.md): legal values; a probe that was off gives
+        # unknown; a diverged status is a diverged verdict; the summary names every yes.
+        for column in VERDICT_COLUMNS:
+            check(row[column] in ("yes", "no", "unknown", "n/a"),
+                  f"{where}: {column} {row[column]!r}")
+        check(row["phase"] in ("ordered", "critical", "chaotic", "n/a"),
+              f"{where}: phase {row['phase']!r}")
+        if not plan.probe_steps["symmetry"] or plan.L < 2:
+            check(row["symmetric"] == "unknown", f"{where}: symmetric {row['symmetric']!r} "
+                  f"without the symmetry probe")
+        if not plan.probe_steps["layers"]:
+            for column in ("saturated", "dead"):
+                check(row[column] == "unknown",
+                      f"{where}: {column} {row[column]!r} without the layers probe")
+        if status == "diverged":
+            check(row["diverged"] == "yes", f"{where}: status diverged, verdict {row['diverged']}")
+        failures = ([c for c in VERDICT_COLUMNS[:5] if row[c] == "yes"]
+                    + ([row["phase"]] if row["phase"] in ("ordered", "chaotic") else [])
+                    + [c for c in VERDICT_COLUMNS[5:] if row[c] == "yes"])
+        expected = "+".join(failures) if failures else "ok"
+        check(row["verdict"] == expected or (not failures and row["verdict"].startswith("ok (")),
+              f"{where}: verdict {row['verdict']!r}, the columns say {expected!r}")
 
     # summary.csv: one row per setting (every axis but seed), in grid order.
     _, summary = read_table(folder, "summary.csv")

@@ -21,7 +21,10 @@ NUMBER = re.compile(r"^-?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$|^(nan|inf|-inf)$")
 
 # Columns that hold text (docs/csv.md); every other column must hold numbers. Axis columns
 # (runs.csv, summary.csv) are named by a dotted key and hold the value as written in the spec.
-TEXT_COLUMNS = {"experiment", "scheme", "activation", "layers", "status", "quantity"}
+TEXT_COLUMNS = {"experiment", "scheme", "activation", "layers", "status", "quantity",
+                # runs.csv's verdicts (docs/diagnosis.md)
+                "symmetric", "vanishing", "exploding", "saturated", "dead", "phase", "stalled",
+                "diverged", "verdict"}
 
 
 class Failure(Exception):
