@@ -86,12 +86,13 @@ struct Diagnosis {
   std::string summary() const;
 };
 
-// The rows a diagnosis reads. A probe that was off has no rows; `*_recorded` false says its
-// file was absent (a folder read back without it), which makes its verdicts unknown too.
+// The rows a diagnosis reads: the run's row (depth, status, init_grad_ratio, chi_1) and its
+// curves, layers and symmetry rows. No rows (a probe that was off) or nullptr (its file absent
+// from a folder read back) makes the verdicts that read them unknown.
 struct DiagnosisInput {
-  const RunRow* run = nullptr;  // activation unused; depth, status, init_grad_ratio, chi_1
-  const std::vector<CurveRow>* curves = nullptr;  // nullptr: curves.csv absent
-  const std::vector<LayerRow>* layers = nullptr;  // nullptr or empty: the layers probe was off
+  const RunRow* run = nullptr;
+  const std::vector<CurveRow>* curves = nullptr;
+  const std::vector<LayerRow>* layers = nullptr;
   const std::vector<SymmetryRow>* symmetry = nullptr;
 };
 
