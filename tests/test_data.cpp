@@ -403,6 +403,49 @@ TEST_CASE("data: teacher: a fixed linear map, a tanh map, and argmax labels") {
   }
 }
 
+TEST_CASE("data: teacher with singular_values and whiten: the map's spectrum and white inputs") {
+  const std::vector<double> s{3.0, 1.5, 0.5};
+  Teacher teacher{6, 0, 4, false, s, true};
+  const Dataset d = make_teacher(40, 10, teacher, 0.0, 3);
+  const Eigen::MatrixXd& M = d.teacher_map;
+  REQUIRE(M.rows() == 4);
+  REQUIRE(M.cols() == 6);
+  // the map's singular values are the given ones, the rest 0
+  const Eigen::JacobiSVD<Eigen::MatrixXd> svd(M);
+  const Eigen::VectorXd values = svd.singularValues();
+  for (std::size_t k = 0; k < s.size(); ++k)
+    CHECK(values(static_cast<Index>(k)) == doctest::Approx(s[k]).epsilon(1e-12));
+  CHECK(values(3) < 1e-12);
+  // the training inputs are exactly white: mean 0, (1/m) X X^T = I
+  const Eigen::MatrixXd cov = d.X_train * d.X_train.transpose() / 40.0;
+  CHECK((cov - Eigen::MatrixXd::Identity(6, 6)).cwiseAbs().maxCoeff() < 1e-12);
+  CHECK(d.X_train.rowwise().mean().cwiseAbs().maxCoeff() < 1e-12);
+  // train and test obey y = M x exactly (no noise), and without whiten the sample covariance of
+  // 40 Gaussian inputs in 6 dimensions is visibly not I
+  CHECK((M * d.X_train - d.Y_train).cwiseAbs().maxCoeff() < 1e-12);
+  CHECK((M * d.X_test - d.Y_test).cwiseAbs().maxCoeff() < 1e-12);
+  teacher.whiten = false;
+  const Dataset raw = make_teacher(40, 0, teacher, 0.0, 3);
+  const Eigen::MatrixXd raw_cov = raw.X_train * raw.X_train.transpose() / 40.0;
+  CHECK((raw_cov - Eigen::MatrixXd::Identity(6, 6)).cwiseAbs().maxCoeff() > 0.05);
+  CHECK((raw.teacher_map - M).cwiseAbs().maxCoeff() == 0.0);  // the map is drawn first
+  // the Gaussian linear teacher keeps its map too; a tanh teacher has none
+  CHECK(make_teacher(20, 0, Teacher{6, 0, 3, false}, 0.0, 3).teacher_map.rows() == 3);
+  CHECK(make_teacher(20, 0, Teacher{6, 4, 3, false}, 0.0, 3).teacher_map.size() == 0);
+  // bad values
+  CHECK_THROWS_WITH_AS(make_teacher(40, 0, Teacher{6, 0, 4, false, {3, 3}, false}, 0.0, 3),
+                       doctest::Contains("strictly decreasing"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(make_teacher(40, 0, Teacher{6, 0, 4, false, {3, -1}, false}, 0.0, 3),
+                       doctest::Contains("> 0"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(make_teacher(40, 0, Teacher{6, 0, 2, false, {3, 2, 1}, false}, 0.0, 3),
+                       doctest::Contains("at most 2"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(make_teacher(40, 0, Teacher{6, 5, 2, false, {3}, false}, 0.0, 3),
+                       doctest::Contains("linear teacher"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(make_teacher(6, 0, Teacher{6, 0, 2, false, {}, true}, 0.0, 3),
+                       doctest::Contains("whiten needs more training samples"),
+                       std::invalid_argument);
+}
+
 TEST_CASE("data: every synthetic kind: same seed same bytes, different seed different data") {
   for (const std::string kind : {"circles", "moons", "spirals", "xor", "blobs", "teacher"}) {
     CAPTURE(kind);

@@ -37,6 +37,9 @@ struct Dataset {
   Matrix<double> X_test;   // (n_features, m_test)
   Matrix<double> Y_test;   // (n_targets, m_test)
   Index num_classes = 0;   // 0 for regression; 2 for binary (one sigmoid target row)
+  // A linear teacher's map, y = teacher_map x + noise (d_out, d_in), in the coordinates of
+  // X_train before standardize(); empty for every other dataset (the modes probe reads it).
+  Matrix<double> teacher_map;
 
   Index num_features() const { return X_train.rows(); }
   Index num_targets() const { return Y_train.rows(); }
@@ -72,6 +75,12 @@ struct DataSpec {
   Index hidden = 0;          // teacher: 0 for a linear teacher, else one tanh hidden layer's width
   Index outputs = 1;         // teacher regression: output dimension d_out (>= 1)
   bool classify = false;     // teacher: labels = argmax of `classes` teacher outputs
+  // Linear teacher regression: the singular values s_1 > ... > s_r > 0 of its map, r <=
+  // min(features, outputs) (empty: A / sqrt(d_in) with Gaussian A); see make_teacher.
+  std::vector<double> singular_values;
+  // Teacher: make the training inputs exactly white, (1/m) X X^T = I and zero mean (needs
+  // train > features); see make_teacher.
+  bool whiten = false;
   // Files. idx: the folder holding {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz].
   // csv: the training file (a header row, then one sample per row).
   std::string path;
@@ -214,6 +223,8 @@ struct Teacher {
   Index hidden = 0;       // 0: linear teacher; h > 0: one tanh hidden layer of width h
   Index outputs = 1;      // d_out (regression), or the number of classes (classify)
   bool classify = false;  // labels = argmax of the outputs instead of the outputs themselves
+  std::vector<double> singular_values = {};  // linear regression only; empty: a Gaussian map
+  bool whiten = false;                       // exactly white training inputs
 };
 
 // Student-teacher data. The teacher's weights are drawn first (shared by train and test), all
@@ -224,6 +235,17 @@ struct Teacher {
 // y (num_classes = 0); with classify the label is argmax_k y_k (num_classes = d_out >= 2).
 // The 1/sqrt(d_in) scaling keeps E[y_k^2] = 1 for the linear teacher (Saxe et al.'s deep linear
 // experiments learn such a map).
+// With singular_values (s_1 > s_2 > ... > s_r > 0, r <= min(d_in, d_out); linear regression
+// only) the map is M = U diag(s) V^T instead of A / sqrt(d_in): U (d_out, r) and V (d_in, r)
+// have orthonormal columns, drawn as r x d_out and then r x d_in N(0, 1) matrices (row by row)
+// whose rows are orthonormalized by modified Gram-Schmidt in index order.
+// With whiten, all training inputs are drawn first (sample by sample), each feature's row is
+// centred and the rows are orthonormalized by Gram-Schmidt and scaled by sqrt(m): the training
+// inputs then have mean 0 and second moment (1/m) X X^T = I exactly (up to rounding), the
+// setting of Saxe et al.'s analysis, where gradient descent on a linear network decouples along
+// the singular modes of the input-output correlation (1/m) Y X^T = M. Their outputs follow
+// (y = M x + noise, sample by sample); the test set is drawn as without whiten.
+// The result's teacher_map holds M for a linear teacher.
 Dataset make_teacher(Index train, Index test, const Teacher& teacher, double noise,
                      std::uint64_t seed);
 

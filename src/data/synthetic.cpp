@@ -243,6 +243,13 @@ Vector<double> times(const Matrix<double>& W, const Vector<double>& x) {
   return out;
 }
 
+// <row a, row b> of M, summed in column order.
+double row_dot(const Matrix<double>& M, Index a, Index b) {
+  double sum = 0.0;
+  for (Index j = 0; j < M.cols(); ++j) sum += M(a, j) * M(b, j);
+  return sum;
+}
+
 struct TeacherWeights {
   Matrix<double> first;   // (h, d_in), or (d_out, d_in) for a linear teacher
   Matrix<double> second;  // (d_out, h); empty for a linear teacher
@@ -270,6 +277,84 @@ std::pair<Matrix<double>, Matrix<double>> teacher_set(Index n, const TeacherWeig
     X.col(s) = x;
   }
   return {std::move(X), std::move(Y)};
+}
+
+// Modified Gram-Schmidt on the rows of M, in index order with scalar loops (the same bits on
+// every instruction set): row i loses its projections on the rows before it, one at a time, and
+// is then scaled to unit length. Throws if a row becomes (numerically) dependent.
+void orthonormalize_rows(Matrix<double>& M, const char* what) {
+  const Index rows = M.rows();
+  const Index cols = M.cols();
+  for (Index i = 0; i < rows; ++i) {
+    const double before = std::sqrt(row_dot(M, i, i));
+    for (Index k = 0; k < i; ++k) {
+      const double r = row_dot(M, i, k);
+      for (Index j = 0; j < cols; ++j) M(i, j) -= r * M(k, j);
+    }
+    const double norm = std::sqrt(row_dot(M, i, i));
+    if (!(norm > 1e-8 * before)) {
+      throw std::invalid_argument(
+          fmt::format("teacher: {}: row {} is linearly dependent on the rows before it", what, i));
+    }
+    for (Index j = 0; j < cols; ++j) M(i, j) /= norm;
+  }
+}
+
+// M = U diag(s) V^T with orthonormal columns U (d_out, r), V (d_in, r); see make_teacher.
+Matrix<double> teacher_with_spectrum(const std::vector<double>& s, Index d_in, Index d_out,
+                                     Rng& rng) {
+  const auto r = to_index(s.size());
+  auto draw = [&](Index cols) {
+    Matrix<double> G(r, cols);  // (r, cols), drawn row by row
+    for (Index i = 0; i < r; ++i) {
+      for (Index j = 0; j < cols; ++j) G(i, j) = rng.normal();
+    }
+    orthonormalize_rows(G, "singular vectors");
+    return G;
+  };
+  const Matrix<double> Ut = draw(d_out);  // (r, d_out): U^T
+  const Matrix<double> Vt = draw(d_in);   // (r, d_in): V^T
+  Matrix<double> M = Matrix<double>::Zero(d_out, d_in);
+  for (Index j = 0; j < d_in; ++j) {
+    for (Index i = 0; i < d_out; ++i) {
+      double sum = 0.0;
+      for (Index k = 0; k < r; ++k) sum += Ut(k, i) * s[to_size(k)] * Vt(k, j);
+      M(i, j) = sum;
+    }
+  }
+  return M;
+}
+
+// n exactly white inputs (d_in, n), drawn sample by sample; see make_teacher.
+Matrix<double> white_inputs(Index d_in, Index n, Rng& rng) {
+  Matrix<double> X(d_in, n);
+  for (Index s = 0; s < n; ++s) {
+    for (Index i = 0; i < d_in; ++i) X(i, s) = rng.normal();
+  }
+  for (Index i = 0; i < d_in; ++i) {
+    double mean = 0.0;
+    for (Index s = 0; s < n; ++s) mean += X(i, s);
+    mean /= static_cast<double>(n);
+    for (Index s = 0; s < n; ++s) X(i, s) -= mean;
+  }
+  orthonormalize_rows(X, "whiten");
+  const double scale = std::sqrt(static_cast<double>(n));
+  for (Index s = 0; s < n; ++s) {
+    for (Index i = 0; i < d_in; ++i) X(i, s) *= scale;
+  }
+  return X;
+}
+
+// Outputs of given inputs X (d_in, n): the teacher's, plus noise, sample by sample.
+Matrix<double> teacher_outputs(const Matrix<double>& X, const TeacherWeights& w, double noise,
+                               Rng& rng) {
+  const Index d_out = w.second.size() == 0 ? w.first.rows() : w.second.rows();
+  Matrix<double> Y(d_out, X.cols());
+  for (Index s = 0; s < X.cols(); ++s) {
+    const Vector<double> y = teacher_output(w, X.col(s));
+    for (Index k = 0; k < d_out; ++k) Y(k, s) = y(k) + rng.normal(0.0, noise);
+  }
+  return Y;
 }
 
 Labels argmax_labels(const Matrix<double>& Y) {
@@ -382,18 +467,53 @@ Dataset make_teacher(Index train, Index test, const Teacher& teacher, double noi
   }
   check_counts("teacher", train, test, 1);
   check_noise("teacher", noise);
+  const std::vector<double>& s = teacher.singular_values;
+  if (!s.empty()) {
+    if (teacher.hidden != 0 || teacher.classify) {
+      throw std::invalid_argument(
+          "teacher: singular_values are for a linear teacher's regression (hidden = 0, "
+          "classify = false)");
+    }
+    const Index rank = std::min(teacher.inputs, teacher.outputs);
+    if (to_index(s.size()) > rank) {
+      throw std::invalid_argument(
+          fmt::format("teacher: {} singular values, but a {} x {} map has at most {}", s.size(),
+                      teacher.outputs, teacher.inputs, rank));
+    }
+    for (std::size_t k = 0; k < s.size(); ++k) {
+      if (!(std::isfinite(s[k]) && s[k] > 0 && (k == 0 || s[k] < s[k - 1]))) {
+        throw std::invalid_argument(
+            "teacher: singular_values must be finite, > 0 and strictly decreasing");
+      }
+    }
+  }
+  if (teacher.whiten && train <= teacher.inputs) {
+    throw std::invalid_argument(fmt::format(
+        "teacher: whiten needs more training samples than features; got train = {}, features = "
+        "{}",
+        train, teacher.inputs));
+  }
   Rng rng(seed, 0, stream::kData);
   TeacherWeights w;
-  if (teacher.hidden == 0) {
+  if (!s.empty()) {
+    w.first = teacher_with_spectrum(s, teacher.inputs, teacher.outputs, rng);
+  } else if (teacher.hidden == 0) {
     w.first = gaussian(teacher.outputs, teacher.inputs, teacher.inputs, rng);
   } else {
     w.first = gaussian(teacher.hidden, teacher.inputs, teacher.inputs, rng);
     w.second = gaussian(teacher.outputs, teacher.hidden, teacher.hidden, rng);
   }
-  auto [X_train, Y_train] = teacher_set(train, w, noise, rng);
+  Matrix<double> X_train, Y_train;
+  if (teacher.whiten) {
+    X_train = white_inputs(teacher.inputs, train, rng);
+    Y_train = teacher_outputs(X_train, w, noise, rng);
+  } else {
+    std::tie(X_train, Y_train) = teacher_set(train, w, noise, rng);
+  }
   auto [X_test, Y_test] = teacher_set(test, w, noise, rng);
   Dataset d;
   d.name = "teacher";
+  if (teacher.hidden == 0) d.teacher_map = w.first;
   d.X_train = std::move(X_train);
   d.X_test = std::move(X_test);
   if (teacher.classify) {
@@ -472,6 +592,25 @@ std::vector<DatasetKind> data_internal::synthetic_kinds() {
                                "classify = true, or use data.outputs",
                                d.classes));
              }
+             const auto values = d.singular_values.size();
+             if (values > 0 && (d.hidden != 0 || d.classify)) {
+               throw RunCheckError({"data.singular_values", "data.hidden", "data.classify"},
+                                   "data.singular_values sets a linear teacher's map: it needs "
+                                   "hidden = 0 and classify = false");
+             }
+             if (values > to_size(std::min(d.features, d.outputs))) {
+               throw RunCheckError(
+                   {"data.singular_values", "data.features", "data.outputs"},
+                   fmt::format("data.singular_values has {} values, but a {} x {} map has at most "
+                               "{} (min of outputs and features)",
+                               values, d.outputs, d.features, std::min(d.features, d.outputs)));
+             }
+             if (d.whiten && d.train <= d.features) {
+               throw RunCheckError({"data.whiten", "data.train"},
+                                   fmt::format("data.whiten needs more training samples than "
+                                               "features; got train = {}, features = {}",
+                                               d.train, d.features));
+             }
            },
        .load =
            [](const DataSpec& d, Index k, std::uint64_t seed) {
@@ -480,7 +619,8 @@ std::vector<DatasetKind> data_internal::synthetic_kinds() {
                    "teacher: classes = {} needs classify = true (regression uses outputs)",
                    d.classes));
              }
-             const Teacher teacher{d.features, d.hidden, d.classify ? k : d.outputs, d.classify};
+             const Teacher teacher{d.features, d.hidden,          d.classify ? k : d.outputs,
+                                   d.classify, d.singular_values, d.whiten};
              return make_teacher(d.train, d.test, teacher, d.noise, seed);
            }},
       {.name = "checkerboard",

@@ -24,12 +24,12 @@ constexpr Index kMaxDepth = 10000;  // hidden layers
 constexpr std::size_t kMaxRuns = 100000;
 
 // What a key's value may be.
-enum class Kind { kInteger, kNumber, kBool, kString, kIntegers, kStrings };
+enum class Kind { kInteger, kNumber, kBool, kString, kIntegers, kStrings, kNumbers };
 
 // One value of a key, as written, and where it was written ("spec.toml:12" or "--set k=v").
 struct Value {
   std::variant<std::int64_t, double, bool, std::string, std::vector<std::int64_t>,
-               std::vector<std::string>>
+               std::vector<std::string>, std::vector<double>>
       data;
   std::string where;
 
@@ -46,6 +46,7 @@ struct Value {
   const std::vector<std::string>& strings() const {
     return std::get<std::vector<std::string>>(data);
   }
+  const std::vector<double>& numbers() const { return std::get<std::vector<double>>(data); }
 };
 
 // The value as runs.csv's axis columns show it, as TOML text, and as a message shows it.

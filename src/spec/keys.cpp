@@ -50,6 +50,12 @@ std::string axis_text(const Value& value) {
     std::string operator()(const std::vector<std::string>& x) const {
       return x.empty() ? "none" : join(x, "+");
     }
+    std::string operator()(const std::vector<double>& x) const {
+      if (x.empty()) return "none";
+      std::vector<std::string> items;
+      for (const double v : x) items.push_back(format_number(v));
+      return join(items, "-");
+    }
   };
   return std::visit(Visitor{}, value.data);
 }
@@ -84,6 +90,12 @@ std::string toml_text(const Value& value) {
       for (const auto& s : x) items.push_back(toml_string(s));
       return fmt::format("[{}]", join(items));
     }
+    std::string operator()(const std::vector<double>& x) const {
+      std::vector<std::string> items;
+      items.reserve(x.size());
+      for (const double v : x) items.push_back((*this)(v));
+      return fmt::format("[{}]", join(items));
+    }
   };
   return std::visit(Visitor{}, value.data);
 }
@@ -92,7 +104,8 @@ std::string toml_text(const Value& value) {
 std::string shown(const Value& value) {
   if (std::holds_alternative<std::string>(value.data)) return "'" + value.string() + "'";
   if (std::holds_alternative<std::vector<std::int64_t>>(value.data) ||
-      std::holds_alternative<std::vector<std::string>>(value.data)) {
+      std::holds_alternative<std::vector<std::string>>(value.data) ||
+      std::holds_alternative<std::vector<double>>(value.data)) {
     return toml_text(value);
   }
   return axis_text(value);
@@ -176,6 +189,19 @@ void column_names(const Value& v) {
 void generator_name(const Value& v) { one_of(v, generator_names(), "generator"); }
 void numpy_seed_value(const Value& v) {  // np.random.seed's range
   if (v.integer() < 0 || v.integer() > 0xffffffffLL) fail("must be in [0, 2^32 - 1]");
+}
+void singular_values(const Value& v) {
+  const auto& s = v.numbers();
+  for (std::size_t k = 0; k < s.size(); ++k) {
+    if (!(std::isfinite(s[k]) && s[k] > 0))
+      fail(fmt::format("value {} is {}: every singular value must be a finite number > 0", k + 1,
+                       format_number(s[k])));
+    if (k > 0 && !(s[k] < s[k - 1]))
+      fail(
+          fmt::format("values {} and {} are not strictly decreasing: list the modes from the "
+                      "strongest down, each value once",
+                      k, k + 1));
+  }
 }
 void classes_count(const Value& v) {
   if (v.integer() == 1 || v.integer() < 0) fail("must be 0 (the data's own count) or >= 2");
@@ -273,6 +299,10 @@ const std::vector<Key>& keys() {
          [](R& r, const V& v) { r.data.outputs = v.integer(); }},
         {"data", "classify", Kind::kBool, true, none,
          [](R& r, const V& v) { r.data.classify = v.boolean(); }},
+        {"data", "singular_values", Kind::kNumbers, true, singular_values,
+         [](R& r, const V& v) { r.data.singular_values = v.numbers(); }},
+        {"data", "whiten", Kind::kBool, true, none,
+         [](R& r, const V& v) { r.data.whiten = v.boolean(); }},
         {"data", "path", Kind::kString, true,
          [](const V& v) {
            if (v.string().empty()) fail("is empty");

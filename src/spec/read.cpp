@@ -44,6 +44,7 @@ std::string kind_name(Kind kind) {
     case Kind::kString: return "a string";
     case Kind::kIntegers: return "a list of integers";
     case Kind::kStrings: return "a list of strings";
+    case Kind::kNumbers: return "a list of numbers";
   }
   return "?";
 }
@@ -100,13 +101,19 @@ Value read_value(const toml::node& node, Kind kind, const std::string& label,
       value.data = node.as_string()->get();
       break;
     case Kind::kIntegers:
-    case Kind::kStrings: {
+    case Kind::kStrings:
+    case Kind::kNumbers: {
       if (!node.is_array()) wrong_type(value.where, label, kind, node);
       std::vector<std::int64_t> integers;
       std::vector<std::string> strings;
+      std::vector<double> numbers;
       for (const toml::node& item : *node.as_array()) {
         if (kind == Kind::kIntegers && item.is_integer()) {
           integers.push_back(item.as_integer()->get());
+        } else if (kind == Kind::kNumbers && item.is_integer()) {
+          numbers.push_back(static_cast<double>(item.as_integer()->get()));
+        } else if (kind == Kind::kNumbers && item.is_floating_point()) {
+          numbers.push_back(item.as_floating_point()->get());
         } else if (kind == Kind::kStrings && item.is_string()) {
           strings.push_back(item.as_string()->get());
         } else {
@@ -117,6 +124,8 @@ Value read_value(const toml::node& node, Kind kind, const std::string& label,
       }
       if (kind == Kind::kIntegers) {
         value.data = std::move(integers);
+      } else if (kind == Kind::kNumbers) {
+        value.data = std::move(numbers);
       } else {
         value.data = std::move(strings);
       }
@@ -267,7 +276,8 @@ Entry read_entry(const Key& key, const toml::node& node, const std::string& wher
   Entry entry;
   entry.key = &key;
   entry.where = where;
-  const bool list_key = key.kind == Kind::kIntegers || key.kind == Kind::kStrings;
+  const bool list_key =
+      key.kind == Kind::kIntegers || key.kind == Kind::kStrings || key.kind == Kind::kNumbers;
   if (const toml::table* table = node.as_table(); table != nullptr && !list_key) {
     if (!key.axis_ok) {
       wrong_type(where, label, key.kind, node, fmt::format(" ({} cannot be an axis)", label));
