@@ -621,6 +621,48 @@ std::vector<double> jacobian_singular_values(const Mlp<T>& net, const Vector<T>&
   return values;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Singular modes of a linear teacher
+// ---------------------------------------------------------------------------------------------
+
+Modes singular_modes(const Matrix<double>& M) {
+  fix_eigen_blocking();
+  const Eigen::BDCSVD<Eigen::MatrixXd> svd(M, Eigen::ComputeThinU | Eigen::ComputeThinV);
+  const Eigen::VectorXd& values = svd.singularValues();
+  Index r = 0;
+  while (r < values.size() && values(r) > 1e-9 * values(0)) ++r;
+  Modes modes;
+  modes.s.assign(values.data(), values.data() + r);
+  modes.U = svd.matrixU().leftCols(r);
+  modes.V = svd.matrixV().leftCols(r);
+  return modes;
+}
+
+template <typename T>
+std::vector<double> mode_strengths(const Mlp<T>& net, const Modes& modes) {
+  // X = W_l ... W_1 V, one layer at a time: (n_l, r), sums in index order.
+  Eigen::MatrixXd X = modes.V;
+  for (Index l = 1; l <= net.num_layers(); ++l) {
+    const Matrix<T>& W = net.W(l);  // (n_l, n_{l-1})
+    Eigen::MatrixXd next = Eigen::MatrixXd::Zero(W.rows(), X.cols());
+    for (Index i = 0; i < X.cols(); ++i) {
+      for (Index k = 0; k < W.cols(); ++k) {
+        const double x = X(k, i);
+        for (Index j = 0; j < W.rows(); ++j) next(j, i) += static_cast<double>(W(j, k)) * x;
+      }
+    }
+    X = std::move(next);
+  }
+  std::vector<double> a(modes.s.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    double sum = 0.0;
+    for (Index j = 0; j < X.rows(); ++j)
+      sum += modes.U(j, static_cast<Index>(i)) * X(j, static_cast<Index>(i));
+    a[i] = sum;
+  }
+  return a;
+}
+
 #define INITBENCH_PROBES(T)                                                                        \
   template std::vector<LayerRow> layer_statistics<T>(                                              \
       const Mlp<T>&, const Workspace<T>&, Index, const Params<T>&, const std::vector<double>&);    \
@@ -632,7 +674,8 @@ std::vector<double> jacobian_singular_values(const Mlp<T>& net, const Vector<T>&
                                                    const std::vector<Bins>&);                      \
   template std::vector<SymmetryRow> symmetry_statistics<T>(const Mlp<T>&, const Workspace<T>&,     \
                                                            Index, double);                         \
-  template std::vector<double> jacobian_singular_values<T>(const Mlp<T>&, const Vector<T>&);
+  template std::vector<double> jacobian_singular_values<T>(const Mlp<T>&, const Vector<T>&);       \
+  template std::vector<double> mode_strengths<T>(const Mlp<T>&, const Modes&);
 INITBENCH_PROBES(float)
 INITBENCH_PROBES(double)
 #undef INITBENCH_PROBES
@@ -659,6 +702,19 @@ std::set<long> step_schedule(long every, bool log_spaced, long total) {
 }
 
 namespace {
+
+// Steps 0, `total` and floor(10^(k / per_decade)) for k = 0, 1, ... up to `total`: about
+// per_decade distinct steps per decade (every step where they would be closer than 1).
+std::set<long> log_steps(long per_decade, long total) {
+  std::set<long> steps{0, total};
+  for (long k = 0;; ++k) {
+    const auto s = static_cast<long>(
+        std::floor(std::pow(10.0, static_cast<double>(k) / static_cast<double>(per_decade))));
+    if (s > total) break;
+    steps.insert(s);
+  }
+  return steps;
+}
 
 // A probe switched on by `on` with its own `every`, else on the layers probe's steps.
 std::set<long> own_or_layers(bool on, long every, long total, const std::set<long>& layers) {
@@ -805,6 +861,19 @@ void run_stream(const ProbeInput<T>& in, ProbeState&, RunRecord& record) {
   }
 }
 
+// For a linear teacher (ProbeInput::teacher): every singular mode's s_i and the network's a_i
+// (ModeRow). The teacher's modes are computed at the first step and kept.
+template <typename T>
+void run_modes(const ProbeInput<T>& in, ProbeState& state, RunRecord& record) {
+  if (in.teacher == nullptr) return;  // the spec check allows the probe only with a teacher
+  if (!state.teacher_modes) state.teacher_modes = singular_modes(*in.teacher);
+  const Modes& modes = *state.teacher_modes;
+  const std::vector<double> a = mode_strengths(in.net, modes);
+  std::vector<ModeRow>& rows = record.rows<ModeRow>();
+  for (std::size_t i = 0; i < a.size(); ++i)
+    rows.push_back({in.run_id, in.step, static_cast<long>(i + 1), modes.s[i], a[i]});
+}
+
 }  // namespace
 
 const std::vector<Probe>& probe_registry() {
@@ -903,6 +972,23 @@ const std::vector<Probe>& probe_registry() {
        .run_float = run_stream<float>,
        .run_double = run_stream<double>,
        .csv = probe_csv<StreamRow>},
+      {.name = "modes",
+       .keys = {{.name = "modes"},
+                {.name = "modes_every", .type = Type::kInteger},
+                {.name = "modes_per_decade", .type = Type::kInteger, .max = 1000}},
+       .steps =
+           [](const ProbeConfig& p, long total, const std::set<long>& layers) {
+             // log-spaced steps, else its own every, else the layers probe's steps, else the
+             // first and the last
+             if (p.on("modes") && p.integer("modes_per_decade") > 0)
+               return log_steps(p.integer("modes_per_decade"), total);
+             if (p.integer("modes_every") > 0 || layers.empty())
+               return own_or_ends(p.on("modes"), p.integer("modes_every"), total);
+             return own_or_layers(p.on("modes"), 0, total, layers);
+           },
+       .run_float = run_modes<float>,
+       .run_double = run_modes<double>,
+       .csv = probe_csv<ModeRow>},
   };
   return probes;
 }

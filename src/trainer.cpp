@@ -83,6 +83,7 @@ class Run {
         Y_(data.Y_train.cast<T>()),
         Xtest_(data.X_test.cast<T>()),
         Ytest_(data.Y_test.cast<T>()),
+        teacher_(data.teacher_map.size() > 0 ? &data.teacher_map : nullptr),
         m_(X_.cols()),
         batch_(config.train.batch_size(m_)),
         total_(config.train.total_steps(m_)),
@@ -300,7 +301,7 @@ class Run {
     if (!probes_.any_at(t)) return;
     const ProbeView v = probe_view();
     const ProbeInput<T> in{
-        net_, *v.ws, v.n, *v.grads, update_ratios_, config_.probes, config_.run_index, t};
+        net_, *v.ws, v.n, *v.grads, update_ratios_, config_.probes, config_.run_index, t, teacher_};
     const std::vector<Probe>& registry = probe_registry();
     for (std::size_t i = 0; i < registry.size(); ++i) {
       if (probes_.at(i, t)) registry[i].run(in, probe_state_, record_);
@@ -352,6 +353,7 @@ class Run {
   const RunConfig& config_;
   MlpConfig net_config_;
   Matrix<T> X_, Y_, Xtest_, Ytest_;
+  const Matrix<double>* teacher_;  // (d_out, d_in): a linear teacher's map, else null
   Index m_;
   Index batch_;
   long total_;

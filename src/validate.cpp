@@ -2,6 +2,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "initbench/activation.hpp"
+#include "initbench/data.hpp"
 #include "initbench/loss.hpp"
 #include "initbench/mlp.hpp"
 #include "initbench/spec.hpp"
@@ -29,6 +31,29 @@ void check_output(const RunConfig& run, const DataShape& shape) {
                         fmt::format("model.output = 'sigmoid' is for binary labels, but the {} "
                                     "data have {} classes: use output = \"softmax\"",
                                     shape.kind, shape.classes));
+  }
+}
+
+// The modes probe reads a linear teacher's map and the network's end-to-end linear map.
+void check_modes(const RunConfig& run) {
+  const DataSpec& d = run.data;
+  if (d.kind != "teacher" || d.hidden != 0 || d.classify) {
+    throw RunCheckError({"probes.modes", "data.kind", "data.hidden", "data.classify"},
+                        "probes.modes measures the modes of a linear teacher's map: it needs "
+                        "data.kind = \"teacher\" with hidden = 0 and classify = false");
+  }
+  if (d.standardize) {
+    throw RunCheckError({"probes.modes", "data.standardize"},
+                        "probes.modes reads the teacher's map in its own input coordinates: "
+                        "data.standardize = true rescales them; leave it false");
+  }
+  if (run.model.residual || run.model.activation.kind != ActivationKind::kIdentity) {
+    throw RunCheckError(
+        {"probes.modes", "model.activation", "model.residual"},
+        fmt::format("probes.modes needs a linear network, whose end-to-end map "
+                    "is the product of its weights: model.activation = "
+                    "\"identity\" and no residual stream (got '{}'{})",
+                    run.model.activation.str(), run.model.residual ? ", residual" : ""));
   }
 }
 
@@ -90,6 +115,7 @@ void check_run(const RunConfig& run, const DataShape& shape) {
                         "probes.stream measures a residual net's stream: it needs "
                         "model.residual = true");
   }
+  if (run.probes.on("modes")) check_modes(run);
   if (run.init.weights.info().data_dependent && shape.train < 2) {
     throw RunCheckError({"init.scheme", "data.train"},
                         fmt::format("init.scheme = '{}' measures variances on the training "

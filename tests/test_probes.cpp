@@ -583,3 +583,71 @@ TEST_CASE("stream probe: a residual net's stream, branch, ratio, gradient and al
   CHECK(probe->steps(probes, 20, {0, 5}) == std::set<long>{0, 8, 16, 20});
   CHECK(probe->steps(ProbeConfig{}, 20, {0, 5}).empty());
 }
+
+TEST_CASE("modes probe: a linear net's strength on each singular mode of a linear teacher") {
+  // The teacher M = 2 u_1 v_1^T + 1 u_2 v_2^T with u_1 = (1, 1) / sqrt 2, u_2 = (1, -1) / sqrt 2,
+  // v_1 = (1, 0), v_2 = (0, 1): M = [[sqrt 2, 1 / sqrt 2], [sqrt 2, -1 / sqrt 2]].
+  // The network 2-2-2, identity units: W_1 = diag(2, 1), W_2 = [[0.5, 0.5], [0.5, -0.5]], so
+  // W_tot = W_2 W_1 = [[1, 0.5], [1, -0.5]]: a_1 = u_1^T W_tot v_1 = sqrt 2 (by hand: (1 + 1) /
+  // sqrt 2), a_2 = u_2^T W_tot v_2 = (0.5 + 0.5) / sqrt 2 = 1 / sqrt 2. The biases (not 0 here)
+  // are left out.
+  const double r = std::sqrt(0.5);
+  Matrix<double> M(2, 2);
+  M << 2 * r * 1, r * 1, 2 * r * 1, -r * 1;
+  MlpConfig config{{2, 2, 2}, Activation::parse("identity"), Output::kLinear};
+  Mlp<double> net(config, 1);
+  net.W(1) << 2, 0, 0, 1;
+  net.W(2) << 0.5, 0.5, 0.5, -0.5;
+  net.b(1) << 3, -4;
+  net.b(2) << 1, 1;
+  const Probe* probe = find_probe("modes");
+  REQUIRE(probe != nullptr);
+  ProbeConfig probes;
+  probes.set("modes", true);
+  const std::vector<double> ratios(3, std::nan(""));
+  ProbeState state;
+  std::vector<RunRecord> records(1);
+  probe->run(ProbeInput<double>{net, net.workspace(), 1, net.grads(), ratios, probes, 3, 9, &M},
+             state, records[0]);
+  const CsvTable table = parse_csv(probe->csv(records), "modes.csv");
+  REQUIRE(table.rows.size() == 2);
+  const auto cell = [&](std::size_t row, std::string_view column) {
+    return std::stod(table.rows[row][table.column(column)]);
+  };
+  const double expected[2][3] = {{1, 2, std::sqrt(2.0)}, {2, 1, r}};
+  for (std::size_t i = 0; i < 2; ++i) {
+    CAPTURE(i);
+    CHECK(cell(i, "run_id") == 3);
+    CHECK(cell(i, "step") == 9);
+    CHECK(cell(i, "mode") == expected[i][0]);
+    CHECK(cell(i, "singular_value") == doctest::Approx(expected[i][1]).epsilon(1e-14));
+    CHECK(cell(i, "strength") == doctest::Approx(expected[i][2]).epsilon(1e-14));
+  }
+  // The network that is the teacher has a_i = s_i; the modes are kept from the first step, and a
+  // rank-1 teacher has one mode.
+  net.W(1) = M;
+  net.W(2).setIdentity();
+  const std::vector<double> a = mode_strengths(net, *state.teacher_modes);
+  CHECK(a[0] == doctest::Approx(2.0).epsilon(1e-14));
+  CHECK(a[1] == doctest::Approx(1.0).epsilon(1e-14));
+  Matrix<double> rank_one(2, 2);
+  rank_one << 1, 2, 2, 4;
+  const Modes one = singular_modes(rank_one);
+  REQUIRE(one.s.size() == 1);
+  CHECK(one.s[0] == doctest::Approx(5.0).epsilon(1e-14));
+  // no teacher (other data): no rows
+  std::vector<RunRecord> none(1);
+  ProbeState fresh;
+  probe->run(ProbeInput<double>{net, net.workspace(), 1, net.grads(), ratios, probes, 3, 9}, fresh,
+             none[0]);
+  CHECK(none[0].rows<ModeRow>().empty());
+  // its schedule: its own every, else the layers probe's steps, else the first and the last
+  CHECK(probe->steps(probes, 20, {0, 5, 10, 15, 20}) == std::set<long>{0, 5, 10, 15, 20});
+  CHECK(probe->steps(probes, 20, {}) == std::set<long>{0, 20});
+  probes.set("modes_every", 8);
+  CHECK(probe->steps(probes, 20, {0, 5}) == std::set<long>{0, 8, 16, 20});
+  // log-spaced: floor(10^(k/4)) = 1, 1, 3, 5, 10, 17, 31, ... up to 20, plus 0 and 20
+  probes.set("modes_per_decade", 4);
+  CHECK(probe->steps(probes, 20, {0, 5}) == std::set<long>{0, 1, 3, 5, 10, 17, 20});
+  CHECK(probe->steps(ProbeConfig{}, 20, {0, 5}).empty());
+}

@@ -1111,3 +1111,47 @@ TEST_CASE("spec: bad --set paths and values name the --set") {
   CHECK(message.starts_with("--set init.scheme=identity(gain=1): "));
   CHECK(contains(message, "square"));
 }
+
+TEST_CASE(
+    "spec: the teacher's singular_values and whiten, and the modes probe, with one-line errors") {
+  const std::string teacher = "kind = \"teacher\"\nfeatures = 4\noutputs = 3\ntrain = 20\ntest = 0";
+  const std::string linear = "layers = [4, 6, 3]\nactivation = \"identity\"\noutput = \"linear\"";
+  const auto with = [&](const std::string& data, const std::string& model,
+                        const std::string& probes) {
+    return spec({{"data", teacher + "\n" + data}, {"model", model}, {"probes", probes}});
+  };
+  const Experiment ok = parse(with("singular_values = [2, 1.5, 0.5]\nwhiten = true", linear,
+                                   "modes = true\nmodes_every = 2"));
+  REQUIRE(ok.runs.size() == 1);
+  CHECK(ok.runs[0].data.singular_values == std::vector<double>{2.0, 1.5, 0.5});
+  CHECK(ok.runs[0].data.whiten);
+  CHECK(ok.runs[0].probes.on("modes"));
+  // singular values: finite, > 0, strictly decreasing, at most min(features, outputs), numbers
+  expect_error(with("singular_values = [2, 2]", linear, ""), "singular_values",
+               {"data.singular_values = [2.0, 2.0]", "strictly decreasing"});
+  expect_error(with("singular_values = [2, -1]", linear, ""), "singular_values",
+               {"value 2 is -1", "finite number > 0"});
+  expect_error(with("singular_values = [2, \"x\"]", linear, ""), "singular_values",
+               {"expected a list of numbers"});
+  expect_error(with("singular_values = [4, 3, 2, 1]", linear, ""), "singular_values",
+               {"has 4 values", "at most 3"});
+  expect_error(with("singular_values = [2]\nhidden = 5", linear, ""), "singular_values",
+               {"hidden = 0 and classify = false"});
+  expect_error(spec({{"data",
+                      "kind = \"teacher\"\nfeatures = 4\noutputs = 3\ntrain = 4\n"
+                      "test = 0\nwhiten = true"},
+                     {"model", linear}}),
+               "whiten", {"data.whiten needs more training samples than features"});
+  // as an axis: a list of lists
+  CHECK(parse(with("singular_values = [[2, 1], [3]]", linear, "")).runs.size() == 2);
+  // the modes probe: a linear teacher, no standardize, identity units, no residual stream
+  expect_error(
+      with("", "layers = [4, 6, 3]\nactivation = \"tanh\"\noutput = \"linear\"", "modes = true"),
+      "modes = true", {"probes.modes needs a linear network", "'tanh'"});
+  expect_error(with("hidden = 5", linear, "modes = true"), "modes = true",
+               {"probes.modes measures the modes of a linear teacher"});
+  expect_error(with("standardize = true", linear, "modes = true"), "modes = true",
+               {"data.standardize = true"});
+  expect_error(spec({{"probes", "modes = true"}}), "modes = true",
+               {"needs data.kind = \"teacher\""});
+}

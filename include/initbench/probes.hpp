@@ -6,6 +6,7 @@
 // that backward wrote. Formulas for every column are in docs/csv.md.
 #pragma once
 
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -76,8 +77,8 @@ double effective_rank(const std::vector<double>& singular_values);
 // ---------------------------------------------------------------------------------------------
 
 // What a probe reads at step `step`: the network, a workspace after forward and backward on n
-// samples, those gradients, the last update's per-layer ratios (nan where not measured), and
-// the run's [probes] keys.
+// samples, those gradients, the last update's per-layer ratios (nan where not measured), the
+// run's [probes] keys, and a linear teacher's map (Dataset::teacher_map; null for other data).
 template <typename T>
 struct ProbeInput {
   const Mlp<T>& net;
@@ -88,11 +89,31 @@ struct ProbeInput {
   const ProbeConfig& config;
   long run_id;
   long step;
+  const Matrix<double>* teacher = nullptr;  // (d_out, d_in)
 };
 
-// What a probe keeps between the steps of one run: the histogram bins, fixed at its first step.
+// A linear map's singular modes: M = sum_i s_i u_i v_i^T, s decreasing.
+struct Modes {
+  std::vector<double> s;
+  Matrix<double> U;  // (d_out, r): u_i in column i
+  Matrix<double> V;  // (d_in, r): v_i in column i
+};
+
+// The singular modes of M whose singular value exceeds 1e-9 times the largest (BDCSVD in
+// double; a zero map has none).
+Modes singular_modes(const Matrix<double>& M);
+
+// a_i = u_i^T W_L ... W_1 v_i for every mode of `modes`: the strength with which the network's
+// end-to-end linear map (its weights' product, biases left out) carries each mode; in double,
+// v_i pushed through the layers one at a time with sums in index order.
+template <typename T>
+std::vector<double> mode_strengths(const Mlp<T>& net, const Modes& modes);
+
+// What a probe keeps between the steps of one run: the histogram bins, fixed at its first step;
+// the teacher's modes, computed at its first step.
 struct ProbeState {
   std::vector<Bins> act_bins, delta_bins;
+  std::optional<Modes> teacher_modes;
 };
 
 // Steps 0, every, 2 every, ... and `total`; or with `log_spaced` about ten per decade, plus 0

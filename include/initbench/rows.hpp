@@ -300,6 +300,29 @@ struct StreamRow {
   }
 };
 
+// modes.csv: how far a linear network has learned each singular mode of a linear teacher
+// (Saxe, McClelland & Ganguli 2014). The teacher's map M = sum_i s_i u_i v_i^T (its singular
+// value decomposition, modes in decreasing order of s_i, those above 1e-9 s_1); the network's
+// end-to-end map W_tot = W_L ... W_1 (its linear part: the biases are left out); the learned
+// strength a_i = u_i^T W_tot v_i, which goes from about 0 to s_i as the mode is learned. Here,
+// not beside its probe in probes.cpp, because the saxe_modes claim test reads it too.
+struct ModeRow {
+  long run_id = 0;
+  long step = 0;
+  long mode = 0;              // i = 1 for the strongest
+  double singular_value = 0;  // s_i
+  double strength = 0;        // a_i = u_i^T W_tot v_i
+
+  template <typename F>
+  void visit(F&& f) const {
+    f("run_id", run_id);
+    f("step", step);
+    f("mode", mode);
+    f("singular_value", singular_value);
+    f("strength", strength);
+  }
+};
+
 // timings.csv: the only file with clock readings.
 struct TimingRow {
   long run_id = 0;
