@@ -67,6 +67,14 @@ this package each:
                        hidden layers, with the least-squares line, Hanin & Rolnick's first-order
                        5 beta and the exact finite-width values; every layer's against its own
                        beta_l. Only with relu units and at least 20 seeds per setting.
+  modes.png            (modes) a linear net's learned strength on each singular mode of a linear
+                       teacher over its singular value, a_i / s_i, against the step (modes.csv;
+                       Saxe et al. 2014): a colour per mode, a thin line per seed, a panel per
+                       setting, a dotted line at 1/2 (the learning time).
+  mode_times.png       (mode_times) each mode's learning time (a_i / s_i first at 1/2,
+                       interpolated between probes) against 1/s_i on log axes: a dot per run and
+                       mode, the mean over seeds per setting, dashed guides of slope 1, each
+                       setting's fitted slope in the legend.
 
 Settings are the rows of summary.csv: runs sharing every grid axis but seed, in grid order. Up to
 8 settings, a line figure draws one line per setting in each panel. Past 8 (and with two or more
@@ -103,9 +111,9 @@ matplotlibrc), no metadata in the PNG, so the same CSV files give byte-identical
 
 Required: runs.csv, summary.csv, curves.csv. Optional (the figure is skipped with a note when the
 file is missing or has only its header): layers.csv, histograms.csv, symmetry.csv, jacobian.csv,
-correlation.csv, layer_jacobian.csv, spec.toml, meta.json. A missing required file, a missing
-column, a row with the wrong number of fields or a value that is not a number stops the script
-with one line naming the file (and the line and column) before any figure is drawn
+correlation.csv, layer_jacobian.csv, modes.csv, spec.toml, meta.json. A missing required file,
+a missing column, a row with the wrong number of fields or a value that is not a number stops the
+script with one line naming the file (and the line and column) before any figure is drawn
 (experiment.py, initbench.tables). PNGs of ours that the data no longer allows are removed from
 DIR/plots/.
 
@@ -122,13 +130,14 @@ USAGE = ("Usage: /usr/bin/python3 scripts/plot.py DIR     (or --help)\n"
          "       /usr/bin/python3 -m initbench.plot DIR   (python/ on PYTHONPATH, or installed)")
 FIGURES = ("curves.png", "layers.png", "hist_activation.png", "hist_delta.png", "saturated.png",
            "dead.png", "symmetry.png", "jacobian.png", "layer_jacobian.png", "heatmap.png",
-           "steps_to_target.png", "scale.png", "correlation.png", "length_variance.png")
+           "steps_to_target.png", "scale.png", "correlation.png", "length_variance.png",
+           "modes.png", "mode_times.png")
 
 
 def _jobs():
     """(figure, draw function, extra arguments) in the order the figures are drawn."""
     from . import correlation, curves, fractions, heatmap, histograms, jacobian, layer_jacobian
-    from . import layers, length_variance, scale, steps_to_target, symmetry
+    from . import layers, length_variance, mode_times, modes, scale, steps_to_target, symmetry
     return [("curves.png", curves.draw, ()),
             ("layers.png", layers.draw, ()),
             ("hist_activation.png", histograms.draw, ("activation",)),
@@ -142,7 +151,9 @@ def _jobs():
             ("steps_to_target.png", steps_to_target.draw, ()),
             ("scale.png", scale.draw, ()),
             ("correlation.png", correlation.draw, ()),
-            ("length_variance.png", length_variance.draw, ())]
+            ("length_variance.png", length_variance.draw, ()),
+            ("modes.png", modes.draw, ()),
+            ("mode_times.png", mode_times.draw, ())]
 
 
 def setup_matplotlib():
