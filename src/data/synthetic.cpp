@@ -312,13 +312,13 @@ Matrix<double> teacher_with_spectrum(const std::vector<double>& s, Index d_in, I
     orthonormalize_rows(G, "singular vectors");
     return G;
   };
-  const Matrix<double> Ut = draw(d_out);  // (r, d_out): U^T
-  const Matrix<double> Vt = draw(d_in);   // (r, d_in): V^T
+  const Matrix<double> U_t = draw(d_out);  // (r, d_out): U^T
+  const Matrix<double> V_t = draw(d_in);   // (r, d_in): V^T
   Matrix<double> M = Matrix<double>::Zero(d_out, d_in);
   for (Index j = 0; j < d_in; ++j) {
     for (Index i = 0; i < d_out; ++i) {
       double sum = 0.0;
-      for (Index k = 0; k < r; ++k) sum += Ut(k, i) * s[to_size(k)] * Vt(k, j);
+      for (Index k = 0; k < r; ++k) sum += U_t(k, i) * s[to_size(k)] * V_t(k, j);
       M(i, j) = sum;
     }
   }
