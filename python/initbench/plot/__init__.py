@@ -84,7 +84,12 @@ numeric ones with the fewest values (the longer of the two down the rows when th
 be more than 4), and the other axes make the lines of each panel, coloured the same in every
 panel (glorot2010's 30 settings: rows = model.activation, columns = init.scheme, 5 depth lines
 per panel). With two varying axes, one lays out the panels alone, wrapped into rows past 4.
-Panels are titled with their row and column values, the figure title names the axes. At most 8
+Panels are titled with their row and column values, the figure title names the axes.
+A zip group of the spec (zip = [["init.scheme", "model.activation", ...]], docs/spec.md) is one
+axis whose values are its tuples, labelled by the keys that tell them apart (constant and implied
+keys left out, long scheme strings shortened: "tanh, variance_scaling(scale=1.030558, ...)") and
+named by them ("model.activation + init.scheme"); axes.zip_labels says how. A figure is widened
+until no label is cut off at its edges and no panel title is wider than its panel. At most 8
 rows, 8 columns and 12 lines per panel (evenly spaced); a figure that cannot show every setting
 says so in a note. Histograms show at most 8 rows and 8 layers; per-layer panels at most 4
 hidden layers; saturation and dead panels at most 10 layers per panel and 36 panels.

@@ -35,9 +35,10 @@ class Axis:
     numeric: the values as numbers; for a scheme axis whose strings differ only in one numeric
     parameter (`variance_scaling(scale=1.5, ...)`), that parameter (`param`)."""
 
-    def __init__(self, name, values):
+    def __init__(self, name, values, members=None):
         self.name = name
         self.values = values
+        self.members = members  # a zip group's keys (zip_axis), else None
         self.numeric = None
         self.param = None
         self.scheme_name = None
@@ -76,6 +77,8 @@ class Axis:
 
     def short(self, value):
         """How a value shows in a legend: schemes with one varying parameter keep just it."""
+        if self.members:  # a zip group's values are their labels already
+            return value
         if self.param:
             name, params = parse_scheme(value)
             rest = ", ..." if len(params) > 1 else ""
@@ -84,3 +87,82 @@ class Axis:
                 parse_scheme(value) is not None and "(" in value:
             return value
         return f"{self.name.split('.')[-1]}={value}"
+
+
+# ---- zip groups --------------------------------------------------------------------------------
+# A spec's zip group (docs/spec.md) is one axis of the grid: its i-th run takes the i-th value of
+# every key in it. The figures show it as one axis whose values are short labels of the tuples.
+
+# Which keys a zip label names first: the unit, then the weights (a reader tells settings apart by
+# them), then the other text keys, then the numbers (most often implied by the rest).
+LABEL_ORDER = ("model.activation", "init.scheme")
+LONG_SCHEME = 28  # characters past which a scheme alone in the group keeps only its first parameter
+
+
+def _label_rank(name, column):
+    if name in LABEL_ORDER:
+        return LABEL_ORDER.index(name)
+    return len(LABEL_ORDER) + (all(as_float(v) is not None for v in column))
+
+
+def _scheme_shortener(column):
+    """value -> its short form, for the scheme strings of one key of a zip group: the parameters
+    that differ between the group's values of the same scheme are kept, the others become "...";
+    a scheme alone under its name past LONG_SCHEME characters keeps its first parameter."""
+    parsed = {v: parse_scheme(v) for v in column}
+    by_name = {}
+    for v, p in parsed.items():
+        if p is not None and p[1]:
+            by_name.setdefault(p[0], []).append(p[1])
+    short = {}
+    for v, p in parsed.items():
+        if p is None or not p[1]:
+            short[v] = v
+            continue
+        name, params = p
+        others = by_name[name]
+        keep = [k for k in params if len({str(o.get(k)) for o in others}) > 1]
+        if not keep:
+            if len(v) <= LONG_SCHEME:
+                short[v] = v
+                continue
+            keep = list(params)[:1]
+        rest = ", ..." if len(keep) < len(params) else ""
+        short[v] = f"{name}({', '.join(f'{k}={params[k]}' for k in keep)}{rest})"
+    return short
+
+
+def zip_labels(names, tuples):
+    """The labels of a zip group's value tuples (distinct, in grid order) and the keys they name.
+
+    Keys constant over the group are left out, and so are keys implied by the ones already named:
+    keys are taken in the order of LABEL_ORDER, then the other text keys, then the numeric ones,
+    each only when it tells more tuples apart, until every tuple is told apart. Long scheme
+    strings are shortened (_scheme_shortener); numbers are written name=value. Falls back to
+    every key's full value when the short labels would not be distinct.
+    ("tanh, orthogonal(gain=1.015164)" for (orthogonal(gain=1.015164), normal(stddev=0.002157),
+    tanh, 0.123115) among dynamical_isometry's six.)"""
+    columns = [[t[i] for t in tuples] for i in range(len(names))]
+    order = sorted(range(len(names)), key=lambda i: (_label_rank(names[i], columns[i]), i))
+    kept = []
+    for i in order:
+        told = len({tuple(t[k] for k in kept) for t in tuples})
+        if told == len(tuples):
+            break
+        if len({tuple(t[k] for k in kept + [i]) for t in tuples}) > told:
+            kept.append(i)
+    if not kept:  # one tuple: name it by its first key
+        kept = [order[0]]
+
+    def part(i):
+        if all(as_float(v) is not None for v in columns[i]):
+            return lambda v: f"{names[i].split('.')[-1]}={float(v):.4g}"
+        short = _scheme_shortener(columns[i])
+        return short.__getitem__
+
+    parts = [part(i) for i in kept]
+    labels = [", ".join(f(t[i]) for f, i in zip(parts, kept)) for t in tuples]
+    if len(set(labels)) < len(labels):
+        kept = list(range(len(names)))
+        labels = [", ".join(t) for t in tuples]
+    return labels, [names[i] for i in kept]

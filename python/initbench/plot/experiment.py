@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..tables import DataError, Table
-from .axes import Axis
+from .axes import Axis, zip_labels
 from .stats import MAX_SETTINGS
 
 REQUIRED_FILES = ("runs.csv", "summary.csv", "curves.csv")
@@ -138,9 +138,14 @@ class Experiment:
             if runs.has(c):
                 frame[c] = runs.floats(c)
         frame["seed"] = runs.text("seed") if runs.has("seed") else ""
+        if runs.has("depth"):
+            frame["depth"] = runs.ints("depth")
+        if runs.has("layers"):
+            frame["layers"] = runs.text("layers")
         for a in axis_names:
             frame["axis:" + a] = runs.text(a)
         frame = frame.sort_values("run_id", kind="stable").set_index("run_id")
+        axis_names, members = self._zip_axes(frame, axis_names)
         axis_cols = ["axis:" + a for a in axis_names]
         if axis_cols:  # settings numbered in the order their first run appears
             frame["setting"] = frame.groupby(axis_cols, sort=False).ngroup()
@@ -155,7 +160,33 @@ class Experiment:
         self.axes = []
         for j, a in enumerate(axis_names):
             values = list(dict.fromkeys(key[j] for key in self.setting_keys))
-            self.axes.append(Axis(a, values))
+            self.axes.append(Axis(a, values, members.get(a)))
+
+    def _zip_axes(self, frame, axis_names):
+        """The spec's zip groups (docs/spec.md) made one axis each: its column axis:NAME holds
+        the label of each run's tuple (axes.zip_labels), NAME joins the keys the labels name
+        ("model.activation + init.scheme"), in the place of the group's first key. Returns the
+        axis names and {NAME: the group's keys}. Without spec.toml the keys stay crossed axes."""
+        groups = spec_get(self.spec, "zip", [])
+        if groups and all(isinstance(g, str) for g in groups):
+            groups = [groups]  # zip = ["a", "b"]: one group
+        members = {}
+        for group in groups:
+            keys = [k for k in axis_names if isinstance(group, list) and k in group]
+            if len(keys) < 2:
+                continue
+            cols = ["axis:" + k for k in keys]
+            tuples = list(dict.fromkeys(frame[cols].itertuples(index=False, name=None)))
+            labels, named = zip_labels(keys, tuples)
+            name = " + ".join(named)
+            label_of = dict(zip(tuples, labels))
+            frame["axis:" + name] = [label_of[t] for t in
+                                     frame[cols].itertuples(index=False, name=None)]
+            at = axis_names.index(keys[0])
+            axis_names = [a for a in axis_names if a not in keys]
+            axis_names.insert(at, name)
+            members[name] = keys
+        return axis_names, members
 
     def _load(self, name):
         t = self.tables[name]

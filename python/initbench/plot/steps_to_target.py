@@ -5,7 +5,8 @@ import numpy as np
 
 from .experiment import spec_get
 from .stats import wants_log
-from .style import finish, new_figure, title_for, zero_handle, zeros_at_floor
+from .style import (finish, new_figure, text_width, title_for, zero_handle,
+                    zeros_at_floor)
 
 NAME = "steps_to_target.png"
 
@@ -17,7 +18,9 @@ def draw(exp):
     if target_loss is None and target_acc is None and not (reached >= 0).any():
         return "no train.target_loss or train.target_accuracy in the spec"
     n = len(exp.setting_keys)
-    fig = new_figure(7.5, 0.38 * n + 1.9)
+    # the bars get 5 inches beside the longest setting label
+    label_in = max(text_width(exp.labels[s], 8) for s in range(n))
+    fig = new_figure(max(7.5, label_in + 5.6), 0.38 * n + 1.9)
     ax = fig.add_subplot(1, 1, 1)
     per_setting = [reached[exp.setting_runs[s]].to_numpy() for s in range(n)]
     all_vals = [v for vals in per_setting for v in vals.tolist() if v >= 0]

@@ -129,11 +129,45 @@ def finish(exp, fig, name, title, legend=None, legend_cols=None):
     fig.suptitle(title, fontsize=TITLE_FONTSIZE, y=1 - 0.08 / h, va="top")
     fig.text(1 - 0.05 / w, 0.05 / h, exp.stamp, ha="right", va="bottom",
              fontsize=STAMP_FONTSIZE, color=STAMP_COLOR)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        # tight_layout leaves room for the suptitle itself
-        fig.tight_layout(rect=(0, bottom_in / h, 1, 1 - 0.05 / h), h_pad=0.8, w_pad=0.8)
+    for _ in range(3):  # widen until no text runs off the figure or past its panel
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            # tight_layout leaves room for the suptitle itself
+            fig.tight_layout(rect=(0, bottom_in / h, 1, 1 - 0.05 / h), h_pad=0.8, w_pad=0.8)
+        wider = _needed_width(fig)
+        if wider <= w:
+            break
+        w = wider
+        fig.set_size_inches(w, h)
     save(exp, fig, name)
+
+
+def text_width(text, fontsize):
+    """The width of text in inches at fontsize points (matplotlib's default font), as drawn."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+    width, _, _ = TextToPath().get_text_width_height_descent(
+        text, FontProperties(size=fontsize), ismath=False)
+    return width / 72.0
+
+
+def _needed_width(fig):
+    """The figure width (inches) at which no text is cut off at the left or right edge and no
+    panel title is wider than its panel (it would run into the next one): the current width
+    when all fit."""
+    w = fig.get_size_inches()[0]
+    renderer = fig.canvas.get_renderer()
+    drawn = fig.get_tightbbox(renderer)  # inches, around what is drawn
+    over = max(0.0, -drawn.x0) + max(0.0, drawn.x1 - w)
+    need = w + over + (0.1 if over else 0.0)
+    for ax in fig.axes:
+        if not ax.axison or not ax.get_title():
+            continue
+        title = ax.title.get_window_extent(renderer).width
+        panel = ax.get_window_extent(renderer).width
+        if title > panel > 0:  # the panels share the width: grow them all by this ratio
+            need = max(need, w * (title + 0.15 * fig.dpi) / panel)
+    return need
 
 
 def save(exp, fig, name):
