@@ -67,6 +67,12 @@ this package each:
                        hidden layers, with the least-squares line, Hanin & Rolnick's first-order
                        5 beta and the exact finite-width values; every layer's against its own
                        beta_l. Only with relu units and at least 20 seeds per setting.
+  jacobian_moments.png (jacobian_moments) the mean and the variance of the spectrum of J J^T
+                       (J = dz_L/dx, jacobian.csv at step 0; per Jacobian, then the mean over
+                       seeds and probe samples) against depth, log-log, a line per setting,
+                       free probability's prediction on the critical line dashed in the same
+                       colour (Pennington et al. 2017). Only when runs.csv has sigma_w2, q_star
+                       and depth and J is square; scripts/jacobian_moments.py prints its table.
   modes.png            (modes) a linear net's learned strength on each singular mode of a linear
                        teacher over its singular value, a_i / s_i, against the step (modes.csv;
                        Saxe et al. 2014): a colour per mode, a thin line per seed, a panel per
@@ -136,13 +142,14 @@ USAGE = ("Usage: /usr/bin/python3 scripts/plot.py DIR     (or --help)\n"
 FIGURES = ("curves.png", "layers.png", "hist_activation.png", "hist_delta.png", "saturated.png",
            "dead.png", "symmetry.png", "jacobian.png", "layer_jacobian.png", "heatmap.png",
            "steps_to_target.png", "scale.png", "correlation.png", "length_variance.png",
-           "modes.png", "mode_times.png")
+           "jacobian_moments.png", "modes.png", "mode_times.png")
 
 
 def _jobs():
     """(figure, draw function, extra arguments) in the order the figures are drawn."""
-    from . import correlation, curves, fractions, heatmap, histograms, jacobian, layer_jacobian
-    from . import layers, length_variance, mode_times, modes, scale, steps_to_target, symmetry
+    from . import correlation, curves, fractions, heatmap, histograms, jacobian, jacobian_moments
+    from . import layer_jacobian, layers, length_variance, mode_times, modes, scale
+    from . import steps_to_target, symmetry
     return [("curves.png", curves.draw, ()),
             ("layers.png", layers.draw, ()),
             ("hist_activation.png", histograms.draw, ("activation",)),
@@ -157,6 +164,7 @@ def _jobs():
             ("scale.png", scale.draw, ()),
             ("correlation.png", correlation.draw, ()),
             ("length_variance.png", length_variance.draw, ()),
+            ("jacobian_moments.png", jacobian_moments.draw, ()),
             ("modes.png", modes.draw, ()),
             ("mode_times.png", mode_times.draw, ())]
 

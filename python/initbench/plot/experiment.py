@@ -84,20 +84,23 @@ class Experiment:
     histograms, symmetry, jacobian, correlation, layer_jacobian: typed DataFrames with
     `setting`, or None without the file."""
 
-    def __init__(self, folder):
+    def __init__(self, folder, required=REQUIRED_FILES):
+        """required: the files that must be there (scripts/jacobian_moments.py reads a folder
+        without curves.csv, which results/ does not keep); the others of REQUIRED_FILES are
+        then optional like OPTIONAL_FILES."""
         self.dir = folder
         self.notes = []
         self.tables = {}
         join = lambda name: os.path.join(folder, name)  # noqa: E731
         if not os.path.isdir(folder):
             raise DataError(f"{folder}: no such directory")
-        for name in REQUIRED_FILES:
+        for name in required:
             try:
                 self.tables[name] = Table.read(join(name))
             except FileNotFoundError:
                 raise DataError(f"{join(name)}: missing (not an initbench experiment folder?)") \
                     from None
-        for name in OPTIONAL_FILES:
+        for name in [n for n in REQUIRED_FILES if n not in required] + list(OPTIONAL_FILES):
             try:
                 self.tables[name] = Table.read(join(name))
             except FileNotFoundError:
