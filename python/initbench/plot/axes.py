@@ -93,8 +93,9 @@ class Axis:
 # A spec's zip group (docs/spec.md) is one axis of the grid: its i-th run takes the i-th value of
 # every key in it. The figures show it as one axis whose values are short labels of the tuples.
 
-# Which keys a zip label names first: the unit, then the weights (a reader tells settings apart by
-# them), then the other text keys, then the numbers (most often implied by the rest).
+# The keys a zip label always names when they vary, in this order: the unit and the weights (a
+# reader tells the settings of an init benchmark apart by them). The other keys follow, text
+# before numbers (most often implied by the rest), each only when it tells more tuples apart.
 LABEL_ORDER = ("model.activation", "init.scheme")
 LONG_SCHEME = 28  # characters past which a scheme alone in the group keeps only its first parameter
 
@@ -136,8 +137,8 @@ def zip_labels(names, tuples):
     """The labels of a zip group's value tuples (distinct, in grid order) and the keys they name.
 
     Keys constant over the group are left out, and so are keys implied by the ones already named:
-    keys are taken in the order of LABEL_ORDER, then the other text keys, then the numeric ones,
-    each only when it tells more tuples apart, until every tuple is told apart. Long scheme
+    the varying keys of LABEL_ORDER are named, then the other text keys and then the numeric
+    ones, each only when it tells more tuples apart, until every tuple is told apart. Long scheme
     strings are shortened (_scheme_shortener); numbers are written name=value. Falls back to
     every key's full value when the short labels would not be distinct.
     ("tanh, orthogonal(gain=1.015164)" for (orthogonal(gain=1.015164), normal(stddev=0.002157),
@@ -147,9 +148,11 @@ def zip_labels(names, tuples):
     kept = []
     for i in order:
         told = len({tuple(t[k] for k in kept) for t in tuples})
-        if told == len(tuples):
+        if names[i] in LABEL_ORDER and len(set(columns[i])) > 1:
+            kept.append(i)
+        elif told == len(tuples):
             break
-        if len({tuple(t[k] for k in kept + [i]) for t in tuples}) > told:
+        elif len({tuple(t[k] for k in kept + [i]) for t in tuples}) > told:
             kept.append(i)
     if not kept:  # one tuple: name it by its first key
         kept = [order[0]]
