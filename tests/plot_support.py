@@ -1,6 +1,7 @@
 """What tests/test_plot.py and tests/test_plot_facets.py share: the failure type and check, a
 subprocess runner, PNG digests, the dependency check (exit 77 for ctest's SKIP_RETURN_CODE) and
-the byte-identical replot; and a test script's main with its temporary work folder, which
+the byte-identical replot; the figures initbench.plot draws, as objects, and their texts; and a
+test script's main with its temporary work folder, which
 tests/test_merge_plots.py and tests/test_html_report.py use. Standard library only."""
 
 import hashlib
@@ -94,3 +95,22 @@ def check_replots_identically(source, folder, hash_seed, timeout=900):
     check(first.keys() == second.keys() and not changed,
           f"plot.py {folder}: not byte-identical when plotted again: {changed}")
     return len(first)
+
+
+def draw_figures(folder):
+    """initbench.plot.plot on folder (python/ on sys.path, setup_matplotlib called): ({file
+    name: its matplotlib Figure}, what it printed). The PNGs are written too."""
+    import io
+    from contextlib import redirect_stdout
+    from initbench.plot import plot
+    figures = {}
+    out = io.StringIO()
+    with redirect_stdout(out):
+        plot(folder, figures)
+    return figures, out.getvalue()
+
+
+def figure_texts(fig):
+    """Every string fig shows: titles, labels, legend entries, notes."""
+    from matplotlib.text import Text
+    return [t.get_text() for t in fig.findobj(Text)]

@@ -26,6 +26,7 @@ import sys
 import tempfile
 
 from plot_support import SKIP, Failure, check, check_replots_identically, missing_plot_dependency
+from plot_support import draw_figures, figure_texts
 from plot_support import run as run_command
 ACTIVATIONS = ("tanh", "sigmoid", "relu")
 SCHEMES = ("zeros", "glorot_uniform")
@@ -71,13 +72,7 @@ def run(cmd):
 
 def draw(folder):
     """Every figure of folder: {name: Figure} (the PNGs are written too)."""
-    import io
-    from contextlib import redirect_stdout
-    from initbench.plot import plot
-    figures = {}
-    with redirect_stdout(io.StringIO()):
-        plot(folder, figures)
-    return figures
+    return draw_figures(folder)[0]
 
 
 def panels(fig):
@@ -88,12 +83,6 @@ def panels(fig):
         if ax.axison and spec is not None:
             out.append((spec.rowspan.start, spec.colspan.start, ax))
     return out
-
-
-def texts(fig):
-    """Every string fig shows: titles, labels, legend entries, notes."""
-    from matplotlib.text import Text
-    return [t.get_text() for t in fig.findobj(Text)]
 
 
 def floor_marks(ax):
@@ -118,7 +107,7 @@ def check_curves(fig):
         check(len(colours) == len(DEPTHS),
               f"curves.png: panel '{ax.get_title()}' (row {r}) has {len(colours)} train line "
               f"colours, expected one per depth ({len(DEPTHS)})")
-    legend = texts(fig)
+    legend = figure_texts(fig)
     for d in DEPTHS:
         check(f"depth={d}" in legend, f"curves.png: no legend entry 'depth={d}'")
     print(f"  curves.png: {len(grid)} panels, rows activation x metric, columns scheme, "
@@ -143,7 +132,7 @@ def check_layers(fig):
                 ax.get_ylabel().startswith("std"):
             check(not floor_marks(ax), f"layers.png: '{ax.get_title()}' marks zeros the "
                                        f"glorot_uniform runs do not have")
-    check(ZERO_LABEL in texts(fig), f"layers.png: the legend lacks '{ZERO_LABEL}'")
+    check(ZERO_LABEL in figure_texts(fig), f"layers.png: the legend lacks '{ZERO_LABEL}'")
     print(f"  layers.png: {len(marked)} log panels of the zeros scheme mark 0 at the floor")
 
 
@@ -155,7 +144,7 @@ def check_jacobian(fig):
         check(ax.get_xscale() == "log" and floor_marks(ax),
               f"jacobian.png: '{ax.get_title()}': the zero singular values are not marked at "
               f"the floor of the log axis")
-    check(any("drawn at the floor" in t for t in texts(fig)),
+    check(any("drawn at the floor" in t for t in figure_texts(fig)),
           "jacobian.png: no legend entry for the floor marks")
     print(f"  jacobian.png: {len(zeros)} zeros-scheme panels mark their zero singular values")
 
@@ -236,7 +225,7 @@ def main():
                      "hist_activation.png", "hist_delta.png"):
             check(name in figures, f"plot_facets: {name} was not drawn ({sorted(figures)})")
         for name, fig in figures.items():
-            bad = [t for t in texts(fig) if "not drawn" in t]
+            bad = [t for t in figure_texts(fig) if "not drawn" in t]
             check(not bad, f"{name}: says {bad}")
         check_curves(figures["curves.png"])
         check_layers(figures["layers.png"])

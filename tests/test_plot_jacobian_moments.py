@@ -25,9 +25,8 @@ import os
 import shutil
 import sys
 from collections import defaultdict
-from contextlib import redirect_stdout
 
-from plot_support import check, plot_script, run, test_main
+from plot_support import check, draw_figures, figure_texts, plot_script, run, test_main
 
 SPEC = """\
 name = "plot_moments"
@@ -91,21 +90,11 @@ def measured(folder):
             for k, v in per.items()}, runs
 
 
-def draw(folder):
-    from initbench.plot import plot
-    figures = {}
-    out = io.StringIO()
-    with redirect_stdout(out):
-        plot(folder, figures)
-    return figures, out.getvalue()
-
-
 def close(a, b, rel=1e-9):
     return abs(a - b) <= rel * max(abs(a), abs(b))
 
 
 def check_figure(fig, folder):
-    from matplotlib.text import Text
     want, runs = measured(folder)
     check(len(want) == len(LABELS) * len(DEPTHS), f"jacobian.csv: settings {sorted(want)}")
     axes = [ax for ax in fig.axes if ax.axison]
@@ -135,7 +124,7 @@ def check_figure(fig, folder):
         check(any(all(close(y, t) for y, t in zip(ys, theory[what])) for ys in dashed),
               f"{NAME}: '{ax.get_title()}': no dashed line at the ReLU prediction "
               f"{theory[what]} ({dashed})")
-    texts = [t.get_text() for t in fig.findobj(Text)]
+    texts = figure_texts(fig)
     for label in LABELS:
         check(any(t.startswith(label) for t in texts), f"{NAME}: no legend entry '{label}...'")
     print(f"  {NAME}: 2 log-log panels, {len(LABELS)} measured lines matching jacobian.csv, "
@@ -212,7 +201,7 @@ def body(arguments, work):
     check(r.returncode == 0, f"initbench run: exit {r.returncode}\n{r.stderr}")
     folder = os.path.join(out, "plot_moments")
     print("plot_moments (square J, 2 settings x 2 depths):")
-    figures, stdout = draw(folder)
+    figures, stdout = draw_figures(folder)
     check(NAME in figures and os.path.isfile(os.path.join(folder, "plots", NAME)),
           f"plot.py: {NAME} was not drawn\n{stdout}")
     want = check_figure(figures[NAME], folder)

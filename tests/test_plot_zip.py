@@ -19,12 +19,10 @@ model.activation) with three tuples, crossed with model.depth (1, 2, 3) and trai
 Exits 77 (ctest SKIP_RETURN_CODE) when numpy, pandas or matplotlib is missing.
 """
 
-import io
 import os
 import sys
-from contextlib import redirect_stdout
 
-from plot_support import check, run, test_main
+from plot_support import check, draw_figures, figure_texts, run, test_main
 
 SPEC = """\
 name = "plot_zip"
@@ -62,11 +60,7 @@ DEPTHS = [1, 2, 3]
 
 
 def draw(folder):
-    from initbench.plot import plot
-    figures = {}
-    with redirect_stdout(io.StringIO()):
-        plot(folder, figures)
-    return figures
+    return draw_figures(folder)[0]
 
 
 def grid_axes(fig):
@@ -96,7 +90,7 @@ def check_curves(fig):
                    if len(l.get_xdata()) > 1 and l.get_linestyle() == "-"}  # train lines
         check(len(colours) == len(DEPTHS), f"curves.png: panel '{ax.get_title()}' has "
                                            f"{len(colours)} line colours, expected one per depth")
-    texts = all_texts(fig)
+    texts = figure_texts(fig)
     for d in DEPTHS:
         check(f"depth={d}" in texts, f"curves.png: no legend entry 'depth={d}'")
     check(any("rows: model.activation + init.scheme" in t for t in texts),
@@ -116,11 +110,6 @@ def check_steps_to_target(fig, n_settings):
     check(set(labels) == expected, f"steps_to_target.png: row labels {sorted(labels)}, expected "
                                    f"{sorted(expected)}")
     print(f"  steps_to_target.png: {len(labels)} rows labelled 'zip label, depth, lr'")
-
-
-def all_texts(fig):
-    from matplotlib.text import Text
-    return [t.get_text() for t in fig.findobj(Text)]
 
 
 def check_nothing_cut(name, fig):
