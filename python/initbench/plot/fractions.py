@@ -85,7 +85,8 @@ def draw(exp, name):
             if got is None:
                 continue
             xs, m = got
-            ax.plot(xs, m[:, 0], color=colors[l], lw=1.5, label=f"layer {l}")
+            ax.plot(xs, m[:, 0], color=colors[l], lw=1.5, label=f"layer {l}",
+                    marker="o" if len(xs) <= 2 else None, ms=4)  # one step: a dot
             if len(exp.setting_runs[s]) > 1:
                 ax.fill_between(xs, m[:, 1], m[:, 2], color=colors[l], alpha=0.12, lw=0)
         ax.set_title(layout.setting_title(s) if layout and layout.faceted else exp.labels[s],
