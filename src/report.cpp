@@ -32,18 +32,30 @@ std::string csv_escape(std::string_view field) {
   return out;
 }
 
+const std::vector<std::string>& run_columns() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    RunRow all;
+    all.validation = true;
+    all.visit([&](const char* name, const auto&) { out.emplace_back(name); });
+    return out;
+  }();
+  return names;
+}
+
 std::string runs_csv(const std::vector<RunRecord>& records) {
   std::string out;
-  csv_header(RunRow{}, out);
+  // The fixed columns of the first run: every run of an experiment has the same (a validation
+  // split or none: data.validation is not an axis).
+  const RunRow first = records.empty() ? RunRow{} : records.front().run;
+  csv_header(first, out);
   // An axis that is already a fixed column (seed) is not repeated: a CSV with two columns of the
   // same name reads badly (pandas renames the second "seed.1").
-  std::vector<std::string> fixed;
-  RunRow{}.visit([&](const char* name, const auto&) { fixed.emplace_back(name); });
+  const std::vector<std::string>& fixed = run_columns();
   auto repeated = [&](const std::string& name) {
     return std::find(fixed.begin(), fixed.end(), name) != fixed.end();
   };
-  const auto& axes = records.empty() ? std::vector<std::pair<std::string, std::string>>{}
-                                     : records.front().run.axes;
+  const auto& axes = first.axes;
   for (const auto& [name, value] : axes) {
     if (!repeated(name)) out += ',' + csv_escape(name);
   }
@@ -52,6 +64,8 @@ std::string runs_csv(const std::vector<RunRecord>& records) {
     csv_line(r.run, out);
     if (r.run.axes.size() != axes.size())
       throw std::logic_error("runs with different grid axes in one table");
+    if (r.run.validation != first.validation)
+      throw std::logic_error("runs with and without a validation split in one table");
     for (const auto& [name, value] : r.run.axes) {
       if (!repeated(name)) out += ',' + csv_escape(value);
     }
@@ -61,8 +75,20 @@ std::string runs_csv(const std::vector<RunRecord>& records) {
 }
 
 std::string curves_csv(const std::vector<RunRecord>& records) {
-  return rows_csv<CurveRow>(
-      records, [](const RunRecord& r) -> const std::vector<CurveRow>& { return r.curves; });
+  CurveRow first;  // the header: with the validation columns when the runs have a split
+  first.validation = !records.empty() && records.front().run.validation;
+  std::string out;
+  csv_header(first, out);
+  out += '\n';
+  for (const RunRecord& r : records) {
+    for (const CurveRow& row : r.curves) {
+      if (row.validation != first.validation)
+        throw std::logic_error("curves with and without a validation split in one table");
+      csv_line(row, out);
+      out += '\n';
+    }
+  }
+  return out;
 }
 std::string timings_csv(const std::vector<RunRecord>& records) {
   return rows_csv<TimingRow>(records,
@@ -214,13 +240,17 @@ std::string summary_csv(const CsvTable& runs, const std::vector<std::string>& ax
   for (const auto& axis : axes) {
     if (axis != "seed") group_columns.push_back(axis);
   }
-  const char* metrics[] = {"final_train_loss", "final_train_acc", "final_test_loss",
-                           "final_test_acc",   "steps_to_target", "init_grad_ratio"};
+  std::vector<std::string> metrics = {"final_train_loss", "final_train_acc", "final_test_loss",
+                                      "final_test_acc"};
+  // A validation split's columns, when runs.csv has them.
+  if (std::find(runs.columns.begin(), runs.columns.end(), "final_val_loss") != runs.columns.end())
+    metrics.insert(metrics.end(), {"final_val_loss", "final_val_acc"});
+  metrics.insert(metrics.end(), {"steps_to_target", "init_grad_ratio"});
   std::string out;
   for (const auto& c : group_columns) out += csv_escape(c) + ",";
   out += "runs";
   for (const char* s : kStatusNames) out += fmt::format(",{}", s);
-  for (const char* m : metrics) out += fmt::format(",{0}_mean,{0}_std,{0}_min,{0}_max", m);
+  for (const auto& m : metrics) out += fmt::format(",{0}_mean,{0}_std,{0}_min,{0}_max", m);
   out += '\n';
 
   // Groups in order of first appearance (grid order).
@@ -248,12 +278,12 @@ std::string summary_csv(const CsvTable& runs, const std::vector<std::string>& ax
       for (std::size_t r : members[g]) count += runs.rows[r][status_column] == s ? 1 : 0;
       out += fmt::format(",{}", count);
     }
-    for (const char* m : metrics) {
+    for (const auto& m : metrics) {
       const std::size_t column = runs.column(m);
       std::vector<double> values;
       for (std::size_t r : members[g]) {
         double v = parse_double(runs.rows[r][column]).value_or(kNaN);
-        if (std::string_view(m) == "steps_to_target" && v < 0) v = kNaN;  // not reached
+        if (m == "steps_to_target" && v < 0) v = kNaN;  // not reached
         values.push_back(v);
       }
       const Stats s = stats(values);

@@ -209,13 +209,14 @@ void assemble_reports(const std::string& folder) {
     }
     write_file_atomic(path, text);
   }
-  // The summary groups runs by every axis but the seed: the axes are the columns after the
+  // The summary groups runs by every axis but the seed: the axes are the columns that are not
   // fixed RunRow columns.
   const CsvTable runs = parse_csv(out[kRunsCsv], folder + "/" + kRunsCsv);
-  std::size_t fixed = 0;
-  RunRow{}.visit([&](const char*, const auto&) { ++fixed; });
-  const std::vector<std::string> axes(runs.columns.begin() + static_cast<long>(fixed),
-                                      runs.columns.end());
+  const std::vector<std::string>& fixed = run_columns();
+  std::vector<std::string> axes;
+  for (const std::string& column : runs.columns) {
+    if (std::find(fixed.begin(), fixed.end(), column) == fixed.end()) axes.push_back(column);
+  }
   write_file_atomic(folder + "/" + kSummaryCsv, summary_csv(runs, axes));
 }
 
@@ -353,6 +354,9 @@ std::vector<std::shared_ptr<const Dataset>> load_run_data(
         it = datasets
                  .emplace(key, std::make_shared<const Dataset>(load_dataset(run->data, run->seed)))
                  .first;
+      } catch (const RunCheckError& e) {
+        // A spec value that does not fit the files (data.validation): at the key's line.
+        throw SpecError(fmt::format("{}: {}", experiment.place(e.keys), e.what()));
       } catch (const std::exception& e) {
         throw std::runtime_error(fmt::format("{}: [data]: {}", experiment.path, e.what()));
       }
@@ -361,7 +365,8 @@ std::vector<std::shared_ptr<const Dataset>> load_run_data(
     try {
       check_run(*run, data_shape(run->data, *it->second));
     } catch (const RunCheckError& e) {
-      throw SpecError(fmt::format("{}: {}: {}", experiment.path, describe_run(*run), e.what()));
+      throw SpecError(
+          fmt::format("{}: {}: {}", experiment.place(e.keys), describe_run(*run), e.what()));
     }
   }
   return run_data;

@@ -83,6 +83,8 @@ class Run {
         Y_(data.Y_train.cast<T>()),
         Xtest_(data.X_test.cast<T>()),
         Ytest_(data.Y_test.cast<T>()),
+        Xval_(data.X_val.cast<T>()),
+        Yval_(data.Y_val.cast<T>()),
         teacher_(data.teacher_map.size() > 0 ? &data.teacher_map : nullptr),
         m_(X_.cols()),
         batch_(config.train.batch_size(m_)),
@@ -143,18 +145,14 @@ class Run {
       const bool eval_now = eval_steps_.count(t) != 0 || !finite;
       if (eval_now) {
         if (!full_batch) train_now = evaluate(X_, Y_);
-        const Eval test = Xtest_.cols() > 0 ? evaluate(Xtest_, Ytest_) : Eval{};
-        record_.curves.push_back(
-            {config_.run_index, t, train_now.loss, train_now.accuracy, test.loss, test.accuracy});
+        record_.curves.push_back(curve_row(t, train_now));
         check_stall(t, train_now.loss);
       }
       if (full_batch || eval_now) check_target(t, train_now);
       if (stop_ && !eval_now) {
         // A full-batch run reached its target between evaluations: evaluate where it stops, so
         // that curves.csv ends at the last step and the final_* columns describe it.
-        const Eval test = Xtest_.cols() > 0 ? evaluate(Xtest_, Ytest_) : Eval{};
-        record_.curves.push_back(
-            {config_.run_index, t, train_now.loss, train_now.accuracy, test.loss, test.accuracy});
+        record_.curves.push_back(curve_row(t, train_now));
       }
 
       row.steps_run = t;
@@ -178,10 +176,7 @@ class Run {
       if (!net_.params().all_finite()) {
         // Diverged during update t + 1: record what the network now computes (nan or inf).
         row.steps_run = t + 1;
-        const Eval train_bad = evaluate(X_, Y_);
-        const Eval test_bad = Xtest_.cols() > 0 ? evaluate(Xtest_, Ytest_) : Eval{};
-        record_.curves.push_back({config_.run_index, t + 1, train_bad.loss, train_bad.accuracy,
-                                  test_bad.loss, test_bad.accuracy});
+        record_.curves.push_back(curve_row(t + 1, evaluate(X_, Y_)));
         status_ = Status::kDiverged;
         break;
       }
@@ -196,6 +191,8 @@ class Run {
     row.final_train_acc = final_row.train_acc;
     row.final_test_loss = final_row.test_loss;
     row.final_test_acc = final_row.test_acc;
+    row.final_val_loss = final_row.val_loss;
+    row.final_val_acc = final_row.val_acc;
     record_.timing = {config_.run_index, seconds,
                       seconds > 0 ? static_cast<double>(row.steps_run) / seconds : kNan};
     // The verdicts, from the rows just recorded (after training: it may allocate).
@@ -215,6 +212,7 @@ class Run {
     row.layers = sizes_text(net_config_);
     row.seed = static_cast<long>(config_.seed);
     row.lr = config_.train.optimizer.lr;
+    row.validation = Xval_.cols() > 0;
     fill_theory(config_, net_config_, row);
     row.axes = config_.axes;
   }
@@ -252,6 +250,22 @@ class Run {
     }
     position_ += n;
     return n;
+  }
+
+  // curves.csv's row at step t: `train` as measured, the test set and the validation set (if
+  // any) evaluated now, in that order.
+  CurveRow curve_row(long t, const Eval& train) {
+    CurveRow row{config_.run_index, t, train.loss, train.accuracy};
+    const Eval test = Xtest_.cols() > 0 ? evaluate(Xtest_, Ytest_) : Eval{};
+    row.test_loss = test.loss;
+    row.test_acc = test.accuracy;
+    if (Xval_.cols() > 0) {
+      const Eval val = evaluate(Xval_, Yval_);
+      row.validation = true;
+      row.val_loss = val.loss;
+      row.val_acc = val.accuracy;
+    }
+    return row;
   }
 
   // Mean loss and accuracy over a whole set, in chunks through the network's workspace.
@@ -352,7 +366,7 @@ class Run {
 
   const RunConfig& config_;
   MlpConfig net_config_;
-  Matrix<T> X_, Y_, Xtest_, Ytest_;
+  Matrix<T> X_, Y_, Xtest_, Ytest_, Xval_, Yval_;
   const Matrix<double>* teacher_;  // (d_out, d_in): a linear teacher's map, else null
   Index m_;
   Index batch_;

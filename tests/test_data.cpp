@@ -859,6 +859,104 @@ TEST_CASE("data: input_scale multiplies train and test after standardize") {
   CHECK(other != DataSpec{});
 }
 
+// ---------------------------------------------------------------------------------------------
+// Validation split
+// ---------------------------------------------------------------------------------------------
+
+TEST_CASE("data: validation holds out the last N training samples, disjoint from training") {
+  SUBCASE("idx: the first m - N images train, the last N validate, test untouched") {
+    const IdxFolder folder;
+    DataSpec spec = spec_of("idx");
+    spec.path = folder.dir.path();
+    const Dataset all = load_dataset(spec, 1);
+    REQUIRE(all.X_train.cols() == 5);
+    CHECK(all.X_val.cols() == 0);  // no split by default
+    spec.validation = 2;
+    const Dataset d = load_dataset(spec, 1);
+    REQUIRE(d.X_train.cols() == 3);
+    REQUIRE(d.X_val.cols() == 2);
+    REQUIRE(d.Y_val.cols() == 2);
+    CHECK(same_bytes(d.X_train, all.X_train.leftCols(3)));
+    CHECK(same_bytes(d.Y_train, all.Y_train.leftCols(3)));
+    CHECK(same_bytes(d.X_val, all.X_train.rightCols(2)));
+    CHECK(same_bytes(d.Y_val, all.Y_train.rightCols(2)));
+    CHECK(same_bytes(d.X_test, all.X_test));
+    CHECK(classes_of(d.Y_val) == std::vector<Index>{2, 1});  // labels 3, 0, 1 | 2, 1
+    // Disjoint: no validation image is a training image (the fixture's images are distinct).
+    for (Index v = 0; v < d.X_val.cols(); ++v) {
+      for (Index t = 0; t < d.X_train.cols(); ++t) CHECK(d.X_val.col(v) != d.X_train.col(t));
+    }
+    // After limit_train: limit 4, validation 1 trains on images 0-2 and validates on image 3.
+    spec.limit_train = 4;
+    spec.validation = 1;
+    const Dataset limited = load_dataset(spec, 1);
+    CHECK(same_bytes(limited.X_train, all.X_train.leftCols(3)));
+    CHECK(same_bytes(limited.X_val, all.X_train.middleCols(3, 1)));
+  }
+  SUBCASE("synthetic: the split does not change the generated samples") {
+    DataSpec spec = spec_of("blobs");
+    spec.train = 40;
+    const Dataset all = load_dataset(spec, 9);
+    spec.validation = 15;
+    const Dataset d = load_dataset(spec, 9);
+    CHECK(same_bytes(d.X_train, all.X_train.leftCols(25)));
+    CHECK(same_bytes(d.X_val, all.X_train.rightCols(15)));
+    CHECK(same_bytes(d.Y_val, all.Y_train.rightCols(15)));
+    CHECK(same_bytes(d.X_test, all.X_test));
+  }
+  SUBCASE("standardize takes its statistics from the training part only") {
+    DataSpec spec = spec_of("blobs");
+    spec.train = 40;
+    spec.validation = 15;
+    const Dataset raw = load_dataset(spec, 9);
+    spec.standardize = true;
+    const Dataset d = load_dataset(spec, 9);
+    for (Index i = 0; i < raw.X_train.rows(); ++i) {
+      const double mean = raw.X_train.row(i).mean();
+      const double stddev = std::sqrt((raw.X_train.row(i).array() - mean).square().sum() / 25.0);
+      CHECK(std::abs(d.X_train.row(i).mean()) < 1e-12);
+      for (Index j = 0; j < 15; ++j) {
+        CHECK(d.X_val(i, j) == doctest::Approx((raw.X_val(i, j) - mean) / stddev).epsilon(1e-12));
+      }
+    }
+  }
+  SUBCASE("errors name data.validation, the count and what is allowed") {
+    DataSpec spec = spec_of("circles");
+    spec.train = 30;
+    spec.validation = 30;
+    auto check_error = [](const std::function<void()>& f, const std::string& part) {
+      try {
+        f();
+        FAIL("no exception thrown");
+      } catch (const RunCheckError& e) {
+        CHECK(e.keys.front() == "data.validation");
+        INFO(std::string(e.what()));
+        INFO(part);
+        CHECK(contains(e.what(), part));
+      }
+    };
+    check_error([&] { check_data_spec(spec); },
+                "data.validation = 30: data.train generates 30 training samples; hold out fewer, "
+                "0 <= validation < 30");
+    spec.validation = 29;
+    check_data_spec(spec);  // one sample left: allowed
+    CHECK(load_dataset(spec, 1).X_train.cols() == 1);
+    const IdxFolder folder;
+    DataSpec idx = spec_of("idx");
+    idx.path = folder.dir.path();
+    idx.validation = 5;
+    check_data_spec(idx);  // file data: the count is known once the files are read
+    check_error([&] { load_dataset(idx, 1); },
+                "'" + fs::path(folder.dir.path()).filename().string() + "' has 5 training samples");
+    idx.limit_train = 3;
+    idx.validation = 3;
+    check_error([&] { load_dataset(idx, 1); },
+                "has 3 training samples; hold out fewer, 0 <= validation < 3");
+    Dataset data = load_dataset(spec_of("circles"), 1);
+    check_error([&] { split_validation(data, -1); }, "must be >= 0");
+  }
+}
+
 TEST_CASE("DataSpec compares by value, every field, and says whether the seed matters") {
   const DataSpec base;
   CHECK(base == DataSpec{});
@@ -871,6 +969,9 @@ TEST_CASE("DataSpec compares by value, every field, and says whether the seed ma
   CHECK((other < base || base < other));
   other = base;
   other.standardize = true;
+  CHECK(other != base);
+  other = base;
+  other.validation = 10;
   CHECK(other != base);
   CHECK(base.seeded());
   other = base;
@@ -892,30 +993,36 @@ TEST_CASE("every dataset kind's shape from the spec is the shape of the data it 
     if (kind.shape == nullptr) continue;  // file data: known once loaded
     for (Index classes : {Index{0}, Index{2}, Index{4}}) {
       for (bool classify : {false, true}) {
-        DataSpec spec;
-        spec.kind = kind.name;
-        spec.train = 12;
-        spec.test = 5;
-        spec.features = 3;
-        spec.outputs = 2;
-        spec.classify = classify;
-        spec.classes = classes;
-        CAPTURE(classes);
-        CAPTURE(classify);
-        try {
-          check_data_spec(spec);
-        } catch (const RunCheckError&) {
-          continue;  // a combination the kind refuses (e.g. 4 classes of circles)
+        for (Index validation : {Index{0}, Index{5}}) {
+          DataSpec spec;
+          spec.kind = kind.name;
+          spec.train = 12;
+          spec.test = 5;
+          spec.features = 3;
+          spec.outputs = 2;
+          spec.classify = classify;
+          spec.classes = classes;
+          spec.validation = validation;  // the shape's train is what is left: 12 or 7
+          CAPTURE(classes);
+          CAPTURE(classify);
+          CAPTURE(validation);
+          try {
+            check_data_spec(spec);
+          } catch (const RunCheckError&) {
+            continue;  // a combination the kind refuses (e.g. 4 classes of circles)
+          }
+          const std::optional<DataShape> expected = synthetic_shape(spec);
+          REQUIRE(expected.has_value());
+          const Dataset data = load_dataset(spec, 7);
+          const DataShape got = data_shape(spec, data);
+          CHECK(got.inputs == expected->inputs);
+          CHECK(got.outputs == expected->outputs);
+          CHECK(got.classes == expected->classes);
+          CHECK(got.train == expected->train);
+          CHECK(got.train == 12 - validation);
+          CHECK(data.X_val.cols() == validation);
+          CHECK(spec.seeded());
         }
-        const std::optional<DataShape> expected = synthetic_shape(spec);
-        REQUIRE(expected.has_value());
-        const Dataset data = load_dataset(spec, 7);
-        const DataShape got = data_shape(spec, data);
-        CHECK(got.inputs == expected->inputs);
-        CHECK(got.outputs == expected->outputs);
-        CHECK(got.classes == expected->classes);
-        CHECK(got.train == expected->train);
-        CHECK(spec.seeded());
       }
     }
   }

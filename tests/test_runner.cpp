@@ -1,8 +1,12 @@
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <map>
+#include <string>
+#include <vector>
 
 #include "initbench/io.hpp"
 #include "initbench/report.hpp"
@@ -285,4 +289,114 @@ TEST_CASE("runner: N shards run by hand and merged give the bytes of an unsharde
   CHECK_THROWS_WITH_AS(run_experiment(e, options), doctest::Contains("another shard or split"),
                        std::runtime_error);
   fs::remove_all(root);
+}
+
+namespace {
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// A column of a CSV text, as written.
+std::vector<std::string> column_of(const std::string& text, const std::string& name) {
+  const CsvTable table = parse_csv(text, name);
+  const std::size_t c = table.column(name);
+  std::vector<std::string> out;
+  for (const auto& row : table.rows) out.push_back(row[c]);
+  return out;
+}
+
+std::string validation_spec(const fs::path& dir, const std::string& train_file,
+                            const std::string& extra) {
+  return fmt::format(R"spec(name = "val"
+seed = [1, 2]
+[data]
+kind = "csv"
+path = "{}"
+test_path = "{}"
+label = "y"
+{}
+[model]
+layers = [2, 8, 1]
+activation = "tanh"
+[init]
+scheme = ["glorot_uniform", "he_normal"]
+[train]
+lr = 0.3
+batch = 8
+steps = 30
+eval_every = 10
+)spec",
+                     (dir / train_file).string(), (dir / "held_out.csv").string(), extra);
+}
+
+}  // namespace
+
+TEST_CASE("runner: data.validation reports the held-out rows and never trains on them") {
+  // 60 rows; the validation split holds out the last 20. The same 20 rows are also the test
+  // file, and `first.csv` holds the other 40: so a run with the split must train exactly as a
+  // run on first.csv, and its validation numbers must equal its test numbers.
+  const fs::path dir = temp_dir("validation");
+  fs::create_directories(dir);
+  std::string all = "x1,x2,y\n";
+  std::string first = all;
+  std::string held_out = all;
+  for (int i = 0; i < 60; ++i) {
+    const double x1 = std::sin(1.7 * i);
+    const double x2 = std::cos(2.3 * i);
+    const std::string row = fmt::format("{},{},{}\n", x1, x2, x1 * x2 > 0 ? 1 : 0);
+    all += row;
+    (i < 40 ? first : held_out) += row;
+  }
+  write_file_atomic((dir / "all.csv").string(), all);
+  write_file_atomic((dir / "first.csv").string(), first);
+  write_file_atomic((dir / "held_out.csv").string(), held_out);
+
+  RunnerOptions options;
+  options.threads = 1;
+  options.out_dir = (dir / "split").string();
+  run_experiment(parse_experiment(validation_spec(dir, "all.csv", "validation = 20"), "a.toml"),
+                 options);
+  options.out_dir = (dir / "plain").string();
+  run_experiment(parse_experiment(validation_spec(dir, "first.csv", ""), "b.toml"), options);
+  const std::string split_runs = read_file((dir / "split/val/runs.csv").string());
+  const std::string plain_runs = read_file((dir / "plain/val/runs.csv").string());
+  const std::string split_curves = read_file((dir / "split/val/curves.csv").string());
+  const std::string plain_curves = read_file((dir / "plain/val/curves.csv").string());
+
+  // The columns: after the fixed ones and before the axes, only with the split.
+  CHECK(contains(split_runs.substr(0, split_runs.find('\n')),
+                 ",gain,final_val_loss,final_val_acc,init.scheme"));
+  CHECK(plain_runs.substr(0, plain_runs.find('\n')).find("val") == std::string::npos);
+  CHECK(
+      split_curves.starts_with("run_id,step,train_loss,train_acc,test_loss,test_acc,val_loss,"
+                               "val_acc\n"));
+  CHECK(plain_curves.starts_with("run_id,step,train_loss,train_acc,test_loss,test_acc\n"));
+  const std::string summary = read_file((dir / "split/val/summary.csv").string());
+  CHECK(summary.starts_with("init.scheme,runs,"));  // the validation columns are not axes
+  CHECK(contains(summary, ",final_val_loss_mean,final_val_loss_std,"));
+
+  // Trained on the first 40 rows only, bit for bit; the validation set is the last 20.
+  CHECK(column_of(split_curves, "train_loss") == column_of(plain_curves, "train_loss"));
+  CHECK(column_of(split_curves, "test_loss") == column_of(plain_curves, "test_loss"));
+  CHECK(column_of(split_curves, "val_loss") == column_of(split_curves, "test_loss"));
+  CHECK(column_of(split_curves, "val_acc") == column_of(split_curves, "test_acc"));
+  CHECK(column_of(split_runs, "final_val_loss") == column_of(split_runs, "final_test_loss"));
+  CHECK(column_of(split_runs, "final_val_acc") == column_of(plain_runs, "final_test_acc"));
+  CHECK(column_of(split_curves, "step").size() == 16);  // 4 runs x steps 0, 10, 20, 30
+
+  // Holding out all 60 rows leaves nothing to train on: one line at the key's line.
+  options.out_dir = "";
+  const std::string text = validation_spec(dir, "all.csv", "validation = 60");
+  const long line =
+      std::count(text.begin(), text.begin() + static_cast<long>(text.find("validation =")), '\n') +
+      1;
+  CHECK_THROWS_WITH_AS(
+      run_experiment(parse_experiment(text, "c.toml"), options),
+      (fmt::format("c.toml:{}: data.validation = 60: 'all' has 60 training samples; "
+                   "hold out fewer, 0 <= validation < 60, to leave some to train on",
+                   line))
+          .c_str(),
+      SpecError);
+  fs::remove_all(dir);
 }

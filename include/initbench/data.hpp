@@ -36,7 +36,11 @@ struct Dataset {
   Matrix<double> Y_train;  // (n_targets, m_train)
   Matrix<double> X_test;   // (n_features, m_test)
   Matrix<double> Y_test;   // (n_targets, m_test)
-  Index num_classes = 0;   // 0 for regression; 2 for binary (one sigmoid target row)
+  // Held out of the training samples (DataSpec::validation), never trained on; empty (0 columns)
+  // without a split.
+  Matrix<double> X_val;   // (n_features, m_val)
+  Matrix<double> Y_val;   // (n_targets, m_val)
+  Index num_classes = 0;  // 0 for regression; 2 for binary (one sigmoid target row)
   // A linear teacher's map, y = teacher_map x + noise (d_out, d_in), in the coordinates of
   // X_train before standardize(); empty for every other dataset (the modes probe reads it).
   Matrix<double> teacher_map;
@@ -90,12 +94,15 @@ struct DataSpec {
   std::vector<std::string> targets;  // csv regression: the target columns (set this or label)
   Index limit_train = 0;             // idx, csv: keep at most the first N training samples; 0 = all
   Index limit_test = 0;              // idx, csv: keep at most the first N test samples; 0 = all
+  // Every kind: the last N of the training samples (after limit_train) become the validation set
+  // (Dataset::X_val), never trained on; 0 = no split. Must leave at least one sample to train on.
+  Index validation = 0;
   // Rescale each feature by the training set's mean and (population) stddev, applied to train
   // and test alike; see standardize().
   bool standardize = false;
-  // Multiply every input, train and test, by this factor (after standardize): sets the inputs'
-  // mean square q_0 (a standardized input with scale a has q_0 = a^2), e.g. to start a network
-  // at its mean-field fixed point q*.
+  // Multiply every input, train, validation and test, by this factor (after standardize): sets the
+  // inputs mean square q_0 (a standardized input with scale a has q_0 = a^2), e.g. to start a
+  // network at its mean-field fixed point q*.
   double input_scale = 1.0;
   // Synthetic data's generator: "initbench" (the project's own, keyed by the run's seed) or
   // "numpy" (circles only): NumPy's legacy RandomState, seeded as np.random.seed(numpy_seed)
@@ -163,10 +170,17 @@ std::optional<DataShape> synthetic_shape(const DataSpec& spec);
 // RunCheckError.
 void check_data_spec(const DataSpec& spec);
 
-// Loads or generates the dataset `spec` describes. Throws std::invalid_argument for bad fields
-// (an unknown kind names the closest one) and std::runtime_error for bad files (the message
-// names the file, and for CSV the line).
+// Loads or generates the dataset `spec` describes, then holds out the validation samples
+// (split_validation) and standardizes. Throws std::invalid_argument for bad fields (an unknown
+// kind names the closest one; a validation count that leaves no training sample is a
+// RunCheckError blaming data.validation) and std::runtime_error for bad files (the message names
+// the file, and for CSV the line).
 Dataset load_dataset(const DataSpec& spec, std::uint64_t seed);
+
+// Moves the last `count` training samples, in their order, into X_val / Y_val: the training set
+// keeps its first m - count samples, untouched. count = 0 leaves the data as they are. Throws
+// RunCheckError({"data.validation", ...}) unless 0 <= count < m.
+void split_validation(Dataset& data, Index count);
 
 // ---------------------------------------------------------------------------------------------
 // Synthetic generators (all binary ones give one 0/1 target row)
@@ -290,8 +304,9 @@ Dataset load_csv(const DataSpec& spec, std::uint64_t seed);
 // ---------------------------------------------------------------------------------------------
 
 // x_i <- (x_i - mean_i) / std_i with mean_i and the population std_i of feature i over the
-// TRAINING set, applied to train and test. A constant feature (every training value equal,
-// std_i == 0) is only centred: its training values become exact zeros.
+// TRAINING set (without the validation samples), applied to train, validation and test. A constant
+// feature (every training value equal, std_i == 0) is only centred: its training values become
+// exact zeros.
 void standardize(Dataset& data);
 
 }  // namespace initbench

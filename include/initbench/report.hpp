@@ -80,6 +80,10 @@ std::string probe_csv(const std::vector<RunRecord>& records) {
                        [](const RunRecord& r) -> const std::vector<Row>& { return r.rows<Row>(); });
 }
 
+// Every fixed column runs.csv may have, in order: RunRow's, the validation columns included
+// (present only with a split). Any other column is a grid axis.
+const std::vector<std::string>& run_columns();
+
 // CSV text of one file: the header from the row type, then every row. runs.csv rows carry their
 // grid axes as extra columns (named by the first row's axes).
 std::string runs_csv(const std::vector<RunRecord>& records);
@@ -135,7 +139,8 @@ CsvTable parse_csv(std::string_view text, const std::string& source);
 CsvTable read_csv(const std::string& path);
 
 // summary.csv: one row per setting (every grid axis but the seed), over the runs (seeds) with that
-// setting: status counts, then mean, std (n - 1), min and max of each final metric, of
+// setting: status counts, then mean, std (n - 1), min and max of each final metric (the
+// validation ones too when runs.csv has them), of
 // steps_to_target (over the runs that reached it) and of init_grad_ratio, each over the runs
 // where the value is finite. Computed from runs.csv, so it serves merged folders too.
 inline constexpr const char* kSummaryCsv = "summary.csv";

@@ -61,6 +61,11 @@ struct RunRow {
   std::string stalled;
   std::string diverged;
   std::string verdict;
+  // With a validation split (data.validation > 0) only: the loss and accuracy on the held-out
+  // training samples at the last evaluation, as two more columns after the fixed ones.
+  bool validation = false;
+  double final_val_loss = 0;
+  double final_val_acc = 0;
   std::vector<std::pair<std::string, std::string>> axes;  // one extra column per grid axis
 
   template <typename F>
@@ -98,10 +103,15 @@ struct RunRow {
     f("stalled", stalled);
     f("diverged", diverged);
     f("verdict", verdict);
+    if (validation) {
+      f("final_val_loss", final_val_loss);
+      f("final_val_acc", final_val_acc);
+    }
   }
 };
 
-// curves.csv: train and test loss and accuracy at each evaluation.
+// curves.csv: train and test loss and accuracy at each evaluation; with a validation split
+// (data.validation > 0) also the validation set's, as two more columns.
 struct CurveRow {
   long run_id = 0;
   long step = 0;
@@ -109,6 +119,9 @@ struct CurveRow {
   double train_acc = 0;
   double test_loss = 0;
   double test_acc = 0;
+  bool validation = false;
+  double val_loss = 0;
+  double val_acc = 0;
 
   template <typename F>
   void visit(F&& f) const {
@@ -118,6 +131,10 @@ struct CurveRow {
     f("train_acc", train_acc);
     f("test_loss", test_loss);
     f("test_acc", test_acc);
+    if (validation) {
+      f("val_loss", val_loss);
+      f("val_acc", val_acc);
+    }
   }
 };
 

@@ -10,6 +10,7 @@
 // together in the top-level zip (zip = [["model.depth", "train.lr"]]) vary together, one axis.
 #pragma once
 
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -42,6 +43,11 @@ struct Experiment {
   bool has_quick = false;       // the file has a [quick] table
   // groups of axes that vary together, as written in zip
   std::vector<std::vector<std::string>> zips;
+  // Where each key the spec sets was written ("file:line", or "--set key=value"), by dotted
+  // name: errors found once file data are loaded (RunCheckError's keys) point there.
+  std::map<std::string, std::string> places;
+  // The place of the first of `keys` the spec sets; the spec file if it sets none.
+  std::string place(const std::vector<std::string>& keys) const;
 };
 
 // The one check of a run against its data: the network's ends, the output layer against the

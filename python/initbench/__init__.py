@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
 __all__ = ["load", "Report", "SETTING_COLUMNS", "PER_STEP_FILES", "DIAGNOSIS_COLUMNS",
-           "fixed_columns"]
+           "fixed_columns", "axis_columns"]
 
 # runs.csv's columns that identify a run's setting (the rest are its outcome and its theory);
 # grid-axis columns come after the fixed ones and are settings too.
@@ -43,16 +43,19 @@ RUN_COLUMNS = ["run_id"] + SETTING_COLUMNS + [
 # written before they existed lacks them.
 DIAGNOSIS_COLUMNS = ["symmetric", "vanishing", "exploding", "saturated", "dead", "phase",
                      "stalled", "diverged", "verdict"]
+# Fixed columns that follow RUN_COLUMNS only with a validation split (data.validation > 0).
+VALIDATION_COLUMNS = ["final_val_loss", "final_val_acc"]
 PER_STEP_FILES = ["curves", "layers", "symmetry", "histograms", "jacobian", "timings"]
 
 
 def fixed_columns(columns):
     """runs.csv's fixed columns as this header has them: RUN_COLUMNS, then DIAGNOSIS_COLUMNS
-    when it has them; the grid axes follow."""
-    n = len(RUN_COLUMNS)
-    if list(columns[n:n + len(DIAGNOSIS_COLUMNS)]) == DIAGNOSIS_COLUMNS:
-        return RUN_COLUMNS + DIAGNOSIS_COLUMNS
-    return RUN_COLUMNS
+    when it has them, then VALIDATION_COLUMNS when it has them; the grid axes follow."""
+    fixed = list(RUN_COLUMNS)
+    for extra in (DIAGNOSIS_COLUMNS, VALIDATION_COLUMNS):
+        if list(columns[len(fixed):len(fixed) + len(extra)]) == extra:
+            fixed += extra
+    return fixed
 
 
 @dataclass
@@ -72,6 +75,12 @@ class Report:
     def settings(self):
         """The setting columns of runs.csv (fixed ones and grid axes), with run_id."""
         return self.runs[["run_id"] + SETTING_COLUMNS + self.axes]
+
+
+def axis_columns(columns):
+    """The grid-axis columns of runs.csv's header: those after the fixed ones (fixed_columns)
+    that are not setting columns already."""
+    return [c for c in columns[len(fixed_columns(columns)):] if c not in SETTING_COLUMNS]
 
 
 def _read(path):
@@ -94,7 +103,7 @@ def load(folder: str) -> Report:
     if columns[:len(RUN_COLUMNS)] != RUN_COLUMNS:
         raise ValueError(f"{runs_path}: unexpected columns {columns[:len(RUN_COLUMNS)]}; "
                          f"this reader knows {RUN_COLUMNS}")
-    axes = [c for c in columns[len(fixed_columns(columns)):] if c not in SETTING_COLUMNS]
+    axes = axis_columns(columns)
     for axis in axes:
         runs[axis] = runs[axis].astype(str)
     settings = runs[["run_id"] + SETTING_COLUMNS + axes]

@@ -48,7 +48,7 @@ import re
 import struct
 import sys
 
-from . import DIAGNOSIS_COLUMNS, RUN_COLUMNS, SETTING_COLUMNS, fixed_columns
+from . import DIAGNOSIS_COLUMNS, RUN_COLUMNS, axis_columns
 from .tables import DataError, one_line_errors
 
 USAGE = ("Usage: /usr/bin/python3 scripts/report.py DIR [-o FILE] [--force]     (or --help)\n"
@@ -58,6 +58,7 @@ DEFAULT_NAME = "report.html"
 GENERATOR = '<meta name="generator" content="initbench report">'
 STATUSES = ["converged", "not_converged", "diverged", "stalled"]
 METRICS = ["final_train_loss", "final_train_acc", "final_test_loss", "final_test_acc",
+           "final_val_loss", "final_val_acc",
            "steps_to_target", "init_grad_ratio"]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_LISTED_RUNS = 100  # diverged or stalled runs listed by name; the rest are counted
@@ -420,7 +421,7 @@ def diagnostics_section(folder, runs, notes):
     parts = [f"<p>{len(statuses)} runs: " + ", ".join(
         f'<span class="{"warn" if s in ("diverged", "stalled") and n else "ok"}">{n} {esc(s)}'
         f"</span>" for s, n in counts.items()) + ".</p>"]
-    axes = [c for c in runs.header[len(fixed_columns(runs.header)):] if c not in SETTING_COLUMNS]
+    axes = axis_columns(runs.header)
     shown = (axes or ["scheme"]) + ["seed"]
     diagnosed = "verdict" in runs.header
     bad = [i for i, s in enumerate(statuses) if s in ("diverged", "stalled")]

@@ -57,7 +57,7 @@ void standardize(Dataset& data) {
     const double stddev = std::sqrt(variance(i) / static_cast<double>(m));
     scale(i) = constant[to_size(i)] || stddev == 0.0 ? 1.0 : stddev;  // constant: only centred
   }
-  for (Matrix<double>* X : {&data.X_train, &data.X_test}) {
+  for (Matrix<double>* X : {&data.X_train, &data.X_val, &data.X_test}) {
     for (Index j = 0; j < X->cols(); ++j) {
       for (Index i = 0; i < n; ++i) (*X)(i, j) = ((*X)(i, j) - mean(i)) / scale(i);
     }
@@ -122,8 +122,22 @@ bool DataSpec::seeded() const {
 std::optional<DataShape> synthetic_shape(const DataSpec& spec) {
   const DatasetKind* kind = find_kind(spec.kind);
   if (kind == nullptr || kind->shape == nullptr) return std::nullopt;
-  return kind->shape(spec, classes_of(*kind, spec));
+  DataShape shape = kind->shape(spec, classes_of(*kind, spec));
+  shape.train -= spec.validation;  // what is left to train on (check_data_spec: at least 1)
+  return shape;
 }
+
+namespace {
+
+RunCheckError too_many_held_out(Index count, Index m, std::string_view what,
+                                std::vector<std::string> keys) {
+  return RunCheckError(std::move(keys),
+                       fmt::format("data.validation = {}: {} {} training sample{}; hold out "
+                                   "fewer, 0 <= validation < {}, to leave some to train on",
+                                   count, what, m, m == 1 ? "" : "s", m));
+}
+
+}  // namespace
 
 void check_data_spec(const DataSpec& spec) {
   const DatasetKind& kind = dataset_kind(spec.kind);
@@ -135,6 +149,32 @@ void check_data_spec(const DataSpec& spec) {
                                     k, spec.kind, kind.natural_classes, kind.natural_classes));
   }
   if (kind.check != nullptr) kind.check(spec, classes_of(kind, spec));
+  // Synthetic data: the training count is data.train, known here; file data are checked once
+  // loaded (split_validation).
+  if (kind.shape != nullptr && spec.validation >= spec.train) {
+    throw too_many_held_out(spec.validation, spec.train, "data.train generates",
+                            {"data.validation", "data.train"});
+  }
+}
+
+void split_validation(Dataset& data, Index count) {
+  if (count == 0) return;
+  if (count < 0) {
+    throw RunCheckError({"data.validation"},
+                        fmt::format("data.validation = {}: must be >= 0 (0: no split)", count));
+  }
+  const Index m = data.X_train.cols();
+  if (count >= m) {
+    throw too_many_held_out(count, m, fmt::format("'{}' has", data.name),
+                            {"data.validation", "data.limit_train"});
+  }
+  const Index kept = m - count;
+  data.X_val = data.X_train.rightCols(count);
+  data.Y_val = data.Y_train.rightCols(count);
+  // conservativeResize keeps the leading columns (column-major storage): the first `kept`
+  // samples, bit for bit.
+  data.X_train.conservativeResize(Eigen::NoChange, kept);
+  data.Y_train.conservativeResize(Eigen::NoChange, kept);
 }
 
 DataShape data_shape(const DataSpec& spec, const Dataset& data) {
@@ -167,9 +207,11 @@ Dataset generate(const DataSpec& spec, std::uint64_t seed) {
 
 Dataset load_dataset(const DataSpec& spec, std::uint64_t seed) {
   Dataset data = generate(spec, seed);
+  split_validation(data, spec.validation);  // before standardize: its statistics are training's
   if (spec.standardize) standardize(data);
   if (spec.input_scale != 1.0) {
     data.X_train *= spec.input_scale;
+    data.X_val *= spec.input_scale;
     data.X_test *= spec.input_scale;
   }
   return data;

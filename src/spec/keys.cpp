@@ -323,6 +323,11 @@ const std::vector<Key>& keys() {
          [](R& r, const V& v) { r.data.limit_train = v.integer(); }},
         {"data", "limit_test", Kind::kInteger, true, [](const V& v) { at_least(v, 0); },
          [](R& r, const V& v) { r.data.limit_test = v.integer(); }},
+        // Not an axis: runs.csv has the validation columns exactly when the split is on, and
+        // every run of an experiment writes the same columns.
+        {"data", "validation", Kind::kInteger, false,
+         [](const V& v) { integer_in(v, 0, kMaxSamples); },
+         [](R& r, const V& v) { r.data.validation = v.integer(); }},
         {"data", "standardize", Kind::kBool, true, none,
          [](R& r, const V& v) { r.data.standardize = v.boolean(); }},
         {"data", "input_scale", Kind::kNumber, true, positive,

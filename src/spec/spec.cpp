@@ -92,6 +92,7 @@ Experiment parse(const std::string& text, const std::string& source, const SpecO
   for (const Entry& e : entries) {
     if (e.axis) experiment.axes.push_back(e.key->dotted());
   }
+  for (const Entry& e : entries) experiment.places[e.key->dotted()] = e.where;
   for (const Zip& zip : zips) experiment.zips.push_back(zip.keys);
   experiment.runs = expand(entries, zips, source);
   experiment.resolved = resolved_text(entries, zips);
@@ -100,6 +101,13 @@ Experiment parse(const std::string& text, const std::string& source, const SpecO
 }
 
 }  // namespace
+
+std::string Experiment::place(const std::vector<std::string>& keys) const {
+  for (const std::string& key : keys) {
+    if (auto it = places.find(key); it != places.end()) return it->second;
+  }
+  return path;
+}
 
 Experiment parse_experiment(const std::string& text, const std::string& source,
                             const SpecOptions& options) {
