@@ -60,12 +60,25 @@ double layer_jacobian_mean(const RunRecord& r, long step, long layer) {
 
 TEST_CASE(
     "glorot2010: at step 0 tanh deltas shrink toward the input under standard init and stay about "
-    "flat under normalized init, each layer's Jacobian has mean singular value about 0.5 under "
-    "standard and 0.8 under normalized (the quarter-circle law's 0.49 and 0.85 times tanh'), the "
-    "input-output Jacobian's is lower under standard, "
-    "sigmoid's top hidden layer drifts toward 0, normalized tanh nets reach a lower test error") {
+    "flat under normalized init - each layer's Jacobian has mean singular value about 0.5 under "
+    "standard and 0.8 under normalized (the quarter-circle law's 0.49 and 0.85 times tanh') - the "
+    "input-output Jacobian's is lower under standard - "
+    "sigmoid's top hidden layer falls toward 0 - normalized tanh nets reach a lower test error - "
+    "each setting at its pilot rate with a validation split") {
   const auto records = run_quick(quick_experiment("glorot2010.toml"));
   REQUIRE(records.size() == 8);  // sigmoid, tanh x depth 4, 5 x standard, normalized
+
+  // Every run holds out 500 training images and reports them (runs.csv's final_val_* columns);
+  // the tanh nets, each at the rate the pilot chose, are far below chance on them after the
+  // quick run's updates (ln 10 = 2.30; measured 0.58-1.15 over the seed offsets 0, 1000, 3000).
+  for (const RunRecord& r : records) {
+    CAPTURE(r.run.run_id);
+    CAPTURE(r.run.final_val_loss);
+    REQUIRE(r.run.validation);
+    CHECK(std::isfinite(r.run.final_val_loss));
+    CHECK(r.run.final_val_acc >= 0.0);
+    if (r.run.activation == "tanh") CHECK(r.run.final_val_loss < 0.6 * std::log(10.0));
+  }
   auto run_of = [&](const std::string& act, const std::string& depth,
                     const std::string& scheme) -> const RunRecord& {
     return find_run(records,
@@ -197,9 +210,9 @@ TEST_CASE(
     }
   }
 
-  // Sigmoid: the top hidden layer's mean activation starts at 0.5 and moves toward 0 (the
-  // paper's saturation, which there reaches 0 within the first epochs; at this size it has only
-  // begun), while the first hidden layer stays at 0.5.
+  // Sigmoid: the top hidden layer's mean activation starts at 0.5 and falls toward 0 (the
+  // paper's saturation; at the pilot's rate 0.3 the full-size nets reach 0.01 within 50
+  // updates, the quick ones 0.045-0.053 by step 300), while the first hidden layer stays at 0.5.
   for (const std::string depth : {"4", "5"}) {
     for (const std::string scheme : {"glorot_standard", "glorot_uniform"}) {
       CAPTURE(depth);
@@ -218,10 +231,11 @@ TEST_CASE(
       // Both start about 0.5 (over seeds the step-0 means scatter by about 0.01).
       CHECK(std::abs(first_probe.at(top).act_mean - 0.5) < 0.02);
       CHECK(std::abs(first_probe.at(1).act_mean - 0.5) < 0.02);
-      // The top layer moves down; the first stays where it started (a fifth of the top's move at
-      // most: over seeds it moves by 2e-4 while the top moves by 0.01).
+      // The top layer falls most of the way to 0; the first stays where it started (a fifth of the
+      // top's fall at most: over the seed offsets it moves by at most 0.007, the top by 0.44-0.45).
       const double top_drop = first_probe.at(top).act_mean - last_probe.at(top).act_mean;
-      CHECK(top_drop > 0.005);
+      CHECK(top_drop > 0.3);
+      CHECK(last_probe.at(top).act_mean < 0.15);
       CHECK(std::abs(last_probe.at(1).act_mean - first_probe.at(1).act_mean) < 0.2 * top_drop);
     }
   }

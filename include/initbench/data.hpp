@@ -101,7 +101,7 @@ struct DataSpec {
   // and test alike; see standardize().
   bool standardize = false;
   // Multiply every input, train, validation and test, by this factor (after standardize): sets the
-  // inputs mean square q_0 (a standardized input with scale a has q_0 = a^2), e.g. to start a
+  // inputs' mean square q_0 (a standardized input with scale a has q_0 = a^2), e.g. to start a
   // network at its mean-field fixed point q*.
   double input_scale = 1.0;
   // Synthetic data's generator: "initbench" (the project's own, keyed by the run's seed) or

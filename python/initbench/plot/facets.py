@@ -8,8 +8,9 @@ activation, optimizer), then the numeric ones with the fewest values (depth befo
 scales); the first chosen gives the rows, the second the columns (swapped when the second has
 more than MAX_UNWRAPPED values and the first fewer), and at least one axis is left for the lines.
 With two varying axes the chosen one lays out the panels alone, wrapped into rows past
-MAX_UNWRAPPED values. glorot2010 (activation x depth x scheme): rows = activation, columns =
-scheme, lines = depth.
+MAX_UNWRAPPED values. glorot2010 (activation x depth x scheme, each with its own train.lr):
+rows = activation, columns = scheme, lines = depth; an axis whose value follows from the others
+(that train.lr) makes no lines of its own.
 
 Lines keep their colour in every panel (a sequential colour map when they are the values of one
 numeric axis, the setting colours otherwise); panels are titled with their row and column
@@ -79,6 +80,16 @@ class Layout:
         facet_js = {j for j, _ in facet}
         self.line_axes = [d for d in varying if d[0] not in facet_js]
         keys = exp.setting_keys
+        # An axis whose value follows from the other varying axes adds no line of its own (a
+        # zipped partner: glorot2010's train.lr, one rate per setting): it is left out of the
+        # line keys, last axis first, keeping at least one.
+        def distinct(axes):
+            return len({tuple(keys[s][j] for j, _ in axes) for s in all_settings})
+        for d in reversed(list(self.line_axes)):
+            rest = [x for x in varying if x[0] != d[0] and (x[0] in facet_js or x in
+                                                             self.line_axes)]
+            if len(self.line_axes) > 1 and distinct(rest) == distinct(varying):
+                self.line_axes.remove(d)
         if len(facet) == 2:
             self.row_axis, self.col_axis = facet
             rows = self._values(self.row_axis, all_settings, MAX_FACET_ROWS, "rows")
