@@ -33,9 +33,15 @@ def metric_label(metric):
 
 def draw(exp):
     axes = [(j, a) for j, a in enumerate(exp.axes) if a.varies and a.name != "seed"]
-    numeric = [(j, a) for j, a in axes if a.numeric is not None]
+
+    def distinct(dims):
+        return len({tuple(key[j] for j, _ in dims) for key in exp.setting_keys})
+    # An axis whose value follows from the others (a zipped partner: glorot2010's train.lr, one
+    # rate per setting) spans no grid of its own: it is no heatmap axis.
+    crossed = [d for d in axes if distinct([x for x in axes if x[0] != d[0]]) < distinct(axes)]
+    numeric = [(j, a) for j, a in crossed if a.numeric is not None]
     if len(numeric) < 2:
-        return "needs two numeric grid axes besides seed"
+        return "needs two numeric grid axes besides seed, crossed with the others"
     yj, ya = next((d for d in numeric if is_depth(d[1])), numeric[1])
     rest = [d for d in numeric if d[0] != yj]
     xj, xa = next((d for d in rest if is_sw2(d[1])), rest[0])
