@@ -409,9 +409,11 @@ FolderDiagnosis diagnose_folder(const std::string& folder) {
     return std::find(runs.columns.begin(), runs.columns.end(), name) != runs.columns.end();
   };
   out.from_columns = has("verdict");
-  // The grid axes follow the last fixed column: verdict, or gain in a folder written before the
-  // verdict columns existed.
-  const std::size_t last_fixed = runs.column(out.from_columns ? "verdict" : "gain");
+  // The grid axes follow the last fixed column: final_val_acc with a validation split, else
+  // verdict, or gain in a folder written before the verdict columns existed.
+  const std::size_t last_fixed = runs.column(has("final_val_acc") ? "final_val_acc"
+                                             : out.from_columns   ? "verdict"
+                                                                  : "gain");
   out.axes.assign(runs.columns.begin() + static_cast<long>(last_fixed) + 1, runs.columns.end());
 
   std::map<long, std::vector<CurveRow>> curves;
