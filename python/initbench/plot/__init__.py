@@ -81,6 +81,11 @@ this package each:
                        interpolated between probes) against 1/s_i on log axes: a dot per run and
                        mode, the mean over seeds per setting, dashed guides of slope 1, each
                        setting's fitted slope in the legend.
+  stream.png           (stream) a residual net's stream, the RMS of x_b against the block on a
+                       log axis (stream.csv): a colour per scheme, a thin line per seed, a panel
+                       per value of the other varying grid axes (e.g. the depth), the first and
+                       the last probed step; an overflowing stream ends at its last finite block
+                       with a cross.
 
 Settings are the rows of summary.csv: runs sharing every grid axis but seed, in grid order. Up to
 8 settings, a line figure draws one line per setting in each panel. Past 8 (and with two or more
@@ -122,11 +127,11 @@ matplotlibrc), no metadata in the PNG, so the same CSV files give byte-identical
 
 Required: runs.csv, summary.csv, curves.csv. Optional (the figure is skipped with a note when the
 file is missing or has only its header): layers.csv, histograms.csv, symmetry.csv, jacobian.csv,
-correlation.csv, layer_jacobian.csv, modes.csv, spec.toml, meta.json. A missing required file,
-a missing column, a row with the wrong number of fields or a value that is not a number stops the
-script with one line naming the file (and the line and column) before any figure is drawn
-(experiment.py, initbench.tables). PNGs of ours that the data no longer allows are removed from
-DIR/plots/.
+correlation.csv, layer_jacobian.csv, modes.csv, stream.csv, spec.toml, meta.json. A missing
+required file, a missing column, a row with the wrong number of fields or a value that is not a
+number stops the script with one line naming the file (and the line and column) before any figure
+is drawn (experiment.py, initbench.tables). PNGs of ours that the data no longer allows are
+removed from DIR/plots/.
 
 Exit status: 0 figures written; 1 bad or missing data; 2 usage; 3 numpy, pandas or matplotlib
 missing. Needs Debian's python3-numpy, python3-pandas and python3-matplotlib (run with
@@ -142,14 +147,14 @@ USAGE = ("Usage: /usr/bin/python3 scripts/plot.py DIR     (or --help)\n"
 FIGURES = ("curves.png", "layers.png", "hist_activation.png", "hist_delta.png", "saturated.png",
            "dead.png", "symmetry.png", "jacobian.png", "layer_jacobian.png", "heatmap.png",
            "steps_to_target.png", "scale.png", "correlation.png", "length_variance.png",
-           "jacobian_moments.png", "modes.png", "mode_times.png")
+           "jacobian_moments.png", "modes.png", "mode_times.png", "stream.png")
 
 
 def _jobs():
     """(figure, draw function, extra arguments) in the order the figures are drawn."""
     from . import correlation, curves, fractions, heatmap, histograms, jacobian, jacobian_moments
     from . import layer_jacobian, layers, length_variance, mode_times, modes, scale
-    from . import steps_to_target, symmetry
+    from . import steps_to_target, stream, symmetry
     return [("curves.png", curves.draw, ()),
             ("layers.png", layers.draw, ()),
             ("hist_activation.png", histograms.draw, ("activation",)),
@@ -166,7 +171,8 @@ def _jobs():
             ("length_variance.png", length_variance.draw, ()),
             ("jacobian_moments.png", jacobian_moments.draw, ()),
             ("modes.png", modes.draw, ()),
-            ("mode_times.png", mode_times.draw, ())]
+            ("mode_times.png", mode_times.draw, ()),
+            ("stream.png", stream.draw, ())]
 
 
 def setup_matplotlib():

@@ -18,13 +18,13 @@ from .stats import MAX_SETTINGS
 
 REQUIRED_FILES = ("runs.csv", "summary.csv", "curves.csv")
 OPTIONAL_FILES = ("layers.csv", "histograms.csv", "symmetry.csv", "jacobian.csv",
-                  "correlation.csv", "layer_jacobian.csv", "modes.csv")
+                  "correlation.csv", "layer_jacobian.csv", "modes.csv", "stream.csv")
 RUN_TEXT = ("scheme", "activation", "status", "width")
 RUN_NUMBERS = ("steps_run", "steps_to_target", "final_train_loss", "final_train_acc",
                "final_test_loss", "final_test_acc")
 # The C++ side's mean-field theory and gain per run (docs/csv.md); read when runs.csv has them.
 RUN_THEORY = ("sigma_w2", "sigma_b2", "q_star", "chi_1", "xi_c", "gain")
-INT_COLUMNS = ("run_id", "step", "layer", "sample", "k", "width", "pair", "mode")
+INT_COLUMNS = ("run_id", "step", "layer", "sample", "k", "width", "pair", "mode", "block")
 # The columns each per-step table must have, in the order they are checked.
 STEP_COLUMNS = {
     "layers.csv": ("run_id", "step", "layer", "preact_std", "act_std", "saturated_frac",
@@ -36,6 +36,7 @@ STEP_COLUMNS = {
     "correlation.csv": ("run_id", "step", "layer", "pair", "q_a", "q_b", "correlation"),
     "layer_jacobian.csv": ("run_id", "step", "layer", "sample", "mean_singular_value"),
     "modes.csv": ("run_id", "step", "mode", "singular_value", "strength"),
+    "stream.csv": ("run_id", "step", "block", "stream_rms"),
     "curves.csv": ("run_id", "step", "train_loss", "train_acc", "test_loss", "test_acc"),
 }
 
@@ -116,7 +117,8 @@ class Experiment:
         self.labels = self._labels()
         # Validate every optional table now, so bad data stops us before any figure is drawn.
         for name in ("layers.csv", "histograms.csv", "symmetry.csv", "jacobian.csv",
-                     "correlation.csv", "layer_jacobian.csv", "modes.csv", "curves.csv"):
+                     "correlation.csv", "layer_jacobian.csv", "modes.csv", "stream.csv",
+                     "curves.csv"):
             setattr(self, name[:-len(".csv")], self._load(name))
         self._rank = None
 
