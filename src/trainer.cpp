@@ -362,6 +362,8 @@ class Run {
       write_npy(fmt::format("{}/W{}.npy", dir, l), net_.W(l));
       write_npy(fmt::format("{}/b{}.npy", dir, l), net_.b(l));
     }
+    // a residual net's alpha_b, b = 1..B (learnable under fixup, rezero, skipinit)
+    if (net_config_.blocks > 0) write_npy(fmt::format("{}/alpha.npy", dir), net_.params().alpha);
   }
 
   const RunConfig& config_;

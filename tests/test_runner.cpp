@@ -111,6 +111,7 @@ TEST_CASE("runner: outputs are byte-identical for 1 and 2 threads") {
   CHECK(W2.rows() == 16);
   CHECK(W2.cols() == 16);
   CHECK(read_npy((one / "grid" / "weights" / "5" / "step0" / "b3.npy").string()).rows() == 1);
+  CHECK(!fs::exists(one / "grid" / "weights" / "5" / "step0" / "alpha.npy"));  // plain MLP
   fs::remove_all(one);
   fs::remove_all(two);
 }
@@ -237,6 +238,53 @@ symmetry = true
 dump_weights = [60]
 )spec";
 }  // namespace
+
+TEST_CASE("runner: a residual net's weight dumps hold alpha_b as alpha.npy") {
+  const Experiment e = parse_experiment(R"spec(
+name = "residual"
+seed = 1
+[data]
+kind = "circles"
+train = 64
+test = 16
+[model]
+residual = true
+depth = 3
+width = 8
+[init]
+scheme = "rezero"
+[train]
+lr = 0.5
+steps = 5
+[probes]
+stream = true
+dump_weights = [0, 5]
+)spec",
+                                        "residual.toml");
+  const fs::path root = temp_dir("residual_dump");
+  RunnerOptions options;
+  options.out_dir = root.string();
+  run_experiment(e, options);
+  const fs::path weights = root / "residual" / "weights" / "0";
+  const Matrix<double> start = read_npy((weights / "step0" / "alpha.npy").string());
+  const Matrix<double> end = read_npy((weights / "step5" / "alpha.npy").string());
+  REQUIRE(start.size() == 3);
+  REQUIRE(end.size() == 3);
+  CHECK(start.isZero());  // ReZero's start
+  // after 5 updates: alpha_b as stream.csv reports it at step 5, and moved away from 0
+  const CsvTable stream = read_csv((root / "residual" / "stream.csv").string());
+  int compared = 0;
+  for (const auto& row : stream.rows) {
+    const long block = std::stol(row[stream.column("block")]);
+    if (row[stream.column("step")] != "5" || block == 0) continue;
+    const double alpha = std::stod(row[stream.column("alpha")]);
+    CHECK(end(block - 1) == doctest::Approx(alpha).epsilon(1e-6));
+    CHECK(end(block - 1) != 0.0);
+    ++compared;
+  }
+  CHECK(compared == 3);
+  fs::remove_all(root);
+}
 
 TEST_CASE("runner: N shards run by hand and merged give the bytes of an unsharded run") {
   const Experiment e = parse_experiment(kShardSpec, "sharded.toml");
