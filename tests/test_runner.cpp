@@ -414,7 +414,7 @@ TEST_CASE("runner: data.validation reports the held-out rows and never trains on
 
   // The columns: after the fixed ones and before the axes, only with the split.
   CHECK(contains(split_runs.substr(0, split_runs.find('\n')),
-                 ",gain,final_val_loss,final_val_acc,init.scheme"));
+                 ",verdict,final_val_loss,final_val_acc,init.scheme"));
   CHECK(plain_runs.substr(0, plain_runs.find('\n')).find("val") == std::string::npos);
   CHECK(
       split_curves.starts_with("run_id,step,train_loss,train_acc,test_loss,test_acc,val_loss,"

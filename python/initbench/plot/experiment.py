@@ -7,6 +7,7 @@ DataFrames of typed columns with the run's setting joined as the column `setting
 """
 
 import json
+import math
 import os
 
 import numpy as np
@@ -76,6 +77,20 @@ def read_meta(path):
         return str(version) if version else "unknown"
     except (OSError, ValueError):
         return "unknown"
+
+
+def _crossed(tuples):
+    """Whether a zip group's tuples are the full product of some of its keys' values, the other
+    keys following from those (glorot2010: activation x depth x scheme, each with its own rate):
+    then the group is better drawn as crossed axes than as one axis of every tuple."""
+    free = list(range(len(tuples[0])))
+    for i in reversed(range(len(free))):
+        others = [j for j in free if j != i]
+        if others and len({tuple(t[j] for j in others) for t in tuples}) == len(tuples):
+            free = others
+    if len(free) < 2:
+        return False
+    return math.prod(len({t[j] for t in tuples}) for j in free) == len(tuples)
 
 
 class Experiment:
@@ -182,6 +197,8 @@ class Experiment:
                 continue
             cols = ["axis:" + k for k in keys]
             tuples = list(dict.fromkeys(frame[cols].itertuples(index=False, name=None)))
+            if _crossed(tuples):
+                continue  # glorot2010: its keys stay crossed axes (facets drop the dependent one)
             labels, named = zip_labels(keys, tuples)
             name = " + ".join(named)
             label_of = dict(zip(tuples, labels))
