@@ -148,6 +148,18 @@ def body(arguments, work):
           f"zip_labels without the constant lr: {labels}, naming {named}")
     print("zip_labels: the implied and constant keys left out, the long scheme shortened")
 
+    # A zip whose tuples are the full product of some keys (the rest following from them) stays
+    # crossed axes: glorot2010's activation x depth x scheme, each with its own rate.
+    from initbench.plot.experiment import _crossed
+    product = [(a, d, s, f"{a}{d}{s}") for a in ("tanh", "sigmoid") for d in ("1", "2", "3")
+               for s in ("standard", "normalized")]
+    check(_crossed(product), "_crossed: a full product with a dependent rate is not crossed")
+    check(not _crossed(product[:-1]), "_crossed: a product missing one tuple is crossed")
+    check(not _crossed([("glorot_normal", "zeros", "tanh"), ("he_normal", "zeros", "relu"),
+                        ("orthogonal", "zeros", "tanh")]),
+          "_crossed: tuples determined by one key are crossed")
+    print("_crossed: full products stay crossed axes, other zips become one axis")
+
     spec = os.path.join(work, "zip.toml")
     with open(spec, "w") as f:
         f.write(SPEC)
