@@ -1,5 +1,5 @@
 // bench_compare: initbench's side of bench/compare.py. One benchmark per workload
-// (compare/course, compare/deep, compare/glorot, compare/wide): a training step of Mlp<float>
+// (compare/course, compare/deep, compare/glorot, compare/wide, compare/residual): a training step of Mlp<float>
 // with plain SGD, no probes, on one thread. compare.py runs this binary with
 // --benchmark_filter=^compare/NAME$ and reads the JSON; it can be run by hand as well.
 //

@@ -33,7 +33,7 @@ The JSON (--json) holds every measurement, the medians, the cores chosen, the ta
 model and initbench's version; values that could not be measured are null.
 
   /usr/bin/python3 bench/compare.py [--binary build/bench/bench_compare] [--rounds 5]
-                                    [--seconds 0.5] [--workloads course,deep,glorot,wide]
+                                    [--seconds 0.5] [--workloads course,deep,glorot,wide,residual]
                                     [--clock cpu|wall] [--json out.json]
   /usr/bin/python3 bench/compare.py --sweep [--sweep-widths 16,64] [--sweep-depths 1,4]
                                     [--sweep-batches 16] [--rounds 3] [--seconds 0.2] ...
@@ -58,12 +58,19 @@ WORKLOADS = {
     "deep": ([64] + [64] * 30 + [10], "relu", 64, "softmax"),
     "glorot": ([784, 1000, 1000, 1000, 1000, 1000, 10], "tanh", 128, "softmax"),
     "wide": ([784, 2048, 2048, 10], "relu", 256, "softmax"),
+    "residual": ([64] + [64] * 2001 + [10], "relu", 64, "softmax"),
 }
+# residual workloads: name -> (blocks, layers per branch). sizes are the input, the input layer,
+# blocks x layers-per-branch branch layers and the output (mlp.hpp's residual MLP): x_0 = W_1 x +
+# b_1, x_b = x_{b-1} + alpha_b F_b(x_{b-1}) with F_b = W relu(W relu(.) + b) + b, logits W_L
+# relu(x_B) + b_L; He weights and alpha_b = 0, learnable (ReZero)
+RESIDUAL = {"residual": (1000, 2)}
 TARGETS = {  # minimum ratios of initbench's steps/s over the other side's ('best': the faster one)
     "course": {"pytorch": 8.0, "numpy": 5.0},
     "deep": {"numpy": 2.2, "pytorch": 3.5},
     "glorot": {"best": 1.0},
     "wide": {"best": 1.0},
+    "residual": {"best": 1.0, "pytorch": 2.0},
 }
 SWEEP_WIDTHS = (16, 64, 256, 1024, 4096)
 SWEEP_DEPTHS = (1, 4, 16, 32)  # hidden layers
@@ -232,6 +239,61 @@ class NumpyNet:
         return float(cost)
 
 
+class NumpyResidualNet:
+    """A residual workload in the same style: the stream, each branch's cache, alpha_b."""
+
+    def __init__(self, np, name):
+        sizes, _, batch, _ = workload_spec(name)
+        self.blocks, self.m = RESIDUAL[name]
+        self.np = np
+        self.X, self.Y = make_data(np, sizes, batch, "softmax")
+        self.params = [[W, b] for W, b in init_params(np, sizes, "relu")]
+        self.alpha = np.zeros(self.blocks, np.float32)
+
+    def step(self):
+        np = self.np
+        P, m, B = self.params, self.X.shape[1], self.blocks
+        x = P[0][0] @ self.X + P[0][1]
+        streams, branches = [x], []
+        for blk in range(B):
+            a, cache = x, []
+            for k in range(self.m):
+                W, b = P[1 + blk * self.m + k]
+                a_in = np.maximum(a, 0)
+                a = W @ a_in + b
+                cache.append((a_in, a))
+            x = x + self.alpha[blk] * a
+            streams.append(x)
+            branches.append(cache)
+        top = np.maximum(x, 0)
+        Z = P[-1][0] @ top + P[-1][1]
+        E = np.exp(Z - Z.max(axis=0, keepdims=True))
+        Pr = E / E.sum(axis=0, keepdims=True)
+        cost = -np.sum(self.Y * np.log(Pr)) / m
+        dZ = (Pr - self.Y) / m
+        grads = [None] * len(P)
+        grads[-1] = (dZ @ top.T, dZ.sum(axis=1, keepdims=True))
+        G = (P[-1][0].T @ dZ) * (x > 0)
+        dalpha = np.zeros_like(self.alpha)
+        for blk in range(B - 1, -1, -1):
+            cache = branches[blk]
+            dalpha[blk] = np.sum(G * cache[-1][1])
+            D = self.alpha[blk] * G
+            for k in range(self.m - 1, -1, -1):
+                l = 1 + blk * self.m + k
+                a_in, _ = cache[k]
+                grads[l] = (D @ a_in.T, D.sum(axis=1, keepdims=True))
+                g = P[l][0].T @ D
+                D = g * (cache[k - 1][1] > 0) if k > 0 else g
+            G = G + D * (streams[blk] > 0)
+        grads[0] = (G @ self.X.T, G.sum(axis=1, keepdims=True))
+        for p, (dW, db) in zip(P, grads):
+            p[0] -= LR * dW
+            p[1] -= LR * db
+        self.alpha -= LR * dalpha
+        return float(cost)
+
+
 class TorchNet:
     def __init__(self, torch, np, name):
         sizes, activation, batch, output = workload_spec(name)
@@ -263,6 +325,47 @@ class TorchNet:
         loss.backward()
         self.opt.step()
         return loss.item()
+
+
+class TorchResidualNet(TorchNet):
+    """A residual workload as a PyTorch module: nn.Linear layers, alpha an nn.Parameter of B
+    zeros, the forward a Python loop over the blocks (as the ReZero and Fixup code write it)."""
+
+    def __init__(self, torch, np, name):
+        sizes, _, batch, _ = workload_spec(name)
+        blocks, m = RESIDUAL[name]
+        inits = init_params(np, sizes, "relu")
+        linears = []
+        for l in range(1, len(sizes)):
+            lin = torch.nn.Linear(sizes[l - 1], sizes[l])
+            with torch.no_grad():
+                lin.weight.copy_(torch.from_numpy(inits[l - 1][0]))
+                lin.bias.zero_()
+            linears.append(lin)
+        del inits
+
+        class Residual(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.layers = torch.nn.ModuleList(linears)
+                self.alpha = torch.nn.Parameter(torch.zeros(blocks))
+
+            def forward(self, x):
+                relu = torch.nn.functional.relu
+                x = self.layers[0](x)
+                for blk in range(blocks):
+                    h = x
+                    for k in range(m):
+                        h = self.layers[1 + blk * m + k](relu(h))
+                    x = x + self.alpha[blk] * h
+                return self.layers[-1](relu(x))
+
+        self.model = Residual()
+        X, Y = make_data(np, sizes, batch, "softmax")
+        self.X = torch.from_numpy(X.T.copy())
+        self.Y = torch.from_numpy(Y.argmax(axis=0))
+        self.loss = torch.nn.CrossEntropyLoss()
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=LR)
 
 
 def sgemm_rate(fn, n=2048, seconds=1.0):
@@ -334,7 +437,11 @@ def worker(side):
                     old, _ = nets.popitem(last=False)  # the sweep's shapes do not all fit
                     del net_bytes[old]
                     gc.collect()
-                nets[name] = TorchNet(torch, np, name) if torch is not None else NumpyNet(np, name)
+                residual = name in RESIDUAL
+                if torch is not None:
+                    nets[name] = (TorchResidualNet if residual else TorchNet)(torch, np, name)
+                else:
+                    nets[name] = (NumpyResidualNet if residual else NumpyNet)(np, name)
                 net_bytes[name] = need
                 for _ in range(3):
                     nets[name].step()  # warm up: allocations, caches

@@ -4,6 +4,9 @@
 // Mlp<float> (the trainer's default precision) with He normal (relu) or Glorot normal (tanh)
 // weights and zero biases, plain SGD (lr 0.01), and one fixed batch of N(0, 1) inputs with
 // random targets (one-hot for softmax, 0/1 for sigmoid), as compare.py's NumPy and PyTorch sides.
+// A residual workload (blocks > 0) is the residual MLP of mlp.hpp: an input layer, `blocks`
+// branches of `block_depth` relu layers in pre-activation order, each scaled by a learnable
+// alpha_b, started as ReZero (He weights, alpha_b = 0), and the output layer.
 #pragma once
 
 #include <string>
@@ -23,18 +26,24 @@ struct Workload {
   const char* activation;
   Output output;
   Index batch;
+  Index blocks = 0;       // residual blocks; 0 = a plain MLP
+  Index block_depth = 1;  // dense layers per branch
 };
 
-// The four workloads of compare.py (its WORKLOADS).
+// The workloads of compare.py (its WORKLOADS).
 inline std::vector<Workload> workloads() {
   std::vector<Index> deep{64};
   for (int l = 0; l < 30; ++l) deep.push_back(64);
   deep.push_back(10);
+  // 1000 blocks of 2 layers of width 64 (residual_depth's deepest net): 2 + 2000 layers
+  std::vector<Index> residual(2003, 64);
+  residual.back() = 10;
   return {
       {"course", {2, 10, 5, 1}, "relu", Output::kSigmoid, 300},
       {"deep", deep, "relu", Output::kSoftmax, 64},
       {"glorot", {784, 1000, 1000, 1000, 1000, 1000, 10}, "tanh", Output::kSoftmax, 128},
       {"wide", {784, 2048, 2048, 10}, "relu", Output::kSoftmax, 256},
+      {"residual", residual, "relu", Output::kSoftmax, 64, 1000, 2},
   };
 }
 
@@ -60,6 +69,7 @@ struct Trainee {
           OptimizerConfig oc = {OptimizerKind::kSgd, 0.01})
       : net(config, batch_), opt(oc, config), batch(batch_) {
     const char* chosen = scheme != nullptr                             ? scheme
+                         : config.residual()                           ? "rezero"
                          : config.hidden.kind == ActivationKind::kRelu ? "he_normal"
                                                                        : "glorot_normal";
     initialize(net, InitConfig{Scheme::parse(chosen), "", 1.0}, 1, 0);
@@ -80,7 +90,11 @@ struct Trainee {
 };
 
 inline MlpConfig mlp_config(const Workload& w) {
-  return MlpConfig{w.sizes, Activation::parse(w.activation), w.output};
+  MlpConfig config{w.sizes, Activation::parse(w.activation), w.output};
+  config.blocks = w.blocks;
+  config.block_depth = w.block_depth;
+  config.learn_alpha = w.blocks > 0;
+  return config;
 }
 
 // A training set of `samples` N(0, 1) inputs with random targets, for initbench::train: one-hot

@@ -1,0 +1,121 @@
+#!/usr/bin/python3
+"""ctest: bench/compare.py's NumPy networks compute the gradients of their own loss.
+
+Usage: /usr/bin/python3 tests/test_compare_models.py
+
+compare.py times hand-written NumPy training steps against initbench; a wrong backward pass
+would make that comparison meaningless (it could skip work). On small plain and residual
+workloads, in float64, the update each step applies (old - new) / lr must equal central finite
+differences of the loss the step reports, for every weight, bias and alpha_b; when PyTorch is
+installed, the NumPy and PyTorch sides must also report the same losses over three steps from
+the same parameters. Exits 77 (ctest SKIP_RETURN_CODE) when NumPy is missing.
+"""
+
+import copy
+import os
+import sys
+
+SKIP = 77
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "bench"))
+
+try:
+    import numpy as np
+except ImportError:
+    print("SKIP: python3-numpy is missing")
+    sys.exit(SKIP)
+
+import compare  # noqa: E402
+
+FAILURES = []
+
+
+def check(condition, message):
+    if not condition:
+        FAILURES.append(message)
+        print(f"FAIL: {message}")
+
+
+def to_double(net, rng):
+    """The net in float64, with random biases and alpha_b, so every term of backward matters."""
+    net.X = net.X.astype(np.float64)
+    net.Y = net.Y.astype(np.float64)
+    for p in net.params:
+        p[0] = p[0].astype(np.float64)
+        p[1] = rng.standard_normal(p[1].shape)
+    if hasattr(net, "alpha"):
+        net.alpha = rng.uniform(0.3, 1.0, net.alpha.shape)
+    return net
+
+
+def loss(net):
+    return copy.deepcopy(net, {id(np): np}).step()
+
+
+def check_gradients(net, name):
+    before = copy.deepcopy(net, {id(np): np})
+    net.step()
+    arrays = [(f"W{l + 1}", p[0], q[0]) for l, (p, q) in enumerate(zip(before.params, net.params))]
+    arrays += [(f"b{l + 1}", p[1], q[1]) for l, (p, q) in enumerate(zip(before.params, net.params))]
+    if hasattr(net, "alpha"):
+        arrays.append(("alpha", before.alpha, net.alpha))
+    worst = 0.0
+    h = 1e-6
+    for label, old, new in arrays:
+        applied = (old - new) / compare.LR
+        for idx in np.ndindex(old.shape):
+            saved = old[idx]
+            old[idx] = saved + h
+            up = loss(before)
+            old[idx] = saved - h
+            down = loss(before)
+            old[idx] = saved
+            numeric = (up - down) / (2 * h)
+            err = abs(numeric - applied[idx]) / max(1e-4, abs(numeric))
+            worst = max(worst, err)
+            if err > 1e-5:
+                check(False, f"{name}: {label}{list(idx)}: backward {applied[idx]:.9g}, "
+                             f"finite difference {numeric:.9g}")
+                return
+    print(f"{name}: {sum(a[1].size for a in arrays)} parameters, worst relative error {worst:.2e}")
+
+
+def main():
+    rng = np.random.default_rng(7)
+    compare.WORKLOADS["test_plain"] = ([4, 5, 6, 3], "relu", 7, "softmax")
+    compare.WORKLOADS["test_tanh"] = ([3, 4, 2], "tanh", 5, "sigmoid")
+    compare.WORKLOADS["test_residual"] = ([4] + [5] * 7 + [3], "relu", 6, "softmax")
+    compare.RESIDUAL["test_residual"] = (3, 2)
+    compare.WORKLOADS["test_residual1"] = ([4] + [5] * 4 + [3], "relu", 6, "softmax")
+    compare.RESIDUAL["test_residual1"] = (3, 1)
+    for name in ["test_plain", "test_tanh"]:
+        check_gradients(to_double(compare.NumpyNet(np, name), rng), name)
+    for name in ["test_residual", "test_residual1"]:
+        check_gradients(to_double(compare.NumpyResidualNet(np, name), rng), name)
+    try:
+        import torch
+    except ImportError:
+        torch = None
+        print("note: PyTorch is missing: the NumPy-PyTorch agreement is not checked")
+    if torch is not None:
+        torch.set_num_threads(1)
+        # the full-size workload with alpha_b near 1 / sqrt(1000), so that the stream stays finite
+        for name, low, high in [("test_residual", 0.3, 1.0), ("residual", 0.01, 0.05)]:
+            n = compare.NumpyResidualNet(np, name)
+            t = compare.TorchResidualNet(torch, np, name)
+            n.alpha[:] = rng.uniform(low, high, n.alpha.shape).astype(np.float32)
+            with torch.no_grad():
+                t.model.alpha.copy_(torch.from_numpy(n.alpha))
+            losses = [(n.step(), t.step()) for _ in range(3)]
+            for a, b in losses:
+                check(np.isfinite(a) and abs(a - b) <= 1e-4 * abs(b), f"{name}: NumPy loss {a} vs PyTorch {b}")
+            print(f"{name}: NumPy and PyTorch losses {losses}")
+    if FAILURES:
+        print(f"{len(FAILURES)} failure(s)")
+        return 1
+    print("all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
