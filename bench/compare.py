@@ -65,6 +65,10 @@ WORKLOADS = {
 # b_1, x_b = x_{b-1} + alpha_b F_b(x_{b-1}) with F_b = W relu(W relu(.) + b) + b, logits W_L
 # relu(x_B) + b_L; He weights and alpha_b = 0, learnable (ReZero)
 RESIDUAL = {"residual": (1000, 2)}
+# workloads whose hidden layers normalize z before the activation: name -> "batch" | "layer"
+NORM = {}
+NORM_EPS = 1e-5
+NORM_MOMENTUM = 0.1  # BatchNorm's running statistics (PyTorch's default)
 TARGETS = {  # minimum ratios of initbench's steps/s over the other side's ('best': the faster one)
     "course": {"pytorch": 8.0, "numpy": 5.0},
     "deep": {"numpy": 2.2, "pytorch": 3.5},
@@ -189,13 +193,52 @@ def init_params(np, sizes, activation):
 
 
 class NumpyNet:
-    """The course's style: explicit arrays, a cache per layer, forward then backward."""
+    """The course's style: explicit arrays, a cache per layer, forward then backward. A workload
+    in NORM normalizes every hidden layer's z before its activation (BatchNorm: over the batch,
+    running statistics updated as PyTorch does; LayerNorm: over the units), with gamma and beta."""
 
     def __init__(self, np, name):
         sizes, self.activation, batch, self.output = workload_spec(name)
         self.np = np
         self.X, self.Y = make_data(np, sizes, batch, self.output)
         self.params = [[W, b] for W, b in init_params(np, sizes, self.activation)]
+        self.norm = NORM.get(name)
+        # per hidden layer: gamma, beta (and BatchNorm's running mean and variance)
+        self.norms = [
+            [np.ones((n, 1), np.float32), np.zeros((n, 1), np.float32),
+             np.zeros((n, 1), np.float32), np.ones((n, 1), np.float32)]
+            for n in sizes[1:-1]
+        ] if self.norm else []
+
+    def normalize(self, l, Z):
+        """Forward of hidden layer l's norm: (output, what backward needs)."""
+        np = self.np
+        axis = 1 if self.norm == "batch" else 0
+        mu = Z.mean(axis=axis, keepdims=True)
+        C = Z - mu
+        var = (C * C).mean(axis=axis, keepdims=True)
+        inv = 1.0 / np.sqrt(var + NORM_EPS)
+        H = C * inv
+        gamma, beta, run_mean, run_var = self.norms[l - 1]
+        if self.norm == "batch":
+            k = Z.shape[1]
+            run_mean *= 1 - NORM_MOMENTUM
+            run_mean += NORM_MOMENTUM * mu
+            run_var *= 1 - NORM_MOMENTUM
+            run_var += NORM_MOMENTUM * var * (k / (k - 1))
+        return gamma * H + beta, (H, inv)
+
+    def normalize_backward(self, l, dN, cache):
+        """dL/dZ from dL/d(norm output); gamma's and beta's gradients."""
+        H, inv = cache
+        gamma = self.norms[l - 1][0]
+        axis = 1 if self.norm == "batch" else 0
+        dgamma = (dN * H).sum(axis=1, keepdims=True)
+        dbeta = dN.sum(axis=1, keepdims=True)
+        dH = dN * gamma
+        dZ = inv * (dH - dH.mean(axis=axis, keepdims=True)
+                    - H * (dH * H).mean(axis=axis, keepdims=True))
+        return dZ, dgamma, dbeta
 
     def step(self):
         np = self.np
@@ -205,9 +248,10 @@ class NumpyNet:
         caches = []
         for l, (W, b) in enumerate(self.params, start=1):
             Z = W @ A + b
-            caches.append((A, Z))
+            N, ncache = self.normalize(l, Z) if self.norm and l < L else (Z, None)
+            caches.append((A, N, ncache))
             if l < L:
-                A = np.maximum(Z, 0) if self.activation == "relu" else np.tanh(Z)
+                A = np.maximum(N, 0) if self.activation == "relu" else np.tanh(N)
         Y = self.Y
         if self.output == "sigmoid":
             P = 1.0 / (1.0 + np.exp(-Z))
@@ -218,24 +262,29 @@ class NumpyNet:
             P = E / E.sum(axis=0, keepdims=True)
             cost = -np.sum(Y * np.log(P)) / m
             dZ = (P - Y) / m
-        grads = [None] * L
+        grads, norm_grads = [None] * L, [None] * (L - 1)
         for l in range(L, 0, -1):
-            A_prev, Z = caches[l - 1]
+            A_prev = caches[l - 1][0]
             W, b = self.params[l - 1]
             dW = dZ @ A_prev.T
             db = np.sum(dZ, axis=1, keepdims=True)
             grads[l - 1] = (dW, db)
             if l > 1:
                 dA = W.T @ dZ
-                Z_prev = caches[l - 2][1]
+                _, N_prev, ncache = caches[l - 2]
                 if self.activation == "relu":
-                    dZ = dA * (Z_prev > 0)
+                    dZ = dA * (N_prev > 0)
                 else:
-                    A_act = caches[l - 1][0]  # tanh(Z_prev)
-                    dZ = dA * (1 - A_act * A_act)
+                    dZ = dA * (1 - A_prev * A_prev)  # A_prev = tanh(N_prev)
+                if ncache is not None:
+                    dZ, dgamma, dbeta = self.normalize_backward(l - 1, dZ, ncache)
+                    norm_grads[l - 2] = (dgamma, dbeta)
         for p, (dW, db) in zip(self.params, grads):
             p[0] -= LR * dW
             p[1] -= LR * db
+        for q, g in zip(self.norms, norm_grads):
+            q[0] -= LR * g[0]
+            q[1] -= LR * g[1]
         return float(cost)
 
 
@@ -306,6 +355,11 @@ class TorchNet:
                 lin.bias.zero_()
             layers.append(lin)
             if l < len(sizes) - 1:
+                if NORM.get(name) == "batch":
+                    layers.append(torch.nn.BatchNorm1d(sizes[l], eps=NORM_EPS,
+                                                       momentum=NORM_MOMENTUM))
+                elif NORM.get(name) == "layer":
+                    layers.append(torch.nn.LayerNorm(sizes[l], eps=NORM_EPS))
                 layers.append(torch.nn.ReLU() if activation == "relu" else torch.nn.Tanh())
         del inits
         self.model = torch.nn.Sequential(*layers)

@@ -45,6 +45,11 @@ def to_double(net, rng):
         p[1] = rng.standard_normal(p[1].shape)
     if hasattr(net, "alpha"):
         net.alpha = rng.uniform(0.3, 1.0, net.alpha.shape)
+    for q in getattr(net, "norms", []):
+        q[0] = rng.uniform(0.5, 1.5, q[0].shape)
+        q[1] = rng.standard_normal(q[1].shape)
+        q[2] = q[2].astype(np.float64)
+        q[3] = q[3].astype(np.float64)
     return net
 
 
@@ -59,6 +64,8 @@ def check_gradients(net, name):
     arrays += [(f"b{l + 1}", p[1], q[1]) for l, (p, q) in enumerate(zip(before.params, net.params))]
     if hasattr(net, "alpha"):
         arrays.append(("alpha", before.alpha, net.alpha))
+    for l, (p, q) in enumerate(zip(getattr(before, "norms", []), getattr(net, "norms", []))):
+        arrays += [(f"gamma{l + 1}", p[0], q[0]), (f"beta{l + 1}", p[1], q[1])]
     worst = 0.0
     h = 1e-6
     for label, old, new in arrays:
@@ -88,7 +95,11 @@ def main():
     compare.RESIDUAL["test_residual"] = (3, 2)
     compare.WORKLOADS["test_residual1"] = ([4] + [5] * 4 + [3], "relu", 6, "softmax")
     compare.RESIDUAL["test_residual1"] = (3, 1)
-    for name in ["test_plain", "test_tanh"]:
+    for kind in ["batch", "layer"]:
+        for act in ["relu", "tanh"]:
+            compare.WORKLOADS[f"test_{kind}_{act}"] = ([4, 5, 6, 3], act, 7, "softmax")
+            compare.NORM[f"test_{kind}_{act}"] = kind
+    for name in ["test_plain", "test_tanh"] + [n for n in compare.WORKLOADS if n in compare.NORM]:
         check_gradients(to_double(compare.NumpyNet(np, name), rng), name)
     for name in ["test_residual", "test_residual1"]:
         check_gradients(to_double(compare.NumpyResidualNet(np, name), rng), name)
@@ -109,6 +120,20 @@ def main():
             losses = [(n.step(), t.step()) for _ in range(3)]
             for a, b in losses:
                 check(np.isfinite(a) and abs(a - b) <= 1e-4 * abs(b), f"{name}: NumPy loss {a} vs PyTorch {b}")
+            print(f"{name}: NumPy and PyTorch losses {losses}")
+        for name in compare.NORM:
+            n = compare.NumpyNet(np, name)
+            t = compare.TorchNet(torch, np, name)
+            losses = [(n.step(), t.step()) for _ in range(3)]
+            for a, b in losses:
+                check(np.isfinite(a) and abs(a - b) <= 1e-4 * abs(b), f"{name}: NumPy loss {a} vs PyTorch {b}")
+            if compare.NORM[name] == "batch":
+                mean = t.model[1].running_mean.numpy()
+                check(np.allclose(n.norms[0][2][:, 0], mean, rtol=1e-4, atol=1e-6),
+                      f"{name}: running means differ")
+                var = t.model[1].running_var.numpy()
+                check(np.allclose(n.norms[0][3][:, 0], var, rtol=1e-4, atol=1e-6),
+                      f"{name}: running variances differ")
             print(f"{name}: NumPy and PyTorch losses {losses}")
     if FAILURES:
         print(f"{len(FAILURES)} failure(s)")
