@@ -415,28 +415,6 @@ std::vector<SymmetryRow> symmetry_statistics(const Mlp<T>& net, const Workspace<
 
 namespace {
 
-// A matrix whose column j is mantissa.col(j) * 2^exponent[j]: the factor M_l = U_l S_l of a
-// Jacobian J_l = U_l S_l V_l^T carried layer by layer, whose singular values S_l can span far
-// more than double's range (s_max / s_min = 1e64 and more at 128 Gaussian tanh layers) while
-// each column's own entries stay within a few decades of each other.
-struct ScaledColumns {
-  Eigen::MatrixXd mantissa;
-  std::vector<int> exponent;
-
-  Index cols() const { return mantissa.cols(); }
-
-  // Keeps column j's mantissa norm^2 within [2^-32, 2^32) by moving powers of 2 (exact) into
-  // its exponent; a zero column stays as it is.
-  void rescale(Index j, double norm2) {
-    if (norm2 > 0.0 && (norm2 < 0x1p-32 || norm2 >= 0x1p32)) {
-      int e = 0;
-      std::frexp(std::sqrt(norm2), &e);
-      mantissa.col(j) *= std::ldexp(1.0, -e);
-      exponent[at(j)] += e;
-    }
-  }
-};
-
 // Four partial sums over i mod 4, added in a fixed order at the end: the same bits on every CPU
 // and build (the loop is compiled once, for the fixed baseline, without FMA contraction), and
 // four independent chains the compiler may keep in one vector register.
@@ -449,6 +427,37 @@ double dot(const double* a, const double* b, Index n) {
   for (; i < n; ++i) s[i % 4] += a[i] * b[i];
   return (s[0] + s[1]) + (s[2] + s[3]);
 }
+
+// A matrix whose column j is mantissa.col(j) * 2^exponent[j]: the factor M_l = U_l S_l of a
+// Jacobian J_l = U_l S_l V_l^T carried layer by layer, whose singular values S_l can span far
+// more than double's range (s_max / s_min = 1e64 and more at 128 Gaussian tanh layers) while
+// each column's own entries stay within a few decades of each other.
+struct ScaledColumns {
+  Eigen::MatrixXd mantissa;
+  std::vector<int> exponent;
+
+  Index cols() const { return mantissa.cols(); }
+
+  // Keeps column j's mantissa norm^2 within [2^-32, 2^32) by moving powers of 2 into its
+  // exponent; a zero column stays as it is. Returns whether the mantissa changed: then its norm
+  // is to be recomputed (not scaled by 2^-2e, which is inexact when entries become subnormal).
+  bool rescale(Index j, double norm2) {
+    if (!(norm2 > 0.0 && (norm2 < 0x1p-32 || norm2 >= 0x1p32))) return false;
+    int e = 0;
+    std::frexp(std::sqrt(norm2), &e);
+    mantissa.col(j) *= std::ldexp(1.0, -e);
+    exponent[at(j)] += e;
+    return true;
+  }
+
+  // Column j's mantissa norm^2, after rescaling it into range.
+  double settled_norm2(Index j) {
+    const double* col = mantissa.col(j).data();
+    const Index n = mantissa.rows();
+    const double norm2 = dot(col, col, n);
+    return rescale(j, norm2) ? dot(col, col, n) : norm2;
+  }
+};
 
 // Two columns whose scales differ by more than 2^kFarApart: rotating them against each other
 // changes the larger one by a relative (s_small / s_large)^2 < 2^-120, below double's
@@ -463,11 +472,7 @@ void jacobi_columns(ScaledColumns& m) {
   const Index n = m.mantissa.rows(), r = m.cols();
   const double tolerance = std::numeric_limits<double>::epsilon() * static_cast<double>(n);
   std::vector<double> norm2(at(r));
-  for (Index j = 0; j < r; ++j) {
-    norm2[at(j)] = dot(m.mantissa.col(j).data(), m.mantissa.col(j).data(), n);
-    m.rescale(j, norm2[at(j)]);
-    norm2[at(j)] = dot(m.mantissa.col(j).data(), m.mantissa.col(j).data(), n);
-  }
+  for (Index j = 0; j < r; ++j) norm2[at(j)] = m.settled_norm2(j);
   constexpr int kMaxSweeps = 80;
   for (int sweep = 0; sweep < kMaxSweeps; ++sweep) {
     bool rotated = false;
@@ -486,9 +491,7 @@ void jacobi_columns(ScaledColumns& m) {
           double* v = m.mantissa.col(small).data();
           const double c = gamma / norm2[at(big)];
           for (Index i = 0; i < n; ++i) v[i] -= c * u[i];
-          norm2[at(small)] = dot(v, v, n);
-          m.rescale(small, norm2[at(small)]);
-          norm2[at(small)] = dot(v, v, n);
+          norm2[at(small)] = m.settled_norm2(small);
           continue;
         }
         // Both columns in p's units: b' = b 2^shift.
@@ -506,12 +509,7 @@ void jacobi_columns(ScaledColumns& m) {
           b[i] = s * x + c * y;
         }
         m.exponent[at(q)] = m.exponent[at(p)];
-        for (const Index j : {p, q}) {
-          const double* col = m.mantissa.col(j).data();
-          norm2[at(j)] = dot(col, col, n);
-          m.rescale(j, norm2[at(j)]);
-          norm2[at(j)] = dot(col, col, n);
-        }
+        for (const Index j : {p, q}) norm2[at(j)] = m.settled_norm2(j);
       }
     }
     if (!rotated) return;
