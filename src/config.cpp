@@ -10,6 +10,7 @@ MlpConfig ModelConfig::resolve(Index inputs, Index outputs) const {
   MlpConfig config;
   config.hidden = activation;
   config.output = output;
+  config.norm = norm;
   if (residual) {
     if (!layers.empty()) {
       throw std::invalid_argument(

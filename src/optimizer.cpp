@@ -165,6 +165,14 @@ void Optimizer<T>::step(Params<T>& params, const Params<T>& grads,
     update<T>(config_, t_, params.b[l], grads.b[l], has_m ? &m_.b[l] : nullptr,
               has_v ? &v_.b[l] : nullptr, T(0));
   }
+  // A norm's gamma_l and beta_l: updated like biases (not decayed); empty for other layers.
+  for (std::size_t l = 1; l < params.gamma.size(); ++l) {
+    if (params.gamma[l].size() == 0) continue;
+    update<T>(config_, t_, params.gamma[l], grads.gamma[l], has_m ? &m_.gamma[l] : nullptr,
+              has_v ? &v_.gamma[l] : nullptr, T(0));
+    update<T>(config_, t_, params.beta[l], grads.beta[l], has_m ? &m_.beta[l] : nullptr,
+              has_v ? &v_.beta[l] : nullptr, T(0));
+  }
   // A residual net's branch scales, when learnable: updated like biases (not decayed).
   if (learn_alpha_) {
     update<T>(config_, t_, params.alpha, grads.alpha, has_m ? &m_.alpha : nullptr,
@@ -177,6 +185,7 @@ double train_step(Mlp<T>& net, Optimizer<T>& opt, Index n) {
   net.forward(n);
   const double loss = net.loss(n);
   net.backward(n);
+  net.update_running_stats(n);
   opt.step(net.params(), net.grads());
   return loss;
 }

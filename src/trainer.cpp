@@ -60,7 +60,8 @@ void fill_theory(const RunConfig& config, const MlpConfig& net, RunRow& row) {
                  config.init.scale * config.init.scale;
   row.sigma_b2 = config.init.bias().variance(fan_in, fan_out);
   if (!std::isfinite(row.sigma_w2) || !std::isfinite(row.sigma_b2)) return;
-  if (net.residual()) return;  // the mean field below is a plain chain's
+  // the mean field below is a plain chain's without norms
+  if (net.residual() || net.norm != Norm::kNone) return;
   const Activation& act = config.model.activation;
   const MeanField m = meanfield(act, row.sigma_w2, row.sigma_b2);
   row.q_star = m.q_star;
@@ -165,6 +166,9 @@ class Run {
       // The update t -> t + 1, measuring ||W after - W before|| / ||W before|| when the next
       // step probes the layers (in the update's own pass: no copy of the weights).
       const bool ratio_next = probes_.at(kLayersProbe, t + 1);
+      // A batch norm's running statistics move with the batch this update trains on (after the
+      // evaluations of step t, which used those of the t updates before).
+      net_.update_running_stats(n);
       opt_.step(net_.params(), net_.grads(), ratio_next ? &update_ratios_ : nullptr);
       if (live != nullptr) {
         live->add(work);
@@ -268,7 +272,8 @@ class Run {
     return row;
   }
 
-  // Mean loss and accuracy over a whole set, in chunks through the network's workspace.
+  // Mean loss and accuracy over a whole set, in chunks through the network's workspace: an
+  // evaluation pass (a batch norm uses its running statistics).
   Eval evaluate(const Matrix<T>& X, const Matrix<T>& Y) {
     loaded_ = false;  // the training batch in the workspace is overwritten
     auto& ws = net_.workspace();
@@ -278,7 +283,7 @@ class Run {
       const Index n = std::min(batch_, X.cols() - start);
       ws.input(n) = X.middleCols(start, n);
       ws.target(n) = Y.middleCols(start, n);
-      net_.forward(ws, n);
+      net_.forward(ws, n, Pass::kEval);
       loss_sum += net_.loss(ws, n) * static_cast<double>(n);
       const Correct c = net_.count_correct(ws, n);
       correct.correct += c.correct;

@@ -57,6 +57,50 @@ void check_modes(const RunConfig& run) {
   }
 }
 
+// A batch norm needs at least 2 samples in every training pass (the variance of one sample is 0);
+// the probes' own Jacobians and modes, and LSUV's layer-by-layer pass, know no norm.
+void check_norm(const RunConfig& run, const DataShape& shape) {
+  const Norm norm = run.model.norm;
+  if (norm == Norm::kNone) return;
+  const std::string what = fmt::format("model.norm = '{}'", norm_name(norm));
+  if (norm == Norm::kBatch) {
+    const Index b = run.train.batch_size(shape.train);
+    if (b < 2) {
+      throw RunCheckError({"model.norm", "train.batch"},
+                          fmt::format("{} normalizes over the batch: train.batch = {} gives {} "
+                                      "sample{} per step; allowed: 2 or more",
+                                      what, run.train.batch, b, b == 1 ? "" : "s"));
+    }
+    if (b < shape.train && shape.train % b == 1) {
+      throw RunCheckError({"model.norm", "train.batch"},
+                          fmt::format("{} normalizes over the batch: {} training samples in "
+                                      "batches of {} leave a last batch of 1 sample; choose a "
+                                      "batch size that leaves 0 or at least 2",
+                                      what, shape.train, b));
+    }
+    if (run.probes.batch == 1) {
+      throw RunCheckError({"model.norm", "probes.batch"},
+                          fmt::format("{} normalizes over the batch: probes.batch = 1 is one "
+                                      "sample; allowed: 0 (the training batch) or 2 or more",
+                                      what));
+    }
+  }
+  for (const char* probe : {"jacobian", "layer_jacobian", "modes"}) {
+    if (run.probes.on(probe)) {
+      throw RunCheckError({fmt::format("probes.{}", probe), "model.norm"},
+                          fmt::format("probes.{} computes a network without normalization layers; "
+                                      "{} needs model.norm = \"none\"",
+                                      probe, what));
+    }
+  }
+  if (run.init.weights.info().data_dependent) {
+    throw RunCheckError({"init.scheme", "model.norm"},
+                        fmt::format("init.scheme = '{}' scales each layer on a pass without "
+                                    "normalization layers; {} needs another scheme",
+                                    run.scheme, what));
+  }
+}
+
 }  // namespace
 
 void check_network(const RunConfig& run, const MlpConfig& net, const char* size_key) {
@@ -116,6 +160,7 @@ void check_run(const RunConfig& run, const DataShape& shape) {
                         "model.residual = true");
   }
   if (run.probes.on("modes")) check_modes(run);
+  check_norm(run, shape);
   if (run.init.weights.info().data_dependent && shape.train < 2) {
     throw RunCheckError({"init.scheme", "data.train"},
                         fmt::format("init.scheme = '{}' measures variances on the training "

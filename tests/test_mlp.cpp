@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 #include "initbench/mlp.hpp"
@@ -41,6 +42,16 @@ void fill_batch(Mlp<double>& net, Index n, std::uint64_t seed) {
   }
 }
 
+// Fills a normed net's gamma_l with N(1, stddev^2) and beta_l with N(0, stddev^2) draws.
+void randomize_norm(Mlp<double>& net, std::uint64_t seed, double stddev) {
+  Rng rng(seed);
+  for (Index l = 1; l < net.num_layers(); ++l) {
+    if (!net.config().normed(l)) continue;
+    for (Index k = 0; k < net.gamma(l).size(); ++k) net.gamma(l)(k) = rng.normal(1.0, stddev);
+    for (Index k = 0; k < net.beta(l).size(); ++k) net.beta(l)(k) = rng.normal(0.0, stddev);
+  }
+}
+
 // Fills a residual net's alpha_b with N(0.5, stddev^2) draws (scales around 1/2, either sign).
 void randomize_alpha(Mlp<double>& net, std::uint64_t seed, double stddev) {
   Rng rng(seed);
@@ -55,6 +66,10 @@ void copy_to_float(const Mlp<double>& d, Mlp<float>& f, Index n) {
     f.b(l) = d.b(l).cast<float>();
   }
   f.params().alpha = d.params().alpha.cast<float>();
+  for (std::size_t l = 0; l < d.params().gamma.size(); ++l) {
+    f.params().gamma[l] = d.params().gamma[l].cast<float>();
+    f.params().beta[l] = d.params().beta[l].cast<float>();
+  }
   f.workspace().input(n) = d.workspace().A[0].leftCols(n).cast<float>();
   f.workspace().target(n) = d.workspace().Y.leftCols(n).cast<float>();
 }
@@ -68,6 +83,14 @@ double closest_to_kink(const Mlp<double>& net, Index n) {
     closest =
         std::min(closest, ws.Z[static_cast<std::size_t>(l)].leftCols(n).cwiseAbs().minCoeff());
   for (const auto& x : ws.X) closest = std::min(closest, x.leftCols(n).cwiseAbs().minCoeff());
+  // a normed layer's phi reads h = gamma (u - mean) rstd + beta, which moves gamma rstd times as
+  // far as u: its distance to the kink in units of u
+  for (Index l = 1; l < net.num_layers(); ++l) {
+    if (!net.config().normed(l)) continue;
+    const auto ul = static_cast<std::size_t>(l);
+    const double gain = net.gamma(l).cwiseAbs().maxCoeff() * ws.rstd[ul].cwiseAbs().maxCoeff();
+    closest = std::min(closest, ws.H[ul].leftCols(n).cwiseAbs().minCoeff() / gain);
+  }
   return closest;
 }
 
@@ -77,7 +100,8 @@ struct GradientError {
   double norm2 = 0.0;
 };
 
-// Central differences of the mean loss over every weight, bias and alpha_b against backward().
+// Central differences of the mean loss over every weight, bias, alpha_b and a norm's gamma_l and
+// beta_l against backward() (training passes: a batch norm's batch statistics).
 GradientError gradient_error(Mlp<double>& net, Index n, double h) {
   net.forward(n);
   net.backward(n);
@@ -96,7 +120,13 @@ GradientError gradient_error(Mlp<double>& net, Index n, double h) {
     const double numeric = (up - down) / (2 * h);
     diff2 += (grad - numeric) * (grad - numeric);
     e.norm2 += std::max(grad * grad, numeric * numeric);
-    e.worst = std::max(e.worst, std::abs(grad - numeric) /
+    // The central difference resolves no better than a few ulps of the loss over 2h: an entry
+    // whose gradient is 0 (a dense bias in front of a batch norm) reads as that rounding. Its
+    // error counts beyond 4 ulps of the loss / 2h (4.4e-11 times the loss at h = 1e-5, against
+    // the 1e-10 of a 1e-6 relative error at the 1e-4 floor).
+    const double resolution = 4 * std::numeric_limits<double>::epsilon() *
+                              std::max(std::abs(up), std::abs(down)) / (2 * h);
+    e.worst = std::max(e.worst, std::max(std::abs(grad - numeric) - resolution, 0.0) /
                                     std::max(std::max(std::abs(grad), std::abs(numeric)), 1e-4));
   };
   for (Index l = 1; l <= net.num_layers(); ++l) {
@@ -107,6 +137,13 @@ GradientError gradient_error(Mlp<double>& net, Index n, double h) {
   }
   for (Index blk = 1; blk <= net.config().blocks; ++blk)
     check(net.alpha(blk), analytic.alpha(blk - 1));
+  for (Index l = 1; l < net.num_layers(); ++l) {
+    if (!net.config().normed(l)) continue;
+    for (Index k = 0; k < net.gamma(l).size(); ++k)
+      check(net.gamma(l)(k), analytic.gamma[static_cast<std::size_t>(l)](k));
+    for (Index k = 0; k < net.beta(l).size(); ++k)
+      check(net.beta(l)(k), analytic.beta[static_cast<std::size_t>(l)](k));
+  }
   e.relative = std::sqrt(diff2 / e.norm2);
   return e;
 }
@@ -475,4 +512,280 @@ TEST_CASE("residual configuration errors") {
   MlpConfig uneven = ok;
   uneven.sizes[3] = 5;
   CHECK_THROWS_WITH_AS(build(uneven), doctest::Contains("one width"), std::invalid_argument);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Normalization layers (mlp.hpp: MlpConfig::norm)
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+// The double net of a plain or residual configuration with random weights, gamma and beta,
+// drawn until no phi input sits within 100 h of a kink; forward done.
+void random_normed(Mlp<double>& net, Index n, double h) {
+  std::uint64_t seed = 1;
+  do {
+    // the residual stream at the existing residual check's spread
+    randomize(net, seed, net.config().residual() ? 0.6 : 0.7);
+    randomize_norm(net, seed + 300, 0.3);
+    if (net.config().residual()) randomize_alpha(net, seed + 500, 0.5);
+    fill_batch(net, n, seed + 1000);
+    net.forward(n);
+    ++seed;
+  } while (closest_to_kink(net, n) < 100 * h);
+}
+
+// A double net of `sizes` with `norm`, random weights (stddev `spread`), gamma and beta from
+// seeds `seed`, `seed + 1`, a batch of n samples from `seed + 2`; one training pass done.
+Mlp<double> normed_net(std::vector<Index> sizes, const char* act, Output out, Norm norm, Index n,
+                       std::uint64_t seed, double spread) {
+  MlpConfig config{std::move(sizes), Activation::parse(act), out};
+  config.norm = norm;
+  Mlp<double> net(config, n);
+  randomize(net, seed, spread);
+  randomize_norm(net, seed + 1, 0.3);
+  fill_batch(net, n, seed + 2);
+  net.forward(n);
+  return net;
+}
+
+}  // namespace
+
+TEST_CASE("gradient check, normed nets: batch and layer norm, plain and residual, gamma and beta") {
+  std::vector<std::string> activations = activation_names();
+  activations.emplace_back("leaky_relu(slope=0.1)");
+  const Index n = 5;
+  const double h = 1e-5;
+  for (const Norm norm : {Norm::kBatch, Norm::kLayer}) {
+    for (const Index block_depth : {0, 1, 2}) {  // 0: a plain MLP
+      for (const std::string& act : activations) {
+        for (Output out : {Output::kLinear, Output::kSigmoid, Output::kSoftmax}) {
+          const std::string norm_text = norm_name(norm);
+          const std::string name = act;
+          const std::string loss_name = output_name(out);
+          CAPTURE(norm_text);
+          CAPTURE(block_depth);
+          CAPTURE(name);
+          CAPTURE(loss_name);
+          MlpConfig config = block_depth == 0 ? MlpConfig{{4, 6, 5, 3}, Activation::parse(act), out}
+                                              : residual_config(3, 5, 2, block_depth, 2, act, out);
+          config.norm = norm;
+          Mlp<double> net(config, n);
+          random_normed(net, n, h);
+          const GradientError e = gradient_error(net, n, h);
+          CAPTURE(e.relative);
+          CAPTURE(e.worst);
+          CHECK(e.norm2 > 0);
+          for (Index l = 1; l < net.num_layers(); ++l) {
+            CHECK(net.grads().gamma[static_cast<std::size_t>(l)].norm() > 0);
+            CHECK(net.grads().beta[static_cast<std::size_t>(l)].norm() > 0);
+          }
+          CHECK(e.relative <= 1e-6);
+          CHECK(e.worst <= 1e-6);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("normed nets: float and double agree on the loss and on every gradient") {
+  for (const Norm norm : {Norm::kBatch, Norm::kLayer}) {
+    for (const Index block_depth : {0, 2}) {
+      const std::string norm_text = norm_name(norm);
+      CAPTURE(norm_text);
+      CAPTURE(block_depth);
+      MlpConfig config = block_depth == 0
+                             ? MlpConfig{{3, 8, 8, 2}, Activation::parse("tanh"), Output::kSoftmax}
+                             : residual_config(3, 8, 3, block_depth, 2, "tanh", Output::kSoftmax);
+      config.norm = norm;
+      Mlp<double> d(config, 16);
+      randomize(d, 3, 0.5);
+      randomize_norm(d, 5, 0.3);
+      if (block_depth > 0) randomize_alpha(d, 4, 0.3);
+      Mlp<float> f(config, 16);
+      fill_batch(d, 16, 4);
+      copy_to_float(d, f, 16);
+      d.forward(10);
+      f.forward(10);
+      CHECK(f.loss(10) == doctest::Approx(d.loss(10)).epsilon(1e-5));
+      d.backward(10);
+      f.backward(10);
+      for (Index l = 1; l <= d.num_layers(); ++l) {
+        const auto ul = static_cast<std::size_t>(l);
+        CAPTURE(l);
+        CHECK((f.grads().W[ul].cast<double>() - d.grads().W[ul]).norm() <=
+              1e-4 * d.grads().W[ul].norm());
+        if (l == d.num_layers()) continue;
+        CHECK((f.grads().gamma[ul].cast<double>() - d.grads().gamma[ul]).norm() <=
+              1e-4 * d.grads().gamma[ul].norm());
+        CHECK((f.grads().beta[ul].cast<double>() - d.grads().beta[ul]).norm() <=
+              1e-4 * d.grads().beta[ul].norm());
+      }
+      // the columns past n do not matter, in either pass
+      d.workspace().input(16).rightCols(6).setConstant(1e30);
+      const double before = d.loss(10);
+      d.forward(10);
+      CHECK(d.loss(10) == before);
+      CHECK(d.workspace().H[1].leftCols(10).allFinite());
+    }
+  }
+}
+
+TEST_CASE("batch norm: batch statistics in a training pass, running statistics in an evaluation") {
+  const Index n = 9;
+  Mlp<double> net = normed_net({3, 6, 4, 2}, "relu", Output::kSoftmax, Norm::kBatch, n, 7, 0.8);
+  const auto& ws = net.workspace();
+  for (Index l = 1; l < net.num_layers(); ++l) {
+    const auto ul = static_cast<std::size_t>(l);
+    CAPTURE(l);
+    const Matrix<double> z = ws.Z[ul].leftCols(n);
+    for (Index j = 0; j < z.rows(); ++j) {
+      const double mean = z.row(j).mean();
+      const double var = (z.row(j).array() - mean).square().mean();  // biased
+      // xhat has mean 0 and biased variance var / (var + eps) per unit; h = gamma xhat + beta
+      CHECK(ws.Xhat[ul].row(j).head(n).mean() == doctest::Approx(0.0).epsilon(1e-12));
+      CHECK(ws.Xhat[ul].row(j).head(n).squaredNorm() / n ==
+            doctest::Approx(var / (var + kNormEps)).epsilon(1e-12));
+      CHECK(ws.H[ul](j, 3) ==
+            doctest::Approx(net.gamma(l)(j) * (z(j, 3) - mean) / std::sqrt(var + kNormEps) +
+                            net.beta(l)(j))
+                .epsilon(1e-12));
+    }
+  }
+  // running statistics: 0 and 1 at the start, then one step of momentum 0.1 with the unbiased
+  // variance
+  for (Index l = 1; l < net.num_layers(); ++l) {
+    CHECK(net.running().mean[static_cast<std::size_t>(l)].isZero());
+    CHECK(net.running().var[static_cast<std::size_t>(l)].isOnes());
+  }
+  std::vector<Matrix<double>> z_train;
+  for (Index l = 0; l < net.num_layers(); ++l)
+    z_train.push_back(ws.Z[static_cast<std::size_t>(l)].leftCols(n));
+  net.update_running_stats(n);
+  for (Index l = 1; l < net.num_layers(); ++l) {
+    const auto ul = static_cast<std::size_t>(l);
+    for (Index j = 0; j < z_train[ul].rows(); ++j) {
+      const double mean = z_train[ul].row(j).mean();
+      const double unbiased = (z_train[ul].row(j).array() - mean).square().sum() / (n - 1);
+      CHECK(net.running().mean[ul](j) == doctest::Approx(0.1 * mean).epsilon(1e-12));
+      CHECK(net.running().var[ul](j) == doctest::Approx(0.9 + 0.1 * unbiased).epsilon(1e-12));
+    }
+  }
+  // an evaluation pass normalizes each sample alone by the running statistics: a sample's
+  // logits do not depend on the rest of the batch
+  net.forward(n, Pass::kEval);
+  const Matrix<double> logits = ws.Z[3].leftCols(n);
+  const auto ul = std::size_t{1};
+  const double expect = net.gamma(1)(0) * (ws.Z[1](0, 2) - net.running().mean[ul](0)) /
+                            std::sqrt(net.running().var[ul](0) + kNormEps) +
+                        net.beta(1)(0);
+  CHECK(ws.H[1](0, 2) == doctest::Approx(expect).epsilon(1e-12));
+  net.workspace().input(n).col(0).setConstant(5.0);
+  net.forward(n, Pass::kEval);
+  CHECK(ws.Z[3].col(2) == logits.col(2));
+  CHECK(ws.Z[3].col(0) != logits.col(0));
+  // ... while a training pass couples them
+  net.forward(n);
+  const Matrix<double> coupled = ws.Z[3].leftCols(n);
+  net.workspace().input(n).col(0).setConstant(-5.0);
+  net.forward(n);
+  CHECK(ws.Z[3].col(2) != coupled.col(2));
+}
+
+TEST_CASE("layer norm: each sample normalized over the units, the same in both passes") {
+  const Index n = 6;
+  Mlp<double> net = normed_net({3, 7, 5, 2}, "tanh", Output::kLinear, Norm::kLayer, n, 2, 0.9);
+  const auto& ws = net.workspace();
+  for (Index l = 1; l < net.num_layers(); ++l) {
+    const auto ul = static_cast<std::size_t>(l);
+    for (Index i = 0; i < n; ++i) {
+      const Vector<double> z = ws.Z[ul].col(i);
+      const double mean = z.mean();
+      const double var = (z.array() - mean).square().mean();
+      CHECK(ws.Xhat[ul].col(i).mean() == doctest::Approx(0.0).epsilon(1e-12));
+      CHECK(ws.Xhat[ul].col(i).squaredNorm() / static_cast<double>(z.size()) ==
+            doctest::Approx(var / (var + kNormEps)).epsilon(1e-12));
+    }
+  }
+  const Matrix<double> train = ws.Z[3].leftCols(n);
+  net.forward(n, Pass::kEval);
+  CHECK(ws.Z[3].leftCols(n) == train);
+  // one sample's output does not depend on the others
+  net.workspace().input(n).col(0).setConstant(3.0);
+  net.forward(n);
+  CHECK(ws.Z[3].col(1) == train.col(1));
+}
+
+TEST_CASE("normed nets: the output does not depend on a hidden layer's weight scale") {
+  // batch norm (over the samples) and layer norm (over the units) both divide out a scale c of
+  // W_l and b_l, up to eps: layers 1 and 2 of a 3-8-8-8-2 net scaled
+  for (const Norm norm : {Norm::kBatch, Norm::kLayer}) {
+    const std::string norm_text = norm_name(norm);
+    CAPTURE(norm_text);
+    MlpConfig config{{3, 8, 8, 8, 2}, Activation::parse("relu"), Output::kSoftmax};
+    config.norm = norm;
+    Mlp<double> net(config, 12);
+    randomize(net, 11, 0.6);
+    fill_batch(net, 12, 12);
+    // scales that make eps negligible against the variances (1e-5 / var below 1e-10)
+    auto scale = [&](double c1, double c2) {
+      net.W(1) *= c1;
+      net.b(1) *= c1;
+      net.W(2) *= c2;
+      net.b(2) *= c2;
+      net.forward(12);
+      return net.loss(12);
+    };
+    const double loss = scale(1000.0, 300.0);
+    CHECK(scale(100.0, 10.0) == doctest::Approx(loss).epsilon(1e-9));  // now 1e5 and 3000
+    CHECK(scale(1e-4, 1e-4) != doctest::Approx(loss).epsilon(1e-9));   // 10 and 0.3: eps shows
+  }
+}
+
+TEST_CASE("normed nets: identical neurons stay bit-identical, plain and residual") {
+  for (const Norm norm : {Norm::kBatch, Norm::kLayer}) {
+    for (const Index width : {1, 3, 8, 17, 33}) {
+      for (const Index n : {2, 8, 17, 301}) {
+        const std::string norm_text = norm_name(norm);
+        CAPTURE(norm_text);
+        CAPTURE(width);
+        CAPTURE(n);
+        MlpConfig config = residual_config(2, width, 3, 2, 3, "tanh", Output::kSoftmax);
+        config.norm = norm;
+        Mlp<float> net(config, n);
+        net.params().alpha.setConstant(0.7f);
+        constant_start(net, width, n);
+        const auto& ws = net.workspace();
+        for (std::size_t b = 0; b < ws.X.size(); ++b) {
+          CHECK(rows_identical(ws.X[b].leftCols(n)));
+          CHECK(rows_identical(ws.G[b].leftCols(n)));
+        }
+        for (Index l = 1; l < net.num_layers(); ++l) {
+          const auto ul = static_cast<std::size_t>(l);
+          CHECK(rows_identical(net.grads().W[ul]));
+          CHECK(rows_identical(ws.H[ul].leftCols(n)));
+          CHECK(net.grads().gamma[ul].isConstant(net.grads().gamma[ul](0)));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("normed nets: parameters, names and configuration") {
+  MlpConfig config{{4, 10, 6, 3}, {}, Output::kSoftmax};
+  const Index plain = config.num_parameters();
+  config.norm = Norm::kLayer;
+  CHECK(config.num_parameters() == plain + 2 * (10 + 6));  // no norm on the output layer
+  CHECK(config.normed(1));
+  CHECK(config.normed(2));
+  CHECK_FALSE(config.normed(3));
+  Mlp<float> net(config, 4);
+  CHECK(net.gamma(1).isOnes());
+  CHECK(net.beta(2).isZero());
+  CHECK(net.params().gamma[3].size() == 0);
+  CHECK(parse_norm("batch") == Norm::kBatch);
+  CHECK(norm_name(Norm::kLayer) == "layer");
+  CHECK_THROWS_WITH_AS(parse_norm("group"),
+                       doctest::Contains("unknown norm 'group'; allowed: none, batch, layer"),
+                       std::invalid_argument);
 }

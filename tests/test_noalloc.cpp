@@ -34,7 +34,7 @@ namespace {
 // layers of width 16, under skipinit(alpha=0.1) (alpha_b learnable).
 template <typename T>
 void check_no_allocation(const char* activation, Output output, OptimizerKind kind,
-                         Index residual = 0) {
+                         Index residual = 0, Norm norm = Norm::kNone) {
   const std::string act = activation;
   const std::string out = output_name(output);
   const std::string opt_name = optimizer_name(kind);
@@ -42,8 +42,11 @@ void check_no_allocation(const char* activation, Output output, OptimizerKind ki
   CAPTURE(out);
   CAPTURE(opt_name);
   CAPTURE(residual);
+  const std::string norm_text = norm_name(norm);
+  CAPTURE(norm_text);
   const Index outputs = output == Output::kSoftmax ? 4 : 1;
   MlpConfig config{{12, 32, 16, 16, outputs}, Activation::parse(activation), output};
+  config.norm = norm;
   std::string scheme = "glorot_uniform";
   if (residual > 0) {
     config.blocks = 3;
@@ -78,6 +81,8 @@ void check_no_allocation(const char* activation, Output output, OptimizerKind ki
     loss += net.loss(probe, 7);
     net.backward(probe, 7, probe_grads);
     loss += static_cast<double>(net.count_correct(probe, 7).correct);
+    net.forward(probe, 7, Pass::kEval);  // an evaluation pass (a batch norm's running statistics)
+    loss += net.loss(probe, 7);
   }
   Eigen::internal::set_is_malloc_allowed(true);
   const long after = g_allocations.load();
@@ -107,6 +112,16 @@ TEST_CASE_TEMPLATE("a residual net's training step allocates nothing: both block
       check_no_allocation<T>("relu", Output::kSoftmax, kind, block_depth);
       check_no_allocation<T>("tanh", Output::kSigmoid, kind, block_depth);
     }
+  }
+}
+
+TEST_CASE_TEMPLATE("a normed net's training step allocates nothing: batch and layer norm", T, float,
+                   double) {
+  for (const Norm norm : {Norm::kBatch, Norm::kLayer}) {
+    for (OptimizerKind kind : {OptimizerKind::kSgd, OptimizerKind::kMomentum, OptimizerKind::kAdam})
+      check_no_allocation<T>("relu", Output::kSoftmax, kind, 0, norm);
+    for (const Index block_depth : {1, 2})
+      check_no_allocation<T>("tanh", Output::kSigmoid, OptimizerKind::kAdam, block_depth, norm);
   }
 }
 

@@ -1091,6 +1091,35 @@ TEST_CASE("spec: residual nets: the keys map, and invalid combinations are one-l
   }
 }
 
+TEST_CASE("spec: model.norm, its values and what a batch norm needs") {
+  const std::string net = "layers = [2, 4, 4, 1]";
+  const Experiment e = parse(spec({{"model", net + "\nnorm = [\"none\", \"batch\", \"layer\"]"}}));
+  REQUIRE(e.runs.size() == 3);
+  CHECK(e.runs[0].model.norm == Norm::kNone);
+  CHECK(e.runs[1].network(2, 1).norm == Norm::kBatch);
+  CHECK(e.runs[2].network(2, 1).norm == Norm::kLayer);
+  CHECK(parse(spec()).runs[0].model.norm == Norm::kNone);
+  expect_error(spec({{"model", net + "\nnorm = \"group\""}}), "group",
+               {"model.norm", "unknown norm 'group'", "allowed: none, batch, layer"});
+  expect_error(spec({{"model", net + "\nnorm = 1"}}), "norm = 1", {"model.norm"});
+  // batch norm: at least 2 samples in every training pass (20 training samples here)
+  const std::string batch = net + "\nnorm = \"batch\"";
+  expect_error(spec({{"model", batch}, {"train", "steps = 10\nbatch = 1"}}), "norm",
+               {"model.norm = 'batch'", "train.batch = 1", "allowed: 2 or more"});
+  expect_error(spec({{"model", batch}, {"train", "steps = 10\nbatch = 19"}}), "norm",
+               {"last batch of 1 sample"});
+  expect_error(spec({{"model", batch}, {"probes", "every = 1\nbatch = 1"}}), "norm",
+               {"probes.batch = 1"});
+  CHECK_NOTHROW(parse(spec({{"model", batch}, {"train", "steps = 10\nbatch = 18"}})));
+  CHECK_NOTHROW(
+      parse(spec({{"model", net + "\nnorm = \"layer\""}, {"train", "steps = 10\nbatch = 1"}})));
+  // what knows no norm
+  expect_error(spec({{"model", batch}, {"probes", "jacobian = true"}}), "jacobian = true",
+               {"probes.jacobian", "model.norm = \"none\""});
+  expect_error(spec({{"model", batch}, {"init", "scheme = \"lsuv\""}}), "lsuv",
+               {"init.scheme = 'lsuv'", "model.norm = 'batch'"});
+}
+
 TEST_CASE("spec: a grid too large to run is refused") {
   const std::string ten = "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]";
   const std::string message =

@@ -37,6 +37,7 @@ struct ModelConfig {
   bool residual = false;  // depth blocks x_{b+1} = x_b + alpha_b F_b(x_b) (mlp.hpp)
   Index block_depth = 2;  // dense layers per residual branch, 1 or 2
   Activation activation;
+  Norm norm = Norm::kNone;  // a norm before every hidden phi (mlp.hpp)
   Output output = Output::kSigmoid;
   Precision precision = Precision::kFloat;
 

@@ -27,8 +27,35 @@
 //   the branch's layers backward as above, down to g = dL/dphi(x_{b-1}) from its first layer
 //   G_{b-1} = G_b + g * phi'(x_{b-1});  D[1] = G_0.
 // The stream update and the sums use std::fma in a fixed order (the same bits everywhere).
+//
+// Normalization (MlpConfig::norm = batch | layer; none by default). A norm N_l sits in front of
+// every hidden nonlinearity, so that a_l = phi(N_l(u_l)) for l = 1..L-1, where u_l is what phi
+// read without it: u_l = z_l in a plain MLP (after the dense layer's product and bias, before
+// phi: Ioffe & Szegedy's order) and inside a residual branch; u_l = x_b, the stream, for
+// l = 1 + b m (pre-activation order: each branch reads phi(N(x_{b-1})), the output layer reads
+// phi(N(x_B)); the stream itself and the branch's last product are never normalized). The
+// output layer has none. Each N_l has its own gamma_l, beta_l (n_l), and writes
+//   h_l = gamma_l * xhat_l + beta_l,   xhat_l = (u_l - mu) / sqrt(var + eps),  eps = 1e-5
+// into H[l] (phi reads H[l], so A[l] = phi(H[l])), xhat into Xhat[l]. The statistics:
+//   batch: per unit over the n samples, var biased (divided by n), in a training pass
+//          (Pass::kTrain); a Pass::kEval forward uses the running mean and running variance
+//          instead (Mlp::running_mean / running_var, updated by update_running_stats after a
+//          training pass: r <- (1 - 0.1) r + 0.1 s with the batch's unbiased variance, PyTorch's
+//          momentum convention; they start at 0 and 1).
+//   layer: per sample over the n_l units, var biased; the same in both passes.
+// The dense layer keeps its bias b_l (redundant before a batch norm, which subtracts the mean:
+// its gradient is then 0 up to rounding; kept so that every layer has the same parameters).
+// Backward through N_l, with dh = dL/dH[l] and g = gamma dh, sums over the statistics' axis
+// (k items: k = n samples for batch, n_l units for layer):
+//   dgamma = sum over samples of dh * xhat,   dbeta = sum over samples of dh
+//   du = rstd * (g - mean(g) - xhat * mean(g * xhat))     (the exact, batch-coupled gradient)
+// In the buffers the backward turns dL/dA into dL/dH (activation) and then into dL/du in place.
+// Every sum is in double, in index order (samples for a unit's batch statistics, units for a
+// sample's layer statistics), so the bytes are the same on every CPU and instruction set.
 #pragma once
 
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "initbench/activation.hpp"
@@ -38,6 +65,18 @@
 
 namespace initbench {
 
+// MlpConfig::norm: none | batch | layer (the header comment).
+enum class Norm { kNone, kBatch, kLayer };
+Norm parse_norm(std::string_view text);  // throws std::invalid_argument listing the names
+std::string norm_name(Norm norm);
+const std::vector<std::string>& norm_names();
+inline constexpr double kNormEps = 1e-5;      // added to the variance
+inline constexpr double kNormMomentum = 0.1;  // of the running statistics (batch norm)
+
+// A forward pass's statistics: a training pass normalizes a batch norm by the batch's own
+// statistics, an evaluation pass by the running ones (the same for a layer norm).
+enum class Pass { kTrain, kEval };
+
 struct MlpConfig {
   std::vector<Index> sizes;  // n_0 (inputs), n_1, ..., n_L (outputs); at least two entries
   Activation hidden;         // phi for layers 1..L-1
@@ -45,6 +84,7 @@ struct MlpConfig {
   Index blocks = 0;          // residual blocks B; 0 = a plain MLP
   Index block_depth = 1;     // m, dense layers per residual branch (1 or 2)
   bool learn_alpha = false;  // the optimizer updates alpha_b (else it stays at its initial value)
+  Norm norm = Norm::kNone;   // a norm before every hidden phi (the header comment)
 
   Index num_layers() const { return static_cast<Index>(sizes.size()) - 1; }  // L
   bool residual() const { return blocks > 0; }
@@ -53,6 +93,8 @@ struct MlpConfig {
   Index branch_last(Index b) const { return 1 + b * block_depth; }
   Index fan_in(Index l) const { return sizes[static_cast<std::size_t>(l - 1)]; }
   Index fan_out(Index l) const { return sizes[static_cast<std::size_t>(l)]; }
+  // Layer l = 1..L-1 has a norm in front of its phi (gamma_l, beta_l).
+  bool normed(Index l) const { return norm != Norm::kNone && l >= 1 && l < num_layers(); }
   Index num_parameters() const;
   // throws std::invalid_argument on empty or non-positive sizes, and for residual nets on a
   // block_depth other than 1 or 2, sizes not 2 + B m layers, or hidden layers of unequal width
@@ -62,12 +104,14 @@ struct MlpConfig {
 // Per-layer parameters, or gradients of the same shapes.
 template <typename T>
 struct Params {
-  std::vector<Matrix<T>> W;  // W[l]: (n_l, n_{l-1}), l = 1..L; W[0] empty
-  std::vector<Vector<T>> b;  // b[l]: (n_l), l = 1..L; b[0] empty
-  Vector<T> alpha;           // (B) alpha_b at index b - 1; empty in a plain MLP
+  std::vector<Matrix<T>> W;      // W[l]: (n_l, n_{l-1}), l = 1..L; W[0] empty
+  std::vector<Vector<T>> b;      // b[l]: (n_l), l = 1..L; b[0] empty
+  Vector<T> alpha;               // (B) alpha_b at index b - 1; empty in a plain MLP
+  std::vector<Vector<T>> gamma;  // gamma[l]: (n_l) for a normed layer (MlpConfig::normed), else
+  std::vector<Vector<T>> beta;   // empty; beta[l] likewise
 
   Params() = default;
-  explicit Params(const MlpConfig& config);  // zero-filled
+  explicit Params(const MlpConfig& config);  // zero-filled (gamma too: Mlp sets it to 1)
   Index num_layers() const { return static_cast<Index>(W.size()) - 1; }
   void set_zero();
   bool all_finite() const;
@@ -83,7 +127,15 @@ struct Workspace {
   Matrix<T> Y;               // (n_L, capacity) targets
   std::vector<Matrix<T>> X;  // X[b]: (w, capacity) the stream x_b, b = 0..B (residual nets only)
   std::vector<Matrix<T>> G;  // G[b]: (w, capacity) dL/dx_b, b = 0..B (residual nets only)
-  kernels::GemmScratch<T> scratch;  // packing buffers of the products (allocated here, once)
+  // Normed layers only (MlpConfig::normed(l)); empty otherwise:
+  std::vector<Matrix<T>> H;     // H[l]: (n_l, capacity) the norm's output, phi's input
+  std::vector<Matrix<T>> Xhat;  // Xhat[l]: (n_l, capacity) the normalized values
+  std::vector<Vector<T>> mean;  // mean[l], rstd[l] = 1 / sqrt(var + eps): (n_l) for a batch norm,
+  std::vector<Vector<T>> rstd;  // (capacity) for a layer norm; what the last forward used
+  std::vector<Vector<T>> batch_mean;  // batch norm: (n_l) the last training pass's mean and
+  std::vector<Vector<T>> batch_var;   // biased variance (an evaluation pass leaves them)
+  Eigen::VectorXd sum1, sum2;         // (max n_l) double accumulators of the norms' sums
+  kernels::GemmScratch<T> scratch;    // packing buffers of the products (allocated here, once)
 
   Workspace() = default;
   Workspace(const MlpConfig& config, Index capacity);
@@ -95,6 +147,13 @@ struct Workspace {
   const Matrix<T>& activation(Index l) const {
     return l == num_layers() ? Z[static_cast<std::size_t>(l)] : A[static_cast<std::size_t>(l)];
   }
+};
+
+// Running statistics of a batch-normed network's layers (empty vectors elsewhere).
+template <typename T>
+struct NormState {
+  std::vector<Vector<T>> mean;  // mean[l]: (n_l), starts at 0
+  std::vector<Vector<T>> var;   // var[l]: (n_l) unbiased, starts at 1
 };
 
 template <typename T>
@@ -118,26 +177,48 @@ class Mlp {
   const Vector<T>& b(Index l) const { return params_.b[static_cast<std::size_t>(l)]; }
   T& alpha(Index block) { return params_.alpha(block - 1); }  // residual nets, block = 1..B
   T alpha(Index block) const { return params_.alpha(block - 1); }
+  // A normed layer's gamma_l and beta_l (MlpConfig::normed(l)).
+  Vector<T>& gamma(Index l) { return params_.gamma[static_cast<std::size_t>(l)]; }
+  const Vector<T>& gamma(Index l) const { return params_.gamma[static_cast<std::size_t>(l)]; }
+  Vector<T>& beta(Index l) { return params_.beta[static_cast<std::size_t>(l)]; }
+  const Vector<T>& beta(Index l) const { return params_.beta[static_cast<std::size_t>(l)]; }
+  // A batch norm's running statistics (used by Pass::kEval).
+  const NormState<T>& running() const { return running_; }
+  // gamma = 1, beta = 0, running mean 0 and variance 1: a norm's initial state (the constructor
+  // and init.hpp's initialize call it).
+  void reset_norm();
+  // After a training pass on n samples of ws: every batch norm's running mean and variance move
+  // towards that batch's (momentum kNormMomentum; the variance unbiased, n / (n - 1) times the
+  // biased one; needs n >= 2). No-op without batch norm. Allocates nothing.
+  void update_running_stats(const Workspace<T>& ws, Index n);
+  void update_running_stats(Index n) { update_running_stats(workspace_, n); }
 
-  // On the network's own workspace (input(n) and target(n) filled by the caller).
-  void forward(Index n) { forward(workspace_, n); }
+  // On the network's own workspace (input(n) and target(n) filled by the caller). A training
+  // pass by default; backward() needs one before it.
+  void forward(Index n, Pass pass = Pass::kTrain) { forward(workspace_, n, pass); }
   double loss(Index n) const { return loss(workspace_, n); }
   void backward(Index n) { backward(workspace_, n, grads_); }
 
   // On any workspace built for this configuration (probes use their own).
-  void forward(Workspace<T>& ws, Index n) const;
+  void forward(Workspace<T>& ws, Index n, Pass pass = Pass::kTrain) const;
   double loss(const Workspace<T>& ws, Index n) const;                // after forward
   void backward(Workspace<T>& ws, Index n, Params<T>& grads) const;  // after forward
   Correct count_correct(const Workspace<T>& ws, Index n) const;      // after forward
 
  private:
-  void forward_residual(Workspace<T>& ws, Index n) const;
+  void forward_residual(Workspace<T>& ws, Index n, Pass pass) const;
   void backward_residual(Workspace<T>& ws, Index n, Params<T>& grads) const;
+  // a_l = phi(N_l(u)) (or phi(u) without a norm), on the leading n columns
+  void hidden_forward(Workspace<T>& ws, Index l, const Matrix<T>& u, Index n, Pass pass) const;
+  // d holds dL/dA[l]; turns it into dL/du (through phi' and, if normed, the norm's backward)
+  void hidden_backward(Workspace<T>& ws, Index l, const Matrix<T>& u, Index n, Params<T>& grads,
+                       MatrixRef<T> d) const;
 
   MlpConfig config_;
   Params<T> params_;
   Params<T> grads_;
   Workspace<T> workspace_;
+  NormState<T> running_;
 };
 
 // The two halves of a dense layer, as free functions so one grep finds both.

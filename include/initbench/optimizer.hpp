@@ -6,6 +6,9 @@
 //              p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
 // with g = dL/dp + weight_decay * p for weights (L2 regularisation, added to the gradient as
 // torch.optim does; biases are not decayed, as in the course and Keras' kernel regularisers).
+// A norm's gamma_l and beta_l (mlp.hpp) are updated like biases, not decayed either (torch.optim
+// decays every parameter it is given, gamma and beta included, unless they are put in a group
+// of their own without decay, as is common practice).
 // A residual net's branch scales alpha_b are updated like biases when MlpConfig::learn_alpha
 // is set, and left as they are otherwise.
 // All state is allocated at construction; step() allocates nothing.
@@ -57,7 +60,8 @@ class Optimizer {
 };
 
 // One training step on the network's own workspace (input(n), target(n) filled): forward,
-// backward, update. Returns the mean loss before the update. Allocates nothing.
+// backward, a batch norm's running statistics, update. Returns the mean loss before the update.
+// Allocates nothing.
 template <typename T>
 double train_step(Mlp<T>& net, Optimizer<T>& opt, Index n);
 

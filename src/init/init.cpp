@@ -375,6 +375,7 @@ void initialize(Mlp<T>& net, const InitConfig& init, std::uint64_t seed, std::ui
   std::vector<LayerWeights> files;  // npy(path): every layer's W, and b if the folder has them
   if (init.weights.info().from_files) files = network_weights(init, config);
   const ResidualStart start = residual_start(init.weights, config);
+  net.reset_norm();  // gamma = 1, beta = 0 and a batch norm's running statistics 0 and 1
   std::optional<Rng> numpy;
   if (uses_numpy(init.generator))
     numpy = Rng::numpy_legacy(numpy_seed(init.numpy_seed, "init.numpy_seed"));

@@ -356,6 +356,8 @@ const std::vector<Key>& keys() {
         {"model", "activation", Kind::kString, true,
          [](const V& v) { Activation::parse(v.string()); },
          [](R& r, const V& v) { r.model.activation = Activation::parse(v.string()); }},
+        {"model", "norm", Kind::kString, true, [](const V& v) { one_of(v, norm_names(), "norm"); },
+         [](R& r, const V& v) { r.model.norm = parse_norm(v.string()); }},
         {"model", "output", Kind::kString, true, [](const V& v) { parse_output(v.string()); },
          [](R& r, const V& v) { r.model.output = parse_output(v.string()); }},
         {"model", "precision", Kind::kString, true,
