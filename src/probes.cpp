@@ -168,7 +168,8 @@ std::vector<double> meanfield_prediction(const Mlp<T>& net, const Workspace<T>& 
   const MlpConfig& config = net.config();
   const Index L = config.num_layers();
   std::vector<double> q(at(L + 1), kNan);
-  if (config.residual()) return q;  // the recursion is a plain chain's; a residual net: nan
+  // the recursion is a plain chain's without norms; a residual net or a normed one: nan
+  if (config.residual() || config.norm != Norm::kNone) return q;
   // q_1 = Var(W_1) * sum_i E[x_i^2] + Var(b_1): E over the n samples.
   const double input_sq = squared_norm_double(ws.A[0].leftCols(n)) / static_cast<double>(n);
   q.at(1) = variance(net.W(1)) * input_sq + variance(net.b(1));
@@ -859,6 +860,25 @@ void run_stream(const ProbeInput<T>& in, ProbeState&, RunRecord& record) {
   }
 }
 
+// Per normed layer l = 1..L-1: the moments of the norm's input u_l (Z[l], or the stream x_b for
+// a residual net's l = 1 + b m) and of its output H[l] (NormRow). A network without norms has
+// no rows.
+template <typename T>
+void run_norm(const ProbeInput<T>& in, ProbeState&, RunRecord& record) {
+  const MlpConfig& config = in.net.config();
+  std::vector<NormRow> rows;
+  for (Index l = 1; l < config.num_layers(); ++l) {
+    if (!config.normed(l)) continue;
+    const bool stream = config.residual() && (l - 1) % config.block_depth == 0;
+    const Matrix<T>& u = stream ? in.ws.X[at((l - 1) / config.block_depth)] : in.ws.Z[at(l)];
+    const Moments pre = moments(u.leftCols(in.n));
+    const Moments post = moments(in.ws.H[at(l)].leftCols(in.n));
+    rows.push_back({0, 0, static_cast<long>(l), static_cast<long>(config.fan_out(l)), pre.mean,
+                    pre.stddev, post.mean, post.stddev});
+  }
+  append(record.rows<NormRow>(), std::move(rows), in.run_id, in.step);
+}
+
 // For a linear teacher (ProbeInput::teacher): every singular mode's s_i and the network's a_i
 // (ModeRow). The teacher's modes are computed at the first step and kept.
 template <typename T>
@@ -970,6 +990,18 @@ const std::vector<Probe>& probe_registry() {
        .run_float = run_stream<float>,
        .run_double = run_stream<double>,
        .csv = probe_csv<StreamRow>},
+      {.name = "norm",
+       .keys = {{.name = "norm"}, {.name = "norm_every", .type = Type::kInteger}},
+       .steps =
+           [](const ProbeConfig& p, long total, const std::set<long>& layers) {
+             // its own every, else the layers probe's steps, else the first and the last
+             if (p.integer("norm_every") > 0 || layers.empty())
+               return own_or_ends(p.on("norm"), p.integer("norm_every"), total);
+             return own_or_layers(p.on("norm"), 0, total, layers);
+           },
+       .run_float = run_norm<float>,
+       .run_double = run_norm<double>,
+       .csv = probe_csv<NormRow>},
       {.name = "modes",
        .keys = {{.name = "modes"},
                 {.name = "modes_every", .type = Type::kInteger},

@@ -651,3 +651,52 @@ TEST_CASE("modes probe: a linear net's strength on each singular mode of a linea
   CHECK(probe->steps(probes, 20, {0, 5}) == std::set<long>{0, 1, 3, 5, 10, 17, 20});
   CHECK(probe->steps(ProbeConfig{}, 20, {0, 5}).empty());
 }
+
+TEST_CASE("norm probe: the moments before and after each batch norm, and its schedule") {
+  // a 1-2-1 relu net with a batch norm: z_1 = (1, 2) x on x = 1, 3, so unit 1 reads (1, 3)
+  // (mean 2, variance 1), unit 2 (2, 6) (mean 4, variance 4); h = xhat with gamma 1, beta 0
+  MlpConfig config{{1, 2, 1}, Activation::parse("relu"), Output::kLinear};
+  config.norm = Norm::kBatch;
+  Mlp<double> net(config, 2);
+  net.W(1) << 1.0, 2.0;
+  net.W(2) << 1.0, 1.0;
+  net.workspace().input(2) << 1.0, 3.0;
+  net.workspace().target(2) << 0.0, 0.0;
+  net.forward(2);
+  net.backward(2);
+  const Probe* probe = find_probe("norm");
+  REQUIRE(probe != nullptr);
+  ProbeConfig probes;
+  probes.set("norm", true);
+  const std::vector<double> ratios(3, std::nan(""));
+  ProbeState state;
+  std::vector<RunRecord> records(1);
+  probe->run(ProbeInput<double>{net, net.workspace(), 2, net.grads(), ratios, probes, 3, 9}, state,
+             records[0]);
+  const CsvTable table = parse_csv(probe->csv(records), "norm.csv");
+  REQUIRE(table.rows.size() == 1);
+  const auto cell = [&](std::string_view column) {
+    return std::stod(table.rows[0][table.column(column)]);
+  };
+  CHECK(cell("run_id") == 3);
+  CHECK(cell("step") == 9);
+  CHECK(cell("layer") == 1);
+  CHECK(cell("width") == 2);
+  CHECK(cell("prenorm_mean") == doctest::Approx(3.0).epsilon(1e-14));  // 1, 3, 2, 6
+  CHECK(cell("prenorm_std") == doctest::Approx(std::sqrt(3.5)).epsilon(1e-14));
+  CHECK(std::abs(cell("postnorm_mean")) < 1e-15);
+  const double post = std::sqrt((1 / (1 + kNormEps) + 4 / (4 + kNormEps)) / 2);
+  CHECK(cell("postnorm_std") == doctest::Approx(post).epsilon(1e-14));
+  // a net without norms has no rows
+  const Mlp<double> plain = hand_network();
+  std::vector<RunRecord> none(1);
+  probe->run(ProbeInput<double>{plain, plain.workspace(), 2, plain.grads(), ratios, probes, 3, 9},
+             state, none[0]);
+  CHECK(none[0].rows<NormRow>().empty());
+  // its schedule: its own every, else the layers probe's steps, else the first and the last
+  CHECK(probe->steps(probes, 20, {0, 5, 10, 15, 20}) == std::set<long>{0, 5, 10, 15, 20});
+  CHECK(probe->steps(probes, 20, {}) == std::set<long>{0, 20});
+  probes.set("norm_every", 8);
+  CHECK(probe->steps(probes, 20, {0, 5}) == std::set<long>{0, 8, 16, 20});
+  CHECK(probe->steps(ProbeConfig{}, 20, {0, 5}).empty());
+}

@@ -178,6 +178,31 @@ struct LayerRow {
   }
 };
 
+// norm.csv: a normed network's statistics before and after each norm (mlp.hpp: u_l and
+// h_l = gamma_l xhat_l + beta_l, over every unit and sample of the probe batch), l = 1..L-1.
+struct NormRow {
+  long run_id = 0;
+  long step = 0;
+  long layer = 0;
+  long width = 0;
+  double prenorm_mean = 0;
+  double prenorm_std = 0;
+  double postnorm_mean = 0;
+  double postnorm_std = 0;
+
+  template <typename F>
+  void visit(F&& f) const {
+    f("run_id", run_id);
+    f("step", step);
+    f("layer", layer);
+    f("width", width);
+    f("prenorm_mean", prenorm_mean);
+    f("prenorm_std", prenorm_std);
+    f("postnorm_mean", postnorm_mean);
+    f("postnorm_std", postnorm_std);
+  }
+};
+
 // symmetry.csv: neuron identity per hidden layer.
 struct SymmetryRow {
   long run_id = 0;
