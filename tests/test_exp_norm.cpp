@@ -64,7 +64,7 @@ double growth_rate(const RunRecord& r, bool weights) {
 
 TEST_CASE(
     "normalization: forward statistics at step 0 independent of the weight scale with a "
-    "norm and orders of magnitude apart without; batch norm's gradients grow by about "
+    "norm and orders of magnitude apart without - batch norm gradients grow by about "
     "pi/(pi-1) per layer") {
   const auto experiment = quick_experiment("normalization.toml");
   const std::vector<RunRecord> records = run_quick(experiment);

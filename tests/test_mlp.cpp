@@ -551,7 +551,9 @@ Mlp<double> normed_net(std::vector<Index> sizes, const char* act, Output out, No
 
 }  // namespace
 
-TEST_CASE("gradient check, normed nets: batch and layer norm, plain and residual, gamma and beta") {
+TEST_CASE(
+    "gradient check of normed nets: batch and layer norm in plain and residual nets with gamma and "
+    "beta") {
   std::vector<std::string> activations = activation_names();
   activations.emplace_back("leaky_relu(slope=0.1)");
   const Index n = 5;
@@ -631,7 +633,8 @@ TEST_CASE("normed nets: float and double agree on the loss and on every gradient
   }
 }
 
-TEST_CASE("batch norm: batch statistics in a training pass, running statistics in an evaluation") {
+TEST_CASE(
+    "batch norm: batch statistics in a training pass and running statistics in an evaluation") {
   const Index n = 9;
   Mlp<double> net = normed_net({3, 6, 4, 2}, "relu", Output::kSoftmax, Norm::kBatch, n, 7, 0.8);
   const auto& ws = net.workspace();
@@ -692,7 +695,7 @@ TEST_CASE("batch norm: batch statistics in a training pass, running statistics i
   CHECK(ws.Z[3].col(2) != coupled.col(2));
 }
 
-TEST_CASE("layer norm: each sample normalized over the units, the same in both passes") {
+TEST_CASE("layer norm: each sample normalized over the units and the same in both passes") {
   const Index n = 6;
   Mlp<double> net = normed_net({3, 7, 5, 2}, "tanh", Output::kLinear, Norm::kLayer, n, 2, 0.9);
   const auto& ws = net.workspace();
@@ -742,7 +745,7 @@ TEST_CASE("normed nets: the output does not depend on a hidden layer's weight sc
   }
 }
 
-TEST_CASE("normed nets: identical neurons stay bit-identical, plain and residual") {
+TEST_CASE("normed nets: identical neurons stay bit-identical in plain and residual nets") {
   for (const Norm norm : {Norm::kBatch, Norm::kLayer}) {
     for (const Index width : {1, 3, 8, 17, 33}) {
       for (const Index n : {2, 8, 17, 301}) {
@@ -771,7 +774,7 @@ TEST_CASE("normed nets: identical neurons stay bit-identical, plain and residual
   }
 }
 
-TEST_CASE("normed nets: parameters, names and configuration") {
+TEST_CASE("normed nets: parameters and names and configuration") {
   MlpConfig config{{4, 10, 6, 3}, {}, Output::kSoftmax};
   const Index plain = config.num_parameters();
   config.norm = Norm::kLayer;

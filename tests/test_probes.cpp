@@ -652,7 +652,7 @@ TEST_CASE("modes probe: a linear net's strength on each singular mode of a linea
   CHECK(probe->steps(ProbeConfig{}, 20, {0, 5}).empty());
 }
 
-TEST_CASE("norm probe: the moments before and after each batch norm, and its schedule") {
+TEST_CASE("norm probe: the moments before and after each batch norm and its schedule") {
   // a 1-2-1 relu net with a batch norm: z_1 = (1, 2) x on x = 1, 3, so unit 1 reads (1, 3)
   // (mean 2, variance 1), unit 2 (2, 6) (mean 4, variance 4); h = xhat with gamma 1, beta 0
   MlpConfig config{{1, 2, 1}, Activation::parse("relu"), Output::kLinear};

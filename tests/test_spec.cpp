@@ -1091,7 +1091,7 @@ TEST_CASE("spec: residual nets: the keys map, and invalid combinations are one-l
   }
 }
 
-TEST_CASE("spec: model.norm, its values and what a batch norm needs") {
+TEST_CASE("spec: model.norm with its values and what a batch norm needs") {
   const std::string net = "layers = [2, 4, 4, 1]";
   const Experiment e = parse(spec({{"model", net + "\nnorm = [\"none\", \"batch\", \"layer\"]"}}));
   REQUIRE(e.runs.size() == 3);
