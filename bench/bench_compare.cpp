@@ -1,5 +1,6 @@
 // bench_compare: initbench's side of bench/compare.py. One benchmark per workload
-// (compare/course, compare/deep, compare/glorot, compare/wide, compare/residual): a training step
+// (compare/NAME for each workload of workloads.hpp: course, deep, glorot, wide, residual,
+// deep_batchnorm, deep_layernorm): a training step
 // of Mlp<float> with plain SGD, no probes, on one thread. compare.py runs this binary with
 // --benchmark_filter=^compare/NAME$ and reads the JSON; it can be run by hand as well.
 //

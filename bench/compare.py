@@ -33,7 +33,8 @@ The JSON (--json) holds every measurement, the medians, the cores chosen, the ta
 model and initbench's version; values that could not be measured are null.
 
   /usr/bin/python3 bench/compare.py [--binary build/bench/bench_compare] [--rounds 5]
-                                    [--seconds 0.5] [--workloads course,deep,glorot,wide,residual]
+                                    [--seconds 0.5] [--workloads course,deep,glorot,wide,residual,
+                                    deep_batchnorm,deep_layernorm]
                                     [--clock cpu|wall] [--json out.json]
   /usr/bin/python3 bench/compare.py --sweep [--sweep-widths 16,64] [--sweep-depths 1,4]
                                     [--sweep-batches 16] [--rounds 3] [--seconds 0.2] ...
@@ -59,6 +60,8 @@ WORKLOADS = {
     "glorot": ([784, 1000, 1000, 1000, 1000, 1000, 10], "tanh", 128, "softmax"),
     "wide": ([784, 2048, 2048, 10], "relu", 256, "softmax"),
     "residual": ([64] + [64] * 2001 + [10], "relu", 64, "softmax"),
+    "deep_batchnorm": ([64] + [64] * 30 + [10], "relu", 64, "softmax"),
+    "deep_layernorm": ([64] + [64] * 30 + [10], "relu", 64, "softmax"),
 }
 # residual workloads: name -> (blocks, layers per branch). sizes are the input, the input layer,
 # blocks x layers-per-branch branch layers and the output (mlp.hpp's residual MLP): x_0 = W_1 x +
@@ -66,7 +69,7 @@ WORKLOADS = {
 # relu(x_B) + b_L; He weights and alpha_b = 0, learnable (ReZero)
 RESIDUAL = {"residual": (1000, 2)}
 # workloads whose hidden layers normalize z before the activation: name -> "batch" | "layer"
-NORM = {}
+NORM = {"deep_batchnorm": "batch", "deep_layernorm": "layer"}
 NORM_EPS = 1e-5
 NORM_MOMENTUM = 0.1  # BatchNorm's running statistics (PyTorch's default)
 TARGETS = {  # minimum ratios of initbench's steps/s over the other side's ('best': the faster one)
@@ -75,6 +78,8 @@ TARGETS = {  # minimum ratios of initbench's steps/s over the other side's ('bes
     "glorot": {"best": 1.0},
     "wide": {"best": 1.0},
     "residual": {"best": 1.0, "pytorch": 2.0},
+    "deep_batchnorm": {"best": 1.0},
+    "deep_layernorm": {"best": 1.0},
 }
 SWEEP_WIDTHS = (16, 64, 256, 1024, 4096)
 SWEEP_DEPTHS = (1, 4, 16, 32)  # hidden layers
@@ -1063,8 +1068,9 @@ def report_workloads(names, med, sgemm, result):
         + ", ".join(f"{s} {v:.1f} GFLOP/s" for s, v in sgemm_med.items())
         + f" -> peak {peak:.1f} GFLOP/s ({peak_side})\n"
     )
+    width = max(8, *(len(n) for n in names))
     header = (
-        f"{'workload':8} {'side':10} {'steps/s':>10} {'ms/step':>9} {'GFLOP/s':>8} "
+        f"{'workload':{width}} {'side':10} {'steps/s':>10} {'ms/step':>9} {'GFLOP/s':>8} "
         f"{'of peak':>8} {'initbench x':>12}"
     )
     print(header)
@@ -1078,7 +1084,7 @@ def report_workloads(names, med, sgemm, result):
             gflops = r * flops / 1e9
             ratio = "" if side == "initbench" else f"{ours / r:.2f}"
             print(
-                f"{name:8} {side:10} {r:10.1f} {1e3 / r:9.3f} {gflops:8.2f} "
+                f"{name:{width}} {side:10} {r:10.1f} {1e3 / r:9.3f} {gflops:8.2f} "
                 f"{gflops / peak:8.1%} {ratio:>12}"
             )
         for side, need in TARGETS[name].items():

@@ -6,7 +6,8 @@
 // random targets (one-hot for softmax, 0/1 for sigmoid), as compare.py's NumPy and PyTorch sides.
 // A residual workload (blocks > 0) is the residual MLP of mlp.hpp: an input layer, `blocks`
 // branches of `block_depth` relu layers in pre-activation order, each scaled by a learnable
-// alpha_b, started as ReZero (He weights, alpha_b = 0), and the output layer.
+// alpha_b, started as ReZero (He weights, alpha_b = 0), and the output layer. A workload with a
+// norm puts a batch or layer norm in front of every hidden nonlinearity (MlpConfig::norm).
 #pragma once
 
 #include <string>
@@ -28,6 +29,7 @@ struct Workload {
   Index batch;
   Index blocks = 0;       // residual blocks; 0 = a plain MLP
   Index block_depth = 1;  // dense layers per branch
+  Norm norm = Norm::kNone;
 };
 
 // The workloads of compare.py (its WORKLOADS).
@@ -44,6 +46,8 @@ inline std::vector<Workload> workloads() {
       {"glorot", {784, 1000, 1000, 1000, 1000, 1000, 10}, "tanh", Output::kSoftmax, 128},
       {"wide", {784, 2048, 2048, 10}, "relu", Output::kSoftmax, 256},
       {"residual", residual, "relu", Output::kSoftmax, 64, 1000, 2},
+      {"deep_batchnorm", deep, "relu", Output::kSoftmax, 64, 0, 1, Norm::kBatch},
+      {"deep_layernorm", deep, "relu", Output::kSoftmax, 64, 0, 1, Norm::kLayer},
   };
 }
 
@@ -94,6 +98,7 @@ inline MlpConfig mlp_config(const Workload& w) {
   config.blocks = w.blocks;
   config.block_depth = w.block_depth;
   config.learn_alpha = w.blocks > 0;
+  config.norm = w.norm;
   return config;
 }
 
