@@ -8,7 +8,8 @@ would make that comparison meaningless (it could skip work). On small plain and 
 workloads, in float64, the update each step applies (old - new) / lr must equal central finite
 differences of the loss the step reports, for every weight, bias and alpha_b; when PyTorch is
 installed, the NumPy and PyTorch sides must also report the same losses over three steps from
-the same parameters. Exits 77 (ctest SKIP_RETURN_CODE) when NumPy is missing.
+the same parameters (the small nets and the residual workload in float32, the full-size normed
+workloads in float64), and the same batch-norm running statistics. Exits 77 (ctest SKIP_RETURN_CODE) when NumPy is missing.
 """
 
 import copy
@@ -36,20 +37,21 @@ def check(condition, message):
         print(f"FAIL: {message}")
 
 
-def to_double(net, rng):
-    """The net in float64, with random biases and alpha_b, so every term of backward matters."""
+def to_double(net, rng, keep_values=False):
+    """The net in float64; unless keep_values, with random biases, alpha_b, gamma and beta, so
+    that every term of backward matters."""
     net.X = net.X.astype(np.float64)
     net.Y = net.Y.astype(np.float64)
     for p in net.params:
         p[0] = p[0].astype(np.float64)
-        p[1] = rng.standard_normal(p[1].shape)
+        p[1] = p[1].astype(np.float64) if keep_values else rng.standard_normal(p[1].shape)
     if hasattr(net, "alpha"):
         net.alpha = rng.uniform(0.3, 1.0, net.alpha.shape)
     for q in getattr(net, "norms", []):
-        q[0] = rng.uniform(0.5, 1.5, q[0].shape)
-        q[1] = rng.standard_normal(q[1].shape)
-        q[2] = q[2].astype(np.float64)
-        q[3] = q[3].astype(np.float64)
+        q[:] = [a.astype(np.float64) for a in q]
+        if not keep_values:
+            q[0] = rng.uniform(0.5, 1.5, q[0].shape)
+            q[1] = rng.standard_normal(q[1].shape)
     return net
 
 
@@ -99,7 +101,8 @@ def main():
         for act in ["relu", "tanh"]:
             compare.WORKLOADS[f"test_{kind}_{act}"] = ([4, 5, 6, 3], act, 7, "softmax")
             compare.NORM[f"test_{kind}_{act}"] = kind
-    for name in ["test_plain", "test_tanh"] + [n for n in compare.WORKLOADS if n in compare.NORM]:
+    normed = [n for n in compare.NORM if n.startswith("test_")]
+    for name in ["test_plain", "test_tanh"] + normed:
         check_gradients(to_double(compare.NumpyNet(np, name), rng), name)
     for name in ["test_residual", "test_residual1"]:
         check_gradients(to_double(compare.NumpyResidualNet(np, name), rng), name)
@@ -121,12 +124,21 @@ def main():
             for a, b in losses:
                 check(np.isfinite(a) and abs(a - b) <= 1e-4 * abs(b), f"{name}: NumPy loss {a} vs PyTorch {b}")
             print(f"{name}: NumPy and PyTorch losses {losses}")
-        for name in compare.NORM:
+        # the full-size normed workloads in float64: in float32 the 30-layer batch-normed one
+        # amplifies the two sides' different roundings of its statistics to 1e-4 of the loss (its
+        # forward pass is chaotic, the effect the normalization experiment measures)
+        for name in normed + [n for n in compare.NORM if not n.startswith("test_")]:
             n = compare.NumpyNet(np, name)
             t = compare.TorchNet(torch, np, name)
+            if not name.startswith("test_"):
+                to_double(n, rng, keep_values=True)
+                t.model.double()
+                t.X = t.X.double()
             losses = [(n.step(), t.step()) for _ in range(3)]
+            tol = 1e-4 if name.startswith("test_") else 1e-8
             for a, b in losses:
-                check(np.isfinite(a) and abs(a - b) <= 1e-4 * abs(b), f"{name}: NumPy loss {a} vs PyTorch {b}")
+                check(np.isfinite(a) and abs(a - b) <= tol * abs(b),
+                      f"{name}: NumPy loss {a} vs PyTorch {b}")
             if compare.NORM[name] == "batch":
                 mean = t.model[1].running_mean.numpy()
                 check(np.allclose(n.norms[0][2][:, 0], mean, rtol=1e-4, atol=1e-6),
