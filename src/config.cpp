@@ -53,6 +53,23 @@ MlpConfig ModelConfig::resolve(Index inputs, Index outputs) const {
 MlpConfig RunConfig::network(Index inputs, Index outputs) const {
   MlpConfig config = model.resolve(inputs, outputs);
   config.learn_alpha = init.weights.info().residual;
+  if (model.parametrization != Parametrization::kStandard)
+    config.multipliers = layer_scales(config).multiplier;
+  return config;
+}
+
+LayerScales RunConfig::layer_scales(const MlpConfig& net) const {
+  return parametrize(model.parametrization, net, init.weights, train.optimizer.kind,
+                     model.base_width);
+}
+
+OptimizerConfig RunConfig::optimizer(const MlpConfig& net) const {
+  OptimizerConfig config = train.optimizer;
+  if (model.parametrization != Parametrization::kStandard) {
+    LayerScales scales = layer_scales(net);
+    config.lr_weights = std::move(scales.lr_w);
+    config.lr_biases = std::move(scales.lr_b);
+  }
   return config;
 }
 

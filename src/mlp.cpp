@@ -52,6 +52,13 @@ void MlpConfig::validate() const {
           fmt::format("layer size {} is {}: sizes must be positive", i, sizes[i]));
   }
   if (blocks < 0) throw std::invalid_argument(fmt::format("{} residual blocks", blocks));
+  if (!multipliers.empty()) {
+    if (multipliers.size() != sizes.size())
+      throw std::invalid_argument(fmt::format("{} forward multipliers for {} layers",
+                                              multipliers.size() - 1, num_layers()));
+    if (blocks > 0)
+      throw std::invalid_argument("forward multipliers are for plain MLPs, not residual nets");
+  }
   if (!residual()) return;
   if (block_depth < 1 || block_depth > 2) {
     throw std::invalid_argument(
@@ -369,6 +376,27 @@ void norm_backward(Norm kind, T* d, Index w, Index n, const Matrix<T>& xhat, con
   }
 }
 
+// x = c x on the leading n columns of a (rows, capacity) buffer, or a whole matrix.
+template <typename T>
+void scale_columns(MatrixRef<T> x, T c) {
+  for (Index j = 0; j < x.cols(); ++j) {
+    T* p = x.data() + j * x.outerStride();
+    for (Index i = 0; i < x.rows(); ++i) p[i] = c * p[i];
+  }
+}
+
+// z = c (W a) + b, as fma(c, W a, b) entry by entry.
+template <typename T>
+void scaled_dense_forward(const Matrix<T>& W, const Vector<T>& b, T c, const ConstMatrixRef<T>& a,
+                          MatrixRef<T> z, kernels::GemmScratch<T>& scratch) {
+  kernels::gemm<T>(Op::kN, Op::kN, W.rows(), a.cols(), W.cols(), W.data(), W.rows(), a.data(),
+                   stride<T>(a), z.data(), z.outerStride(), nullptr, scratch);
+  for (Index j = 0; j < z.cols(); ++j) {
+    T* p = z.data() + j * z.outerStride();
+    for (Index i = 0; i < z.rows(); ++i) p[i] = std::fma(c, p[i], b(i));
+  }
+}
+
 }  // namespace
 
 template <typename T>
@@ -458,7 +486,13 @@ void Mlp<T>::forward(Workspace<T>& ws, Index n, Pass pass) const {
   const Index L = num_layers();
   for (Index l = 1; l <= L; ++l) {
     auto z = ws.Z[at(l)].leftCols(n);
-    dense_forward<T>(W(l), b(l), ws.A[at(l - 1)].leftCols(n), z, ws.scratch);
+    const double c = config_.multiplier(l);
+    if (c == 1.0) {
+      dense_forward<T>(W(l), b(l), ws.A[at(l - 1)].leftCols(n), z, ws.scratch);
+    } else {
+      scaled_dense_forward<T>(W(l), b(l), static_cast<T>(c), ws.A[at(l - 1)].leftCols(n), z,
+                              ws.scratch);
+    }
     if (l < L) hidden_forward(ws, l, ws.Z[at(l)], n, pass);
   }
 }
@@ -487,16 +521,22 @@ void Mlp<T>::backward(Workspace<T>& ws, Index n, Params<T>& grads) const {
                    ws.D[at(L)].leftCols(n));
   for (Index l = L; l >= 1; --l) {
     const auto dz = ws.D[at(l)].leftCols(n);
+    const double c = config_.multiplier(l);
     if (l > 1) {
       auto da =
           ws.D[at(l - 1)].leftCols(n);  // holds dL/dA[l-1] until the activation turns it into dL/dZ
       dense_backward<T>(W(l), ws.A[at(l - 1)].leftCols(n), dz, grads.W[at(l)], grads.b[at(l)], da,
                         ws.scratch);
+      if (c != 1.0) {
+        scale_columns<T>(grads.W[at(l)], static_cast<T>(c));
+        scale_columns<T>(da, static_cast<T>(c));
+      }
       hidden_backward(ws, l - 1, ws.Z[at(l - 1)], n, grads, da);
     } else {
       // dL/dA[0] (the input gradient) is not needed: pass an empty block
       dense_backward<T>(W(l), ws.A[0].leftCols(n), dz, grads.W[at(l)], grads.b[at(l)],
                         ws.D[0].leftCols(0), ws.scratch);
+      if (c != 1.0) scale_columns<T>(grads.W[at(l)], static_cast<T>(c));
     }
   }
 }

@@ -43,12 +43,24 @@ void OptimizerConfig::validate() const {
   require(beta2 >= 0 && beta2 < 1, "beta2", beta2, "in [0, 1)");
   require(eps > 0, "eps", eps, "> 0");
   require(std::isfinite(weight_decay) && weight_decay >= 0, "weight_decay", weight_decay, ">= 0");
+  for (const auto* factors : {&lr_weights, &lr_biases}) {
+    for (std::size_t l = 1; l < factors->size(); ++l)
+      require(std::isfinite((*factors)[l]) && (*factors)[l] > 0, "per-layer lr factor",
+              (*factors)[l], "> 0 and finite");
+  }
 }
 
 template <typename T>
 Optimizer<T>::Optimizer(const OptimizerConfig& config, const MlpConfig& net)
     : config_(config), learn_alpha_(net.residual() && net.learn_alpha) {
   config_.validate();
+  const auto layers = static_cast<std::size_t>(net.num_layers() + 1);
+  if ((!config_.lr_weights.empty() && config_.lr_weights.size() != layers) ||
+      (!config_.lr_biases.empty() && config_.lr_biases.size() != layers)) {
+    throw std::invalid_argument(fmt::format(
+        "per-layer lr factors of sizes {} and {}: the network needs {} (index 0 unused)",
+        config_.lr_weights.size(), config_.lr_biases.size(), layers));
+  }
   if (config_.kind != OptimizerKind::kSgd) m_ = Params<T>(net);
   if (config_.kind == OptimizerKind::kAdam) v_ = Params<T>(net);
 }
@@ -58,9 +70,11 @@ namespace {
 constexpr double kNanRatio = std::numeric_limits<double>::quiet_NaN();
 
 // One parameter block p with gradient g; decay is 0 for biases.
+// lr_factor: the layer's learning-rate factor (1 but under a parametrization).
 template <typename T, typename P, typename G, typename S>
-void update(const OptimizerConfig& c, long t, P& p, const G& g, S* m, S* v, T decay) {
-  const T lr = static_cast<T>(c.lr);
+void update(const OptimizerConfig& c, long t, P& p, const G& g, S* m, S* v, T decay,
+            double lr_factor) {
+  const T lr = static_cast<T>(c.lr * lr_factor);
   switch (c.kind) {
     case OptimizerKind::kSgd:
       if (decay != T(0)) {
@@ -121,7 +135,8 @@ namespace {
 // stack (16 KiB in float), so the ratio costs no pass over memory of its own.
 template <typename T, typename S>
 std::pair<double, double> update_measured(const OptimizerConfig& c, long t, Matrix<T>& p,
-                                          const Matrix<T>& g, S* m, S* v, T decay) {
+                                          const Matrix<T>& g, S* m, S* v, T decay,
+                                          double lr_factor) {
   constexpr Index kBlock = 4096;
   using Block = Eigen::Map<Vector<T>>;
   using ConstBlock = Eigen::Map<const Vector<T>>;
@@ -135,7 +150,7 @@ std::pair<double, double> update_measured(const OptimizerConfig& c, long t, Matr
     Block mb(m != nullptr ? m->data() + i : nullptr, m != nullptr ? n : 0);
     Block vb(v != nullptr ? v->data() + i : nullptr, v != nullptr ? n : 0);
     update<T>(c, t, pb, ConstBlock(g.data() + i, n), m != nullptr ? &mb : nullptr,
-              v != nullptr ? &vb : nullptr, decay);
+              v != nullptr ? &vb : nullptr, decay, lr_factor);
     change2 += static_cast<double>((pb - before).squaredNorm());
     before2 += static_cast<double>(before.squaredNorm());
   }
@@ -148,22 +163,24 @@ template <typename T>
 void Optimizer<T>::step(Params<T>& params, const Params<T>& grads,
                         std::vector<double>* update_ratios) {
   ++t_;
-  const T decay = static_cast<T>(config_.weight_decay);
   const bool has_m = !m_.W.empty();
   const bool has_v = !v_.W.empty();
   if (update_ratios != nullptr) update_ratios->assign(params.W.size(), kNanRatio);
   for (std::size_t l = 1; l < params.W.size(); ++l) {
     Matrix<T>* m = has_m ? &m_.W[l] : nullptr;
     Matrix<T>* v = has_v ? &v_.W[l] : nullptr;
+    const double lr_w = config_.lr_weights.empty() ? 1.0 : config_.lr_weights[l];
+    const double lr_b = config_.lr_biases.empty() ? 1.0 : config_.lr_biases[l];
+    const T decay = static_cast<T>(config_.weight_decay / lr_w);
     if (update_ratios != nullptr) {
       const auto [change2, before2] =
-          update_measured<T>(config_, t_, params.W[l], grads.W[l], m, v, decay);
+          update_measured<T>(config_, t_, params.W[l], grads.W[l], m, v, decay, lr_w);
       (*update_ratios)[l] = std::sqrt(change2) / std::sqrt(before2);
     } else {
-      update<T>(config_, t_, params.W[l], grads.W[l], m, v, decay);
+      update<T>(config_, t_, params.W[l], grads.W[l], m, v, decay, lr_w);
     }
     update<T>(config_, t_, params.b[l], grads.b[l], has_m ? &m_.b[l] : nullptr,
-              has_v ? &v_.b[l] : nullptr, T(0));
+              has_v ? &v_.b[l] : nullptr, T(0), lr_b);
   }
   // A norm's gamma_l and beta_l: updated like biases (not decayed); empty for other layers.
   for (std::size_t l = 1; l < params.gamma.size(); ++l) {
@@ -176,7 +193,7 @@ void Optimizer<T>::step(Params<T>& params, const Params<T>& grads,
   // A residual net's branch scales, when learnable: updated like biases (not decayed).
   if (learn_alpha_) {
     update<T>(config_, t_, params.alpha, grads.alpha, has_m ? &m_.alpha : nullptr,
-              has_v ? &v_.alpha : nullptr, T(0));
+              has_v ? &v_.alpha : nullptr, T(0), 1.0);
   }
 }
 

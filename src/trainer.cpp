@@ -91,7 +91,7 @@ class Run {
         batch_(config.train.batch_size(m_)),
         total_(config.train.total_steps(m_)),
         net_(net_config_, batch_),
-        opt_(config.train.optimizer, net_config_),
+        opt_(config.optimizer(net_config_), net_config_),
         shuffle_(config.seed, 0, stream::kShuffle),
         order_(at(m_)) {
     if (m_ == 0) throw std::invalid_argument("the training set is empty");
@@ -225,6 +225,8 @@ class Run {
     const Index lsuv_n = std::min<Index>(m_, 1024);
     const ConstMatrixRef<T> lsuv_batch = X_.leftCols(lsuv_n);
     initialize(net_, config_.init, config_.seed, 0, &lsuv_batch);
+    if (config_.model.parametrization != Parametrization::kStandard)
+      apply_init_factors(net_, config_.layer_scales(net_config_));
   }
 
   // Fills the network's input with the next batch and returns its size. Mini-batches walk a

@@ -63,6 +63,13 @@ void check_norm(const RunConfig& run, const DataShape& shape) {
   const Norm norm = run.model.norm;
   if (norm == Norm::kNone) return;
   const std::string what = fmt::format("model.norm = '{}'", norm_name(norm));
+  if (run.model.parametrization != Parametrization::kStandard) {
+    throw RunCheckError({"model.parametrization", "model.norm"},
+                        fmt::format("model.parametrization = '{}' is defined here for MLPs "
+                                    "without normalization layers; {} needs model.parametrization "
+                                    "= \"standard\"",
+                                    parametrization_name(run.model.parametrization), what));
+  }
   if (norm == Norm::kBatch) {
     const Index b = run.train.batch_size(shape.train);
     if (b < 2) {
@@ -101,6 +108,17 @@ void check_norm(const RunConfig& run, const DataShape& shape) {
   }
 }
 
+// model.parametrization against the network, its scheme and optimizer (parametrization.hpp).
+void check_parametrization(const RunConfig& run, const MlpConfig& net) {
+  if (run.model.parametrization == Parametrization::kStandard) return;
+  try {
+    run.layer_scales(net);
+  } catch (const std::invalid_argument& e) {
+    throw RunCheckError(
+        {"model.parametrization", "init.scheme", "model.base_width", "model.residual"}, e.what());
+  }
+}
+
 }  // namespace
 
 void check_network(const RunConfig& run, const MlpConfig& net, const char* size_key) {
@@ -109,6 +127,7 @@ void check_network(const RunConfig& run, const MlpConfig& net, const char* size_
                                                 "limit is {}",
                                                 net.num_parameters(), kMaxParameters));
   }
+  check_parametrization(run, net);
   try {
     run.init.check(net);
   } catch (const std::invalid_argument& e) {
@@ -133,6 +152,14 @@ void check_run(const RunConfig& run, const DataShape& shape) {
                          : m.layers.empty() ? "model.depth"
                                             : "model.layers";
   MlpConfig net;
+  try {
+    net = m.resolve(shape.inputs, shape.outputs);
+  } catch (const std::invalid_argument& e) {
+    throw RunCheckError({size_key}, e.what());
+  }
+  // the parametrization's own errors name its keys, not the sizes'
+  net.learn_alpha = run.init.weights.info().residual;
+  check_parametrization(run, net);
   try {
     net = run.network(shape.inputs, shape.outputs);
   } catch (const std::invalid_argument& e) {

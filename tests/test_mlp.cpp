@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "initbench/mlp.hpp"
+#include "initbench/parametrization.hpp"
 #include "initbench/rng.hpp"
 #include "residual_support.hpp"
 
@@ -148,6 +149,26 @@ GradientError gradient_error(Mlp<double>& net, Index n, double h) {
   return e;
 }
 
+// Draws parameters (N(0, 0.8^2), times the parametrization's init factors if given) and a
+// batch until no hidden pre-activation sits within 100 h of a kink (relu, leaky_relu), then
+// checks backward() against central differences: relative error <= 1e-6.
+void check_gradient(Mlp<double>& net, Index n, double h, const LayerScales* scales) {
+  std::uint64_t seed = 1;
+  do {
+    randomize(net, seed, 0.8);
+    if (scales != nullptr) apply_init_factors(net, *scales);
+    fill_batch(net, n, seed + 1000);
+    net.forward(n);
+    ++seed;
+  } while (closest_to_kink(net, n) < 100 * h);
+  const GradientError e = gradient_error(net, n, h);
+  CAPTURE(e.relative);
+  CAPTURE(e.worst);
+  CHECK(e.norm2 > 0);
+  CHECK(e.relative <= 1e-6);
+  CHECK(e.worst <= 1e-6);
+}
+
 // A residual net: input n_0, width w, blocks x block_depth layers, outputs.
 MlpConfig residual_config(Index inputs, Index width, Index blocks, Index block_depth, Index outputs,
                           const std::string& act, Output out) {
@@ -200,20 +221,7 @@ TEST_CASE("gradient check: every activation and every loss, relative error <= 1e
       CAPTURE(loss_name);
       MlpConfig config{{4, 6, 5, 3}, Activation::parse(act), out};
       Mlp<double> net(config, n);
-      // Draw until no hidden pre-activation sits within 100 h of a kink (relu, leaky_relu).
-      std::uint64_t seed = 1;
-      do {
-        randomize(net, seed, 0.8);
-        fill_batch(net, n, seed + 1000);
-        net.forward(n);
-        ++seed;
-      } while (closest_to_kink(net, n) < 100 * h);
-      const GradientError e = gradient_error(net, n, h);
-      CAPTURE(e.relative);
-      CAPTURE(e.worst);
-      CHECK(e.norm2 > 0);
-      CHECK(e.relative <= 1e-6);
-      CHECK(e.worst <= 1e-6);
+      check_gradient(net, n, h, nullptr);
     }
   }
 }
@@ -353,6 +361,85 @@ TEST_CASE("golden: a 2-2-1 tanh network with a sigmoid output and BCE") {
   CHECK(net.grads().W[2].isZero());
   CHECK(net.grads().W[1].isZero());
   CHECK(net.grads().b[1].isZero());
+}
+
+TEST_CASE("gradient check with forward multipliers: standard, ntk and mup, float and double") {
+  // 4-6-5-3 nets whose multipliers are the parametrization's at base width 2 (mup's readout
+  // c_L = 2/5; ntk's c_l = sqrt(2 / fan_in)), every loss, a smooth and a kinked activation.
+  const Index n = 5;
+  const double h = 1e-5;
+  for (Parametrization p :
+       {Parametrization::kStandard, Parametrization::kNtk, Parametrization::kMup}) {
+    for (const char* act : {"tanh", "relu"}) {
+      for (Output out : {Output::kLinear, Output::kSigmoid, Output::kSoftmax}) {
+        const std::string param_name = parametrization_name(p);
+        const std::string act_name = act;
+        const std::string loss_name = output_name(out);
+        CAPTURE(param_name);
+        CAPTURE(act_name);
+        CAPTURE(loss_name);
+        MlpConfig config{{4, 6, 5, 3}, Activation::parse(act), out};
+        const LayerScales scales =
+            parametrize(p, config, Scheme::parse("he_normal"), OptimizerKind::kSgd, 2);
+        config.multipliers = scales.multiplier;
+        if (p != Parametrization::kStandard) {
+          CHECK(config.multiplier(3) != 1.0);  // the check exercises a multiplier
+        }
+        Mlp<double> net(config, n);
+        check_gradient(net, n, h, &scales);
+        // the float network's backward against the double one's (checked above)
+        Mlp<float> f(config, n);
+        copy_to_float(net, f, n);
+        net.forward(n);
+        net.backward(n);
+        f.forward(n);
+        f.backward(n);
+        CHECK(f.loss(n) == doctest::Approx(net.loss(n)).epsilon(1e-5));
+        for (Index l = 1; l <= 3; ++l) {
+          const auto i = static_cast<std::size_t>(l);
+          CAPTURE(l);
+          CHECK((f.grads().W[i].cast<double>() - net.grads().W[i]).norm() <=
+                1e-4 * net.grads().W[i].norm());
+          CHECK((f.grads().b[i].cast<double>() - net.grads().b[i]).norm() <=
+                1e-4 * net.grads().b[i].norm());
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("a forward multiplier c_l is the net with weights c_l W_l") {
+  MlpConfig config{{3, 7, 4, 2}, Activation::parse("tanh"), Output::kSoftmax};
+  MlpConfig scaled = config;
+  scaled.multipliers = {1.0, 0.5, 3.0, 0.25};
+  Mlp<double> a(config, 6);
+  Mlp<double> b(scaled, 6);
+  randomize(b, 5, 0.7);
+  fill_batch(b, 6, 6);
+  for (Index l = 1; l <= 3; ++l) {
+    a.W(l) = scaled.multiplier(l) * b.W(l);
+    a.b(l) = b.b(l);
+  }
+  a.workspace().input(6) = b.workspace().input(6);
+  a.workspace().target(6) = b.workspace().target(6);
+  a.forward(6);
+  b.forward(6);
+  CHECK(b.loss(6) == doctest::Approx(a.loss(6)).epsilon(1e-13));
+  CHECK((b.workspace().Z[3] - a.workspace().Z[3]).norm() <= 1e-13 * a.workspace().Z[3].norm());
+  a.backward(6);
+  b.backward(6);
+  // dL/dW_l of b is c_l times dL/d(c_l W_l) of a
+  for (Index l = 1; l <= 3; ++l) {
+    const auto i = static_cast<std::size_t>(l);
+    CAPTURE(l);
+    const Matrix<double> expected = scaled.multiplier(l) * a.grads().W[i];
+    CHECK((b.grads().W[i] - expected).norm() <= 1e-13 * expected.norm());
+    CHECK((b.grads().b[i] - a.grads().b[i]).norm() <= 1e-13 * a.grads().b[i].norm());
+  }
+  // a wrong count of multipliers, or multipliers on a residual net, is refused
+  MlpConfig wrong = config;
+  wrong.multipliers = {1.0, 2.0};
+  CHECK_THROWS_AS(wrong.validate(), std::invalid_argument);
 }
 
 TEST_CASE("float and double networks agree, and batches use only their leading columns") {

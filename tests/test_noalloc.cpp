@@ -11,6 +11,7 @@
 #include "initbench/init.hpp"
 #include "initbench/mlp.hpp"
 #include "initbench/optimizer.hpp"
+#include "initbench/parametrization.hpp"
 #include "initbench/rng.hpp"
 
 namespace {
@@ -31,10 +32,12 @@ using namespace initbench;
 namespace {
 
 // residual: 0 for the plain MLP 12-32-16-16-k, else a residual net of 3 blocks of `residual`
-// layers of width 16, under skipinit(alpha=0.1) (alpha_b learnable).
+// layers of width 16, under skipinit(alpha=0.1) (alpha_b learnable). A plain MLP can take a
+// parametrization (forward multipliers and per-layer rates, lecun_normal, base width 8).
 template <typename T>
 void check_no_allocation(const char* activation, Output output, OptimizerKind kind,
-                         Index residual = 0, Norm norm = Norm::kNone) {
+                         Index residual = 0, Norm norm = Norm::kNone,
+                         Parametrization parametrization = Parametrization::kStandard) {
   const std::string act = activation;
   const std::string out = output_name(output);
   const std::string opt_name = optimizer_name(kind);
@@ -44,6 +47,8 @@ void check_no_allocation(const char* activation, Output output, OptimizerKind ki
   CAPTURE(residual);
   const std::string norm_text = norm_name(norm);
   CAPTURE(norm_text);
+  const std::string param_name = parametrization_name(parametrization);
+  CAPTURE(param_name);
   const Index outputs = output == Output::kSoftmax ? 4 : 1;
   MlpConfig config{{12, 32, 16, 16, outputs}, Activation::parse(activation), output};
   config.norm = norm;
@@ -57,11 +62,20 @@ void check_no_allocation(const char* activation, Output output, OptimizerKind ki
     config.sizes.back() = outputs;
     scheme = "skipinit(alpha=0.1)";
   }
+  OptimizerConfig oc{kind, 0.01};
+  oc.weight_decay = 1e-4;
+  LayerScales scales;
+  if (parametrization != Parametrization::kStandard) {
+    scheme = "lecun_normal";
+    scales = parametrize(parametrization, config, Scheme::parse(scheme), kind, 8);
+    config.multipliers = scales.multiplier;
+    oc.lr_weights = scales.lr_w;
+    oc.lr_biases = scales.lr_b;
+  }
   const Index capacity = 40;
   Mlp<T> net(config, capacity);
   initialize(net, InitConfig{Scheme::parse(scheme), "normal(stddev=0.1)", 1.0}, 1, 0);
-  OptimizerConfig oc{kind, 0.01};
-  oc.weight_decay = 1e-4;
+  if (parametrization != Parametrization::kStandard) apply_init_factors(net, scales);
   Optimizer<T> opt(oc, config);
   Rng rng(2);
   for (Index k = 0; k < net.workspace().A[0].size(); ++k)
@@ -101,6 +115,16 @@ TEST_CASE_TEMPLATE("a training step allocates nothing: every activation, output 
     for (OptimizerKind kind : {OptimizerKind::kSgd, OptimizerKind::kMomentum,
                                OptimizerKind::kNesterov, OptimizerKind::kAdam}) {
       check_no_allocation<T>("relu", out, kind);
+    }
+  }
+}
+
+TEST_CASE_TEMPLATE("a training step allocates nothing under ntk and mup: sgd and adam", T, float,
+                   double) {
+  for (Parametrization p : {Parametrization::kNtk, Parametrization::kMup}) {
+    for (OptimizerKind kind : {OptimizerKind::kSgd, OptimizerKind::kAdam}) {
+      check_no_allocation<T>("relu", Output::kSoftmax, kind, 0, Norm::kNone, p);
+      check_no_allocation<T>("tanh", Output::kLinear, kind, 0, Norm::kNone, p);
     }
   }
 }

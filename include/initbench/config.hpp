@@ -17,6 +17,7 @@
 #include "initbench/init.hpp"
 #include "initbench/mlp.hpp"
 #include "initbench/optimizer.hpp"
+#include "initbench/parametrization.hpp"
 
 namespace initbench {
 
@@ -40,6 +41,10 @@ struct ModelConfig {
   Norm norm = Norm::kNone;  // a norm before every hidden phi (mlp.hpp)
   Output output = Output::kSigmoid;
   Precision precision = Precision::kFloat;
+  // How weights, forward multipliers and per-layer rates scale with width (parametrization.hpp);
+  // base_width: muP's base width (read under mup only).
+  Parametrization parametrization = Parametrization::kStandard;
+  Index base_width = 0;
 
   // The network for a dataset: sizes from `layers`, or input, depth x width, output; residual:
   // input, width, depth x block_depth x width, output (mlp.hpp).
@@ -99,8 +104,13 @@ struct RunConfig {
   std::string
       weights_dir;  // where dump_weights writes (<experiment folder>/weights/<run_id>); "" = none
 
-  // model.resolve, with alpha_b learnable under the residual schemes (init.hpp: SchemeInfo).
+  // model.resolve, with alpha_b learnable under the residual schemes (init.hpp: SchemeInfo) and
+  // the parametrization's forward multipliers (none under standard).
   MlpConfig network(Index inputs, Index outputs) const;
+  // The parametrization's factors for this network (all 1 under standard).
+  LayerScales layer_scales(const MlpConfig& net) const;
+  // train.optimizer with the parametrization's per-layer rates (none under standard).
+  OptimizerConfig optimizer(const MlpConfig& net) const;
 };
 
 }  // namespace initbench

@@ -9,6 +9,9 @@
 //   D[L]      = loss_backward(Z[L], Y)
 //   dW_l      = D[l] A[l-1]^T,   db_l = row sums of D[l]
 //   D[l-1]    = (W_l^T D[l]) * phi'(Z[l-1])
+// With forward multipliers (MlpConfig::multipliers, parametrization.hpp) layer l computes
+//   z_l = c_l W_l a_{l-1} + b_l,  dW_l = c_l D[l] A[l-1]^T,  D[l-1] = c_l (W_l^T D[l]) * phi'
+// (each product as above, then one rounding multiplication by c_l; z_l = fma(c_l, W a, b)).
 // All buffers are allocated when a Workspace is built for a batch capacity; forward/backward on
 // n <= capacity samples use the leading n columns and allocate nothing.
 //
@@ -85,6 +88,9 @@ struct MlpConfig {
   Index block_depth = 1;     // m, dense layers per residual branch (1 or 2)
   bool learn_alpha = false;  // the optimizer updates alpha_b (else it stays at its initial value)
   Norm norm = Norm::kNone;   // a norm before every hidden phi (the header comment)
+  // c_l of z_l = c_l W_l a_{l-1} + b_l at index l = 1..L (index 0 unused); empty = every c_l = 1.
+  // Plain MLPs only (parametrization.hpp sets it).
+  std::vector<double> multipliers{};
 
   Index num_layers() const { return static_cast<Index>(sizes.size()) - 1; }  // L
   bool residual() const { return blocks > 0; }
@@ -95,6 +101,9 @@ struct MlpConfig {
   Index fan_out(Index l) const { return sizes[static_cast<std::size_t>(l)]; }
   // Layer l = 1..L-1 has a norm in front of its phi (gamma_l, beta_l).
   bool normed(Index l) const { return norm != Norm::kNone && l >= 1 && l < num_layers(); }
+  double multiplier(Index l) const {
+    return multipliers.empty() ? 1.0 : multipliers[static_cast<std::size_t>(l)];
+  }
   Index num_parameters() const;
   // throws std::invalid_argument on empty or non-positive sizes, and for residual nets on a
   // block_depth other than 1 or 2, sizes not 2 + B m layers, or hidden layers of unequal width

@@ -36,6 +36,11 @@ struct OptimizerConfig {
   double beta2 = 0.999;   // adam
   double eps = 1e-8;      // adam
   double weight_decay = 0.0;
+  // Learning-rate factors per layer, index l = 1..L (index 0 unused): W_l moves at lr *
+  // lr_weights[l] with decay weight_decay / lr_weights[l], b_l at lr * lr_biases[l]; empty = 1
+  // (parametrization.hpp fills them). A residual net's alpha_b use lr.
+  std::vector<double> lr_weights{};
+  std::vector<double> lr_biases{};
   void validate() const;  // throws std::invalid_argument on lr <= 0 etc.
 };
 

@@ -368,6 +368,13 @@ const std::vector<Key>& keys() {
            r.model.precision = v.string() == "double" ? Precision::kDouble : Precision::kFloat;
          }},
 
+        {"model", "parametrization", Kind::kString, true,
+         [](const V& v) { one_of(v, parametrization_names(), "parametrization"); },
+         [](R& r, const V& v) { r.model.parametrization = parse_parametrization(v.string()); }},
+        {"model", "base_width", Kind::kInteger, true,
+         [](const V& v) { integer_in(v, 1, kMaxWidth); },
+         [](R& r, const V& v) { r.model.base_width = v.integer(); }},
+
         {"init", "scheme", Kind::kString, true, [](const V& v) { Scheme::parse(v.string()); },
          [](R& r, const V& v) {
            r.scheme = v.string();
