@@ -892,6 +892,37 @@ void run_modes(const ProbeInput<T>& in, ProbeState& state, RunRecord& record) {
     rows.push_back({in.run_id, in.step, static_cast<long>(i + 1), modes.s[i], a[i]});
 }
 
+// Mean |x| over the leading n columns (column-major order, in double); with `start`, of x - start.
+template <typename T>
+double mean_abs(const Matrix<T>& x, Index n, const Matrix<double>* start = nullptr) {
+  double sum = 0.0;
+  for (Index j = 0; j < n; ++j) {
+    for (Index i = 0; i < x.rows(); ++i) {
+      const double v = static_cast<double>(x(i, j)) - (start != nullptr ? (*start)(i, j) : 0.0);
+      sum += std::abs(v);
+    }
+  }
+  return sum / static_cast<double>(x.rows() * n);
+}
+
+// The coordinate check (CoordRow): its first step keeps the pre-activations for the deltas.
+template <typename T>
+void run_coord_check(const ProbeInput<T>& in, ProbeState& state, RunRecord& record) {
+  const Index L = in.net.num_layers();
+  if (state.coord_start.empty()) {
+    state.coord_start.resize(at(L + 1));
+    for (Index l = 1; l <= L; ++l)
+      state.coord_start[at(l)] = in.ws.Z[at(l)].leftCols(in.n).template cast<double>();
+  }
+  std::vector<CoordRow>& rows = record.rows<CoordRow>();
+  for (Index l = 1; l <= L; ++l) {
+    const Matrix<T>& z = in.ws.Z[at(l)];
+    rows.push_back({in.run_id, in.step, l, static_cast<long>(z.rows()), mean_abs(z, in.n),
+                    l < L ? mean_abs(in.ws.A[at(l)], in.n) : kNan,
+                    mean_abs(z, in.n, &state.coord_start[at(l)])});
+  }
+}
+
 }  // namespace
 
 const std::vector<Probe>& probe_registry() {
@@ -1019,6 +1050,25 @@ const std::vector<Probe>& probe_registry() {
        .run_float = run_modes<float>,
        .run_double = run_modes<double>,
        .csv = probe_csv<ModeRow>},
+      {.name = "coord_check",
+       .keys = {{.name = "coord_check"},
+                {.name = "coord_check_steps",
+                 .type = Type::kInteger,
+                 .fallback = 5,
+                 .min = 1,
+                 .max = 1000}},
+       .steps =
+           [](const ProbeConfig& p, long total, const std::set<long>&) {
+             // every step 0..k (k = coord_check_steps, at most the run's last)
+             std::set<long> steps;
+             if (!p.on("coord_check")) return steps;
+             for (long t = 0; t <= std::min(p.integer("coord_check_steps"), total); ++t)
+               steps.insert(t);
+             return steps;
+           },
+       .run_float = run_coord_check<float>,
+       .run_double = run_coord_check<double>,
+       .csv = probe_csv<CoordRow>},
   };
   return probes;
 }

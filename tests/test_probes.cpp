@@ -698,5 +698,45 @@ TEST_CASE("norm probe: the moments before and after each batch norm and its sche
   CHECK(probe->steps(probes, 20, {}) == std::set<long>{0, 20});
   probes.set("norm_every", 8);
   CHECK(probe->steps(probes, 20, {0, 5}) == std::set<long>{0, 8, 16, 20});
+
+TEST_CASE("coord_check probe: mean |z_l|, |a_l| and |z_l - z_l(0)| per layer, steps 0..k") {
+  // the hand network: mean |z_1| = 14/6, mean |a_1| = 4/6, mean |z_2| = (5.5 + 2.5) / 2
+  Mlp<double> net = hand_network();
+  const Probe* probe = find_probe("coord_check");
+  REQUIRE(probe != nullptr);
+  ProbeConfig probes;
+  probes.set("coord_check", true);
+  const std::vector<double> ratios(3, std::nan(""));
+  ProbeState state;
+  std::vector<RunRecord> records(1);
+  probe->run(ProbeInput<double>{net, net.workspace(), 2, net.grads(), ratios, probes, 3, 0}, state,
+             records[0]);
+  // an update of the readout: W2 = (2, 2, -1) gives z_2 = (5.5, 3.5), z_1 unchanged
+  net.W(2) << 2, 2, -1;
+  net.forward(2);
+  probe->run(ProbeInput<double>{net, net.workspace(), 2, net.grads(), ratios, probes, 3, 1}, state,
+             records[0]);
+  const CsvTable table = parse_csv(probe->csv(records), "coord_check.csv");
+  REQUIRE(table.rows.size() == 4);
+  const auto cell = [&](std::size_t row, std::string_view column) {
+    return std::stod(table.rows[row][table.column(column)]);
+  };
+  CHECK(cell(0, "step") == 0);
+  CHECK(cell(0, "layer") == 1);
+  CHECK(cell(0, "width") == 3);
+  CHECK(cell(0, "preact") == doctest::Approx(14.0 / 6));
+  CHECK(cell(0, "act") == doctest::Approx(4.0 / 6));
+  CHECK(cell(0, "delta") == 0);
+  CHECK(cell(1, "layer") == 2);
+  CHECK(cell(1, "preact") == 4);
+  CHECK(std::isnan(cell(1, "act")));
+  CHECK(cell(2, "step") == 1);
+  CHECK(cell(2, "delta") == 0);
+  CHECK(cell(3, "preact") == 4.5);
+  CHECK(cell(3, "delta") == 0.5);
+  // its schedule: every step 0..coord_check_steps, within the run
+  CHECK(probe->steps(probes, 20, {}) == std::set<long>{0, 1, 2, 3, 4, 5});
+  probes.set("coord_check_steps", 2);
+  CHECK(probe->steps(probes, 1, {}) == std::set<long>{0, 1});
   CHECK(probe->steps(ProbeConfig{}, 20, {0, 5}).empty());
 }

@@ -110,10 +110,12 @@ template <typename T>
 std::vector<double> mode_strengths(const Mlp<T>& net, const Modes& modes);
 
 // What a probe keeps between the steps of one run: the histogram bins, fixed at its first step;
-// the teacher's modes, computed at its first step.
+// the teacher's modes, computed at its first step; the pre-activations at the coordinate
+// check's first step.
 struct ProbeState {
   std::vector<Bins> act_bins, delta_bins;
   std::optional<Modes> teacher_modes;
+  std::vector<Matrix<double>> coord_start;
 };
 
 // Steps 0, every, 2 every, ... and `total`; or with `log_spaced` about ten per decade, plus 0

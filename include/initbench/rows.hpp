@@ -317,6 +317,32 @@ struct LayerJacobianRow {
   }
 };
 
+// coord_check.csv: per layer l = 1..L on the probe batch, the mean |.| over units x samples of
+// the pre-activations z_l (l = L: the output logits), the activations a_l = phi(z_l) (nan at
+// l = L), and of z_l - z_l(0), the change of the layer's output since step 0 on the same
+// samples (microsoft/mup's coordinate check, with the update size). Sums in double, in
+// column-major order.
+struct CoordRow {
+  long run_id = 0;
+  long step = 0;
+  long layer = 0;
+  long width = 0;  // n_l, the layer's units
+  double preact = 0;
+  double act = 0;
+  double delta = 0;
+
+  template <typename F>
+  void visit(F&& f) const {
+    f("run_id", run_id);
+    f("step", step);
+    f("layer", layer);
+    f("width", width);
+    f("preact", preact);
+    f("act", act);
+    f("delta", delta);
+  }
+};
+
 // stream.csv: a residual net's stream per block b = 0..B on the probe batch (RMS over units x
 // samples); nan where a column has no block 0 value.
 struct StreamRow {
