@@ -81,6 +81,10 @@ this package each:
                        interpolated between probes) against 1/s_i on log axes: a dot per run and
                        mode, the mean over seeds per setting, dashed guides of slope 1, each
                        setting's fitted slope in the legend.
+  coord_check.png      (coord_check) mean |coordinate| against width per step, a panel per layer
+                       type and a row per parametrization and optimizer (coord_check.csv)
+  lr_transfer.png      (lr_transfer) final training loss against log2 lr, a line per width, a
+                       panel per parametrization, when train.lr and model.width vary (runs.csv)
   stream.png           (stream) a residual net's stream, the RMS of x_b against the block on a
                        log axis (stream.csv): a colour per scheme, a thin line per seed, a panel
                        per value of the other varying grid axes (e.g. the depth), the first and
@@ -127,7 +131,7 @@ matplotlibrc), no metadata in the PNG, so the same CSV files give byte-identical
 
 Required: runs.csv, summary.csv, curves.csv. Optional (the figure is skipped with a note when the
 file is missing or has only its header): layers.csv, histograms.csv, symmetry.csv, jacobian.csv,
-correlation.csv, layer_jacobian.csv, modes.csv, stream.csv, spec.toml, meta.json. A missing
+correlation.csv, layer_jacobian.csv, modes.csv, stream.csv, coord_check.csv, spec.toml, meta.json. A missing
 required file, a missing column, a row with the wrong number of fields or a value that is not a
 number stops the script with one line naming the file (and the line and column) before any figure
 is drawn (experiment.py, initbench.tables). PNGs of ours that the data no longer allows are
@@ -147,14 +151,15 @@ USAGE = ("Usage: /usr/bin/python3 scripts/plot.py DIR     (or --help)\n"
 FIGURES = ("curves.png", "layers.png", "hist_activation.png", "hist_delta.png", "saturated.png",
            "dead.png", "symmetry.png", "jacobian.png", "layer_jacobian.png", "heatmap.png",
            "steps_to_target.png", "scale.png", "correlation.png", "length_variance.png",
-           "jacobian_moments.png", "modes.png", "mode_times.png", "stream.png")
+           "jacobian_moments.png", "modes.png", "mode_times.png", "stream.png", "coord_check.png",
+           "lr_transfer.png")
 
 
 def _jobs():
     """(figure, draw function, extra arguments) in the order the figures are drawn."""
     from . import correlation, curves, fractions, heatmap, histograms, jacobian, jacobian_moments
     from . import layer_jacobian, layers, length_variance, mode_times, modes, scale
-    from . import steps_to_target, stream, symmetry
+    from . import steps_to_target, stream, symmetry, coord_check, lr_transfer
     return [("curves.png", curves.draw, ()),
             ("layers.png", layers.draw, ()),
             ("hist_activation.png", histograms.draw, ("activation",)),
@@ -172,7 +177,9 @@ def _jobs():
             ("jacobian_moments.png", jacobian_moments.draw, ()),
             ("modes.png", modes.draw, ()),
             ("mode_times.png", mode_times.draw, ()),
-            ("stream.png", stream.draw, ())]
+            ("stream.png", stream.draw, ()),
+            ("coord_check.png", coord_check.draw, ()),
+            ("lr_transfer.png", lr_transfer.draw, ())]
 
 
 def setup_matplotlib():

@@ -19,7 +19,8 @@ from .stats import MAX_SETTINGS
 
 REQUIRED_FILES = ("runs.csv", "summary.csv", "curves.csv")
 OPTIONAL_FILES = ("layers.csv", "histograms.csv", "symmetry.csv", "jacobian.csv",
-                  "correlation.csv", "layer_jacobian.csv", "modes.csv", "stream.csv")
+                  "correlation.csv", "layer_jacobian.csv", "modes.csv", "stream.csv",
+                  "coord_check.csv")
 RUN_TEXT = ("scheme", "activation", "status", "width")
 RUN_NUMBERS = ("steps_run", "steps_to_target", "final_train_loss", "final_train_acc",
                "final_test_loss", "final_test_acc")
@@ -38,6 +39,7 @@ STEP_COLUMNS = {
     "layer_jacobian.csv": ("run_id", "step", "layer", "sample", "mean_singular_value"),
     "modes.csv": ("run_id", "step", "mode", "singular_value", "strength"),
     "stream.csv": ("run_id", "step", "block", "stream_rms"),
+    "coord_check.csv": ("run_id", "step", "layer", "width", "preact", "act", "delta"),
     "curves.csv": ("run_id", "step", "train_loss", "train_acc", "test_loss", "test_acc"),
 }
 
@@ -133,7 +135,7 @@ class Experiment:
         # Validate every optional table now, so bad data stops us before any figure is drawn.
         for name in ("layers.csv", "histograms.csv", "symmetry.csv", "jacobian.csv",
                      "correlation.csv", "layer_jacobian.csv", "modes.csv", "stream.csv",
-                     "curves.csv"):
+                     "coord_check.csv", "curves.csv"):
             setattr(self, name[:-len(".csv")], self._load(name))
         self._rank = None
 
