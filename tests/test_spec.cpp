@@ -1193,3 +1193,26 @@ TEST_CASE(
   expect_error(spec({{"probes", "modes = true"}}), "modes = true",
                {"needs data.kind = \"teacher\""});
 }
+
+TEST_CASE("spec: model.parametrization and base_width, and what they refuse") {
+  const std::string layers = "layers = [2, 16, 16, 1]\n";
+  // an unknown name, with the allowed ones
+  expect_error(spec({{"model", layers + "parametrization = \"mu\""}}), "parametrization",
+               {"unknown parametrization 'mu'", "did you mean 'mup'", "standard, ntk, mup"});
+  // mup without base_width; with a scheme whose variance is not sigma^2 / fan_in; on a
+  // residual net: each error points at the parametrization's line
+  expect_error(spec({{"model", layers + "parametrization = \"mup\""}}), "parametrization",
+               {"needs model.base_width >= 1"});
+  expect_error(spec({{"model", layers + "parametrization = \"mup\"\nbase_width = 8"},
+                     {"init", "scheme = \"glorot_uniform\""}}),
+               "parametrization", {"sigma^2 / fan_in", "glorot_uniform"});
+  expect_error(
+      spec({{"model", "residual = true\ndepth = 2\nwidth = 8\nparametrization = \"ntk\""}}),
+      "parametrization", {"plain MLPs", "model.residual"});
+  expect_error(spec({{"model", layers + "base_width = 0"}}), "base_width", {"base_width"});
+  // these parse: ntk needs no base width, and standard ignores it
+  CHECK(parse(spec({{"model", layers + "parametrization = \"ntk\""}})).runs.size() == 1);
+  CHECK(parse(spec({{"model", layers + "parametrization = [\"standard\", \"mup\"]\nbase_width = 4"},
+                    {"train", "steps = 10\noptimizer = \"adam\""}}))
+            .runs.size() == 2);
+}
