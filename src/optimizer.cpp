@@ -182,13 +182,14 @@ void Optimizer<T>::step(Params<T>& params, const Params<T>& grads,
     update<T>(config_, t_, params.b[l], grads.b[l], has_m ? &m_.b[l] : nullptr,
               has_v ? &v_.b[l] : nullptr, T(0), lr_b);
   }
-  // A norm's gamma_l and beta_l: updated like biases (not decayed); empty for other layers.
+  // A norm's gamma_l and beta_l: updated like biases (not decayed; no parametrization's rate
+  // factor, as a parametrization other than standard refuses norms); empty for other layers.
   for (std::size_t l = 1; l < params.gamma.size(); ++l) {
     if (params.gamma[l].size() == 0) continue;
     update<T>(config_, t_, params.gamma[l], grads.gamma[l], has_m ? &m_.gamma[l] : nullptr,
-              has_v ? &v_.gamma[l] : nullptr, T(0));
+              has_v ? &v_.gamma[l] : nullptr, T(0), 1.0);
     update<T>(config_, t_, params.beta[l], grads.beta[l], has_m ? &m_.beta[l] : nullptr,
-              has_v ? &v_.beta[l] : nullptr, T(0));
+              has_v ? &v_.beta[l] : nullptr, T(0), 1.0);
   }
   // A residual net's branch scales, when learnable: updated like biases (not decayed).
   if (learn_alpha_) {

@@ -698,6 +698,7 @@ TEST_CASE("norm probe: the moments before and after each batch norm and its sche
   CHECK(probe->steps(probes, 20, {}) == std::set<long>{0, 20});
   probes.set("norm_every", 8);
   CHECK(probe->steps(probes, 20, {0, 5}) == std::set<long>{0, 8, 16, 20});
+}
 
 TEST_CASE("coord_check probe: mean |z_l|, |a_l| and |z_l - z_l(0)| per layer, steps 0..k") {
   // the hand network: mean |z_1| = 14/6, mean |a_1| = 4/6, mean |z_2| = (5.5 + 2.5) / 2

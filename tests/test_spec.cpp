@@ -1210,6 +1210,9 @@ TEST_CASE("spec: model.parametrization and base_width, and what they refuse") {
       spec({{"model", "residual = true\ndepth = 2\nwidth = 8\nparametrization = \"ntk\""}}),
       "parametrization", {"plain MLPs", "model.residual"});
   expect_error(spec({{"model", layers + "base_width = 0"}}), "base_width", {"base_width"});
+  // a norm: the forward multipliers and rate factors are defined here for nets without norms
+  expect_error(spec({{"model", layers + "parametrization = \"ntk\"\nnorm = \"layer\""}}),
+               "parametrization", {"without normalization layers", "model.norm = 'layer'"});
   // these parse: ntk needs no base width, and standard ignores it
   CHECK(parse(spec({{"model", layers + "parametrization = \"ntk\""}})).runs.size() == 1);
   CHECK(parse(spec({{"model", layers + "parametrization = [\"standard\", \"mup\"]\nbase_width = 4"},
