@@ -60,7 +60,7 @@ def select(pilot_dir, table_path):
     if not runs or "final_val_loss" not in runs[0]:
         raise SystemExit(f"{pilot_dir}/runs.csv: no final_val_loss column (set data.validation)")
     for r in runs:
-        r["lr"] = r.get("train.lr", r["lr"])
+        r["lr"] = r["train.lr"] if "train.lr" in r else r["lr"]  # "lr": an older runs.csv
     chosen = pick(runs)
     runs.sort(key=lambda r: (tuple(r[c] for c in SETTING), float(r["lr"]), int(r["seed"])))
     with open(table_path, "w", newline="") as f:

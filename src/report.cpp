@@ -46,29 +46,18 @@ const std::vector<std::string>& run_columns() {
 std::string runs_csv(const std::vector<RunRecord>& records) {
   std::string out;
   // The fixed columns of the first run: every run of an experiment has the same (a validation
-  // split or none: data.validation is not an axis).
+  // split or none: data.validation is not an axis), and the same setting columns.
   const RunRow first = records.empty() ? RunRow{} : records.front().run;
   csv_header(first, out);
-  // An axis that is already a fixed column (seed) is not repeated: a CSV with two columns of the
-  // same name reads badly (pandas renames the second "seed.1").
-  const std::vector<std::string>& fixed = run_columns();
-  auto repeated = [&](const std::string& name) {
-    return std::find(fixed.begin(), fixed.end(), name) != fixed.end();
-  };
-  const auto& axes = first.axes;
-  for (const auto& [name, value] : axes) {
-    if (!repeated(name)) out += ',' + csv_escape(name);
-  }
+  for (const auto& [name, value] : first.settings) out += ',' + csv_escape(name);
   out += '\n';
   for (const RunRecord& r : records) {
     csv_line(r.run, out);
-    if (r.run.axes.size() != axes.size())
-      throw std::logic_error("runs with different grid axes in one table");
+    if (r.run.settings.size() != first.settings.size())
+      throw std::logic_error("runs with different setting columns in one table");
     if (r.run.validation != first.validation)
       throw std::logic_error("runs with and without a validation split in one table");
-    for (const auto& [name, value] : r.run.axes) {
-      if (!repeated(name)) out += ',' + csv_escape(value);
-    }
+    for (const auto& [name, value] : r.run.settings) out += ',' + csv_escape(value);
     out += '\n';
   }
   return out;
@@ -409,12 +398,21 @@ FolderDiagnosis diagnose_folder(const std::string& folder) {
     return std::find(runs.columns.begin(), runs.columns.end(), name) != runs.columns.end();
   };
   out.from_columns = has("verdict");
-  // The grid axes follow the last fixed column: final_val_acc with a validation split, else
-  // verdict, or gain in a folder written before the verdict columns existed.
-  const std::size_t last_fixed = runs.column(has("final_val_acc") ? "final_val_acc"
-                                             : out.from_columns   ? "verdict"
-                                                                  : "gain");
-  out.axes.assign(runs.columns.begin() + static_cast<long>(last_fixed) + 1, runs.columns.end());
+  // The grid axes but seed: summary.csv's columns before `runs`. Without it, in a folder
+  // written before runs.csv had a column per setting, the columns after the last fixed one
+  // (final_val_acc with a validation split, else verdict, or gain before the verdict columns).
+  const std::string summary_path = (dir / kSummaryCsv).string();
+  if (fs::is_regular_file(summary_path, ec)) {
+    const CsvTable summary = read_csv(summary_path);
+    out.axes.assign(summary.columns.begin(),
+                    summary.columns.begin() + static_cast<long>(summary.column("runs")));
+  } else {
+    const std::size_t last_fixed = runs.column(has("final_val_acc") ? "final_val_acc"
+                                               : out.from_columns   ? "verdict"
+                                                                    : "gain");
+    out.axes.assign(runs.columns.begin() + static_cast<long>(last_fixed) + 1, runs.columns.end());
+    std::erase(out.axes, "seed");
+  }
 
   std::map<long, std::vector<CurveRow>> curves;
   std::map<long, std::vector<LayerRow>> layers;
@@ -460,7 +458,7 @@ FolderDiagnosis diagnose_folder(const std::string& folder) {
     const Cells c(runs, i);
     FolderDiagnosis::Run run;
     run.run_id = c.integer("run_id");
-    run.scheme = c.text("scheme");
+    run.scheme = c.text(has("init.scheme") ? "init.scheme" : "scheme");  // "scheme": older
     run.seed = c.integer("seed");
     for (const std::string& axis : out.axes) run.axis_values.push_back(c.text(axis));
     RunRow row;

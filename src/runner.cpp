@@ -183,7 +183,7 @@ std::string meta_json(const Experiment& experiment, const RunnerOptions& options
       options.threads, options.shard.index + 1, options.shard.count, experiment.runs.size(), utc);
 }
 
-void assemble_reports(const std::string& folder) {
+void assemble_reports(const std::string& folder, const std::vector<std::string>& axes) {
   std::map<std::string, std::string> out;
   const std::vector<long> done = completed_runs(folder);
   for (long id : done) {
@@ -209,14 +209,8 @@ void assemble_reports(const std::string& folder) {
     }
     write_file_atomic(path, text);
   }
-  // The summary groups runs by every axis but the seed: the axes are the columns that are not
-  // fixed RunRow columns.
+  // The summary groups runs by every axis but the seed (setting columns of runs.csv).
   const CsvTable runs = parse_csv(out[kRunsCsv], folder + "/" + kRunsCsv);
-  const std::vector<std::string>& fixed = run_columns();
-  std::vector<std::string> axes;
-  for (const std::string& column : runs.columns) {
-    if (std::find(fixed.begin(), fixed.end(), column) == fixed.end()) axes.push_back(column);
-  }
   write_file_atomic(folder + "/" + kSummaryCsv, summary_csv(runs, axes));
 }
 
@@ -324,7 +318,7 @@ std::string merge_shards(const std::string& out_dir,
   RunnerOptions options;
   options.shard = Shard{};
   write_file_atomic(folder + "/" + kMeta, meta_json(experiment, options));
-  assemble_reports(folder);
+  assemble_reports(folder, experiment.axes);
   return folder;
 }
 
@@ -530,6 +524,7 @@ RunnerResult run_experiment(const Experiment& experiment, const RunnerOptions& o
       }
       try {
         RunRecord record = train(run, *run_data[i], &cancel, options.live);
+        record.run.settings = run_settings(run);
         if (!in_memory) write_file_atomic(bundle_path(folder, base.run_index), make_bundle(record));
         const long now_done = ++done;
         std::lock_guard<std::mutex> lock(mutex);
@@ -541,7 +536,7 @@ RunnerResult run_experiment(const Experiment& experiment, const RunnerOptions& o
         if (in_memory) {
           records[i] = std::move(record);
         } else if (std::chrono::steady_clock::now() - last_assembly > std::chrono::seconds(10)) {
-          assemble_reports(folder);
+          assemble_reports(folder, experiment.axes);
           last_assembly = std::chrono::steady_clock::now();
         }
       } catch (const Cancelled&) {
@@ -581,7 +576,7 @@ RunnerResult run_experiment(const Experiment& experiment, const RunnerOptions& o
                     result.completed, result.total, folder));
   };
   try {
-    assemble_reports(folder);
+    assemble_reports(folder, experiment.axes);
   } catch (const std::exception& e) {
     if (!failed.load()) throw saved(e.what());
   }

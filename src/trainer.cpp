@@ -218,7 +218,6 @@ class Run {
     row.lr = config_.train.optimizer.lr;
     row.validation = Xval_.cols() > 0;
     fill_theory(config_, net_config_, row);
-    row.axes = config_.axes;
   }
 
   void initialize_network() {

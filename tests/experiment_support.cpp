@@ -39,10 +39,12 @@ std::vector<RunRecord> run_quick(const Experiment& experiment) {
 }
 
 std::string axis(const RunRecord& record, const std::string& key) {
-  for (const auto& [name, value] : record.run.axes) {
+  if (key == "seed") return std::to_string(record.run.seed);
+  for (const auto& [name, value] : record.run.settings) {
     if (name == key) return value;
   }
-  throw std::invalid_argument("run " + std::to_string(record.run.run_id) + " has no axis " + key);
+  throw std::invalid_argument("run " + std::to_string(record.run.run_id) + " has no setting " +
+                              key);
 }
 
 std::map<std::string, std::vector<const RunRecord*>> group_by(const std::vector<RunRecord>& records,

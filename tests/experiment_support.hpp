@@ -23,7 +23,8 @@ Experiment quick_experiment(const std::string& file,
 // Runs every run of the experiment in memory on every core; records in grid order.
 std::vector<RunRecord> run_quick(const Experiment& experiment);
 
-// The value of a grid axis for a run ("init.scheme" -> "he_normal"); throws if absent.
+// A run's setting (its runs.csv column: "init.scheme" -> "he_normal"), or its seed; throws if
+// absent.
 std::string axis(const RunRecord& record, const std::string& key);
 
 // Records grouped by the value of one axis, in grid order.

@@ -260,7 +260,7 @@ def test_npy_scheme(binary, tmp):
             check(np.array_equal(dumped("full", name), a), f"npy run: {name} differs")
         with open(os.path.join(outdir, "full", "runs.csv"), newline="") as f:
             row = next(csv.DictReader(f))
-        check(row["scheme"] == "npy(../full)", f"runs.csv scheme {row['scheme']}")
+        check(row["init.scheme"] == "npy(../full)", f"runs.csv init.scheme {row['init.scheme']}")
     # No b<l>.npy: zeros, or init.bias; float32 W2 read into a double network.
     r = run([binary, "run", spec("nobias", "../nobias"), "--out", outdir, "--no-plot"])
     check(r.returncode == 0, f"npy nobias run: {r.stderr}")

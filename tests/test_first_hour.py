@@ -40,10 +40,10 @@ from plot_support import SKIP, check, missing_plot_dependency, run, test_main
 MARK = "<!-- first-hour -->"
 TIMEOUT = 240  # seconds, for the whole First hour
 
-# runs.csv's setting columns that initbench.load joins to every per-step table, besides the grid
-# axes (docs/csv.md, python/initbench/__init__.py)
-SETTINGS = ["experiment", "scheme", "activation", "depth", "width", "layers", "seed", "lr"]
-LAST_FIXED_COLUMN = "verdict"  # runs.csv's last fixed column; grid axes come after it
+# runs.csv's fixed setting columns that initbench.load joins to every per-step table, besides
+# the setting columns, one per spec key (docs/csv.md, python/initbench/__init__.py)
+SETTINGS = ["experiment", "depth", "width", "layers", "seed"]
+LAST_FIXED_COLUMN = "verdict"  # runs.csv's last fixed column; the setting columns come after it
 
 
 def first_hour_blocks(readme):
@@ -150,8 +150,9 @@ def check_outputs(clone, readme, script, stdout):
         check(shape == expected, f"initbench.load({folder!r}) printed {shape}, expected "
               f"{expected} (runs.csv, and curves.csv joined with {len(joined)} settings)")
         print(f"  initbench.load({folder!r}): runs {shape[:2]}, curves {shape[2:]}")
-        said = "({}, {}) ({}, {})".format(*shape)
-        check(said in readme, f"README.md does not show what the load printed: {said}")
+        # the README gives the row counts; the column counts follow the spec's key table
+        said = f"`({shape[0]}, C) ({shape[2]}, D)`"
+        check(said in readme, f"README.md does not show the rows the load printed: {said}")
     for spec in re.findall(r"initbench run (\S+\.toml)\b.*--out (\S+)", script):
         path, out = spec
         with open(os.path.join(clone, path)) as f:

@@ -84,7 +84,7 @@ def measured(folder):
     for (run_id, _), s in values.items():
         sq = [v * v for v in s]
         m1 = sum(sq) / len(sq)
-        per[(runs[run_id]["scheme"], int(runs[run_id]["depth"]))].append(
+        per[(runs[run_id]["init.scheme"], int(runs[run_id]["depth"]))].append(
             (m1, sum(v * v for v in sq) / len(sq) - m1 * m1))
     return {k: (sum(m for m, _ in v) / len(v), sum(x for _, x in v) / len(v))
             for k, v in per.items()}, runs
@@ -116,7 +116,7 @@ def check_figure(fig, folder):
         check(len(found) == len(LABELS), f"{NAME}: '{ax.get_title()}': the measured lines "
                                          f"match only {sorted(found)} of the values computed "
                                          f"here")
-    sw2 = float(next(r for r in runs.values() if r["scheme"] == "he_normal")["sigma_w2"])
+    sw2 = float(next(r for r in runs.values() if r["init.scheme"] == "he_normal")["sigma_w2"])
     m1 = [sw2 * (sw2 / 2) ** d for d in DEPTHS]
     theory = {0: m1, 1: [m * m * (2 * d + 1) for m, d in zip(m1, DEPTHS)]}
     for ax, what in zip(axes, (1, 0)):

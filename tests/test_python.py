@@ -78,7 +78,16 @@ def main():
         if report.axes != ["model.depth", "init.scheme"]:
             fail(f"axes {report.axes}, expected ['model.depth', 'init.scheme']")
         by_id = {int(row["run_id"]): row for row in runs}
-        columns = initbench.SETTING_COLUMNS + report.axes
+        header = list(runs[0].keys())
+        settings = initbench.setting_columns(header)
+        # one setting column per spec key, after the fixed ones; one scheme column
+        for c in ("init.scheme", "model.activation", "train.lr", "train.optimizer", "data.kind",
+                  "train.batch", "probes.histograms"):
+            if c not in settings:
+                fail(f"runs.csv has no setting column {c}: {header}")
+        if "scheme" in header or "lr" in header or "activation" in header:
+            fail(f"runs.csv repeats a setting as a fixed column: {header}")
+        columns = initbench.SETTING_COLUMNS + settings
         for name in initbench.PER_STEP_FILES:
             table = getattr(report, name)
             path = os.path.join(folder, name + ".csv")
@@ -91,8 +100,9 @@ def main():
                 expected = by_id[int(row["run_id"])]
                 for c in columns:
                     got = row["run." + c] if name == "symmetry" and c == "width" else row[c]
-                    if str(got) != expected[c] and not (
-                            c == "lr" and float(got) == float(expected[c])):
+                    if str(got).lower() != expected[c] and not (
+                            expected[c] == "" and got != got) and not (
+                            isinstance(got, float) and float(expected[c]) == got):
                         fail(f"{name} row {k}: {c} = {got!r}, runs.csv says {expected[c]!r}")
         # numbers: float64 with nan and inf as written
         if str(report.runs["final_train_loss"].dtype) != "float64":
@@ -113,8 +123,28 @@ def main():
         except FileNotFoundError as e:
             if "runs.csv" not in str(e):
                 fail(f"unclear error: {e}")
-    print("initbench.load: 8 runs, every table joined with its run's settings")
+    # a committed folder of the older layout (scheme, activation and lr as fixed columns, a key's
+    # column only for a grid axis) reads as the current one
+    old = initbench.load(os.path.join(source, "results", "he2015"))
+    if not initbench.is_old_layout(_header(old.folder)):
+        fail("results/he2015/runs.csv is no longer of the older layout: pick another folder")
+    for c in ("init.scheme", "model.activation", "train.lr", "model.depth"):
+        if c not in old.runs.columns:
+            fail(f"results/he2015: no column {c} after load: {list(old.runs.columns)}")
+    if "scheme" in old.runs.columns or "lr" in old.runs.columns:
+        fail(f"results/he2015: the older columns are kept: {list(old.runs.columns)}")
+    if old.axes != ["model.depth", "init.scheme", "train.weight_decay"]:
+        fail(f"results/he2015: axes {old.axes}")
+    if sorted(set(old.runs["model.activation"])) != ["relu"]:
+        fail(f"results/he2015: model.activation {set(old.runs['model.activation'])}")
+    print("initbench.load: 8 runs, every table joined with its run's settings; an older "
+          "runs.csv reads with the same columns")
     return 0
+
+
+def _header(folder):
+    with open(os.path.join(folder, "runs.csv"), newline="") as f:
+        return next(csv.reader(f))
 
 
 if __name__ == "__main__":

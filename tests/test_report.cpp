@@ -7,6 +7,7 @@
 #include "initbench/data.hpp"
 #include "initbench/io.hpp"
 #include "initbench/report.hpp"
+#include "initbench/spec.hpp"
 #include "initbench/text.hpp"
 #include "initbench/trainer.hpp"
 
@@ -38,8 +39,9 @@ RunRecord probed_run() {
   c.probes.set("histograms", true);
   c.probes.set("symmetry", true);
   c.probes.set("jacobian", true);
-  c.axes = {{"init.scheme", c.scheme}, {"train.lr", "0.05"}};
-  return train(c, data);
+  RunRecord record = train(c, data);
+  record.run.settings = run_settings(c);  // as the runner does
+  return record;
 }
 
 // Every value of a row type written to CSV reads back to exactly the same value.
@@ -88,10 +90,24 @@ TEST_CASE("every CSV file reads back to the same values, bit for bit") {
   check_round_trip(record.rows<HistogramRow>(), read_csv((dir / "histograms.csv").string()));
   check_round_trip(record.rows<JacobianRow>(), read_csv((dir / "jacobian.csv").string()));
   check_round_trip(std::vector<TimingRow>{record.timing}, read_csv((dir / kTimingsCsv).string()));
-  // the axes are extra columns of runs.csv
+  // every key's resolved value is a column of runs.csv, after the fixed ones, in the key table's
+  // order: a run built in code has each read back from its config
   const CsvTable runs = read_csv((dir / kRunsCsv).string());
+  const std::vector<std::string> names = setting_names();
+  REQUIRE(runs.columns.size() == run_columns().size() - 2 + names.size());  // no validation
+  CHECK(
+      std::equal(names.begin(), names.end(), runs.columns.end() - static_cast<long>(names.size())));
   CHECK(runs.rows[0][runs.column("init.scheme")] == "he_normal(mode=fan_out, slope=0.1)");
   CHECK(runs.rows[0][runs.column("train.lr")] == "0.05");
+  CHECK(runs.rows[0][runs.column("model.activation")] == "tanh");
+  CHECK(runs.rows[0][runs.column("model.layers")] == "2-6-5-1");
+  CHECK(runs.rows[0][runs.column("model.depth")].empty());  // given by model.layers
+  CHECK(runs.rows[0][runs.column("train.optimizer")] == "sgd");
+  CHECK(runs.rows[0][runs.column("train.batch")] == "0");
+  CHECK(runs.rows[0][runs.column("data.kind")] == "circles");
+  CHECK(runs.rows[0][runs.column("probes.histograms")] == "true");
+  CHECK(runs.rows[0][runs.column("probes.jacobian_samples")] == "3");  // its default
+  CHECK(runs.rows[0][runs.column("train.target_loss")].empty());       // not set, no default
   // no temporary files are left behind
   for (const auto& entry : fs::directory_iterator(dir)) CHECK(entry.path().extension() == ".csv");
   fs::remove_all(dir);
@@ -102,13 +118,13 @@ TEST_CASE("CSV text: quoting, nan and inf as pandas reads them") {
   CHECK(csv_escape("a,b") == "\"a,b\"");
   CHECK(csv_escape("say \"hi\"") == "\"say \"\"hi\"\"\"");
   RunRecord r;
-  r.run.scheme = "normal(mean=0, stddev=10)";
+  r.run.settings = {{"init.scheme", "normal(mean=0, stddev=10)"}};
   r.run.final_train_loss = std::nan("");
   r.run.final_test_loss = HUGE_VAL;
   r.run.init_grad_ratio = 1e-300;
   const std::string text = runs_csv({r});
   const CsvTable t = parse_csv(text, "mem");
-  CHECK(t.rows[0][t.column("scheme")] == "normal(mean=0, stddev=10)");
+  CHECK(t.rows[0][t.column("init.scheme")] == "normal(mean=0, stddev=10)");
   CHECK(t.rows[0][t.column("final_train_loss")] == "nan");
   CHECK(t.rows[0][t.column("final_test_loss")] == "inf");
   CHECK(t.rows[0][t.column("init_grad_ratio")] == "1e-300");

@@ -412,10 +412,10 @@ TEST_CASE("runner: data.validation reports the held-out rows and never trains on
   const std::string split_curves = read_file((dir / "split/val/curves.csv").string());
   const std::string plain_curves = read_file((dir / "plain/val/curves.csv").string());
 
-  // The columns: after the fixed ones and before the axes, only with the split.
+  // The columns: after the fixed ones and before the settings, only with the split.
   CHECK(contains(split_runs.substr(0, split_runs.find('\n')),
-                 ",verdict,final_val_loss,final_val_acc,init.scheme"));
-  CHECK(plain_runs.substr(0, plain_runs.find('\n')).find("val") == std::string::npos);
+                 ",verdict,final_val_loss,final_val_acc,data.kind"));
+  CHECK(plain_runs.substr(0, plain_runs.find('\n')).find("final_val") == std::string::npos);
   CHECK(
       split_curves.starts_with("run_id,step,train_loss,train_acc,test_loss,test_acc,val_loss,"
                                "val_acc\n"));

@@ -101,6 +101,9 @@ struct RunConfig {
   // The grid axes and this run's value on each ("init.scheme" -> "he_normal"); runs.csv gets a
   // column per axis beyond its fixed ones.
   std::vector<std::pair<std::string, std::string>> axes;
+  // Every key the spec set and this run's value of it, as its runs.csv setting column shows it
+  // (spec.hpp: run_settings); empty for a run built in code.
+  std::map<std::string, std::string, std::less<>> written;
   std::string
       weights_dir;  // where dump_weights writes (<experiment folder>/weights/<run_id>); "" = none
 

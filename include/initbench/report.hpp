@@ -157,7 +157,7 @@ std::vector<std::pair<std::string, std::string>> parse_bundle(std::string_view t
 // ---------------------------------------------------------------------------------------------
 
 struct FolderDiagnosis {
-  std::vector<std::string> axes;  // runs.csv's grid-axis columns (seed excluded)
+  std::vector<std::string> axes;  // the grid axes but seed (summary.csv's first columns)
   struct Run {
     long run_id = 0;
     std::string scheme;

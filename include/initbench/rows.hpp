@@ -25,13 +25,10 @@ inline const char* status_name(Status s) { return kStatusNames[static_cast<std::
 struct RunRow {
   long run_id = 0;
   std::string experiment;
-  std::string scheme;
-  std::string activation;
   long depth = 0;      // hidden layers
   long width = 0;      // the widest hidden layer
   std::string layers;  // all sizes, "2-10-5-1"
   long seed = 0;
-  double lr = 0;
   std::string status;  // status_name(Status): converged | not_converged | diverged | stalled
   long steps_run = 0;
   long steps_to_target = -1;  // -1: the target was not reached (or none was set)
@@ -66,19 +63,23 @@ struct RunRow {
   bool validation = false;
   double final_val_loss = 0;
   double final_val_acc = 0;
-  std::vector<std::pair<std::string, std::string>> axes;  // one extra column per grid axis
+  // One column per key of the spec's key table after the fixed ones, named by the dotted key
+  // ("init.scheme" -> "he_normal"; spec.hpp: run_settings, which the runner fills).
+  std::vector<std::pair<std::string, std::string>> settings;
+  // Not columns (runs.csv has them as init.scheme, model.activation and train.lr among the
+  // settings): the trainer fills them for code that reads a record in memory.
+  std::string scheme;
+  std::string activation;
+  double lr = 0;
 
   template <typename F>
   void visit(F&& f) const {
     f("run_id", run_id);
     f("experiment", experiment);
-    f("scheme", scheme);
-    f("activation", activation);
     f("depth", depth);
     f("width", width);
     f("layers", layers);
     f("seed", seed);
-    f("lr", lr);
     f("status", status);
     f("steps_run", steps_run);
     f("steps_to_target", steps_to_target);

@@ -73,8 +73,9 @@ void check_replaceable(const Experiment& experiment, const RunnerOptions& option
 // first.
 RunnerResult run_experiment(const Experiment& experiment, const RunnerOptions& options);
 
-// Reassembles the CSV files of an experiment folder from its run bundles (grid order).
-void assemble_reports(const std::string& folder);
+// Reassembles the CSV files of an experiment folder from its run bundles (grid order);
+// summary.csv groups the runs by `axes` (Experiment::axes) but seed.
+void assemble_reports(const std::string& folder, const std::vector<std::string>& axes);
 
 // Merges the folders of the N shards of one experiment (initbench run --shard I/N) into
 // out_dir/<name>/, which then equals the folder of an unsharded run (timings.csv and meta.json

@@ -62,6 +62,16 @@ void check_network(const RunConfig& run, const MlpConfig& net, const char* size_
 // A network beyond this many parameters is a typo, not an experiment.
 inline constexpr Index kMaxParameters = 1000000000;
 
+// runs.csv's setting columns: one per key of the key table (src/spec/keys.cpp) but the top-level
+// ones (`name` is the experiment column, `seed` the seed column, `description` stays in
+// spec.toml), named by the dotted key, in the table's order: data, model, init, train, probes.
+// Each holds this run's value as the spec wrote it (after [quick] and --set; RunConfig::written),
+// else the key's default read back from the RunConfig; "" for a key left unset that has no
+// default. A key added to the table gets its column with no other change.
+std::vector<std::pair<std::string, std::string>> run_settings(const RunConfig& run);
+// The setting columns' names alone, in order.
+std::vector<std::string> setting_names();
+
 // Reads, checks and expands a spec file. Throws SpecError.
 Experiment load_experiment(const std::string& path, const SpecOptions& options = {});
 // The same from text (tests; `source` names it in messages).

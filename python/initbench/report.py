@@ -48,7 +48,7 @@ import re
 import struct
 import sys
 
-from . import DIAGNOSIS_COLUMNS, RUN_COLUMNS, axis_columns
+from . import DIAGNOSIS_COLUMNS, RUN_COLUMNS, axis_columns, is_old_layout
 from .tables import DataError, one_line_errors
 
 USAGE = ("Usage: /usr/bin/python3 scripts/report.py DIR [-o FILE] [--force]     (or --help)\n"
@@ -414,15 +414,16 @@ def summary_section(summary):
     return note + "".join(parts)
 
 
-def diagnostics_section(folder, runs, notes):
+def diagnostics_section(folder, runs, notes, summary_header=None):
     runs.require("run_id", "status", "steps_run", "stall_step", "final_train_loss")
     statuses = runs.text("status")
     counts = status_counts(statuses)
     parts = [f"<p>{len(statuses)} runs: " + ", ".join(
         f'<span class="{"warn" if s in ("diverged", "stalled") and n else "ok"}">{n} {esc(s)}'
         f"</span>" for s, n in counts.items()) + ".</p>"]
-    axes = axis_columns(runs.header)
-    shown = (axes or ["scheme"]) + ["seed"]
+    axes = axis_columns(runs.header, summary_header)
+    # without an axis, the scheme (init.scheme; "scheme" in a runs.csv of the older layout)
+    shown = (axes or ["scheme" if is_old_layout(runs.header) else "init.scheme"]) + ["seed"]
     diagnosed = "verdict" in runs.header
     bad = [i for i, s in enumerate(statuses) if s in ("diverged", "stalled")]
     if bad:
@@ -503,7 +504,7 @@ def build(folder):
             raise DataError(f"{join(name)}: missing (is {folder} an experiment folder written "
                             f"by initbench run or merge?)")
     runs = Table.read(join("runs.csv"))
-    if runs.header[:len(RUN_COLUMNS)] != RUN_COLUMNS:
+    if runs.header[:len(RUN_COLUMNS)] != RUN_COLUMNS and not is_old_layout(runs.header):
         raise DataError(f"{join('runs.csv')}: unexpected columns; expected {RUN_COLUMNS}")
     summary = Table.read(join("summary.csv"))
     spec = read_text(join("spec.toml"))
@@ -548,7 +549,7 @@ def build(folder):
     if readme_html:
         sections.append(("readme", "Claim and verdict", "README.md", readme_html))
     sections.append(("diagnostics", "Diagnostics", "runs.csv",
-                     diagnostics_section(folder, runs, notes)))
+                     diagnostics_section(folder, runs, notes, summary.header)))
     sections.append(("summary", "Summary", "summary.csv", summary_section(summary)))
     sections.append(("figures", "Figures", "plots/",
                      "\n".join(figures) if figures else "<p>No figures.</p>"))

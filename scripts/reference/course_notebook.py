@@ -159,7 +159,9 @@ def main():
     ours = {}
     if args.csv:
         with open(os.path.join(args.csv, "runs.csv"), newline="") as f:
-            schemes = {row["run_id"]: row["scheme"] for row in csv.DictReader(f)}
+            # init.scheme: the setting column ("scheme" in a runs.csv of the older layout)
+            schemes = {row["run_id"]: row.get("init.scheme") or row["scheme"]
+                       for row in csv.DictReader(f)}
         with open(os.path.join(args.csv, "curves.csv"), newline="") as f:
             for row in csv.DictReader(f):
                 ours.setdefault(schemes[row["run_id"]], {})[int(row["step"])] = row

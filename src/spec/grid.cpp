@@ -388,6 +388,7 @@ std::vector<RunConfig> expand(const std::vector<Entry>& entries, const std::vect
       const Value& value = entries[i].values[choice[i]];
       entries[i].key->apply(run, value);
       if (entries[i].axis) run.axes.emplace_back(entries[i].key->dotted(), axis_text(value));
+      run.written[entries[i].key->dotted()] = axis_text(value);
     }
     checker.check(run, choice);
     runs.push_back(std::move(run));

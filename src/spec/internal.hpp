@@ -49,13 +49,17 @@ struct Value {
   const std::vector<double>& numbers() const { return std::get<std::vector<double>>(data); }
 };
 
-// The value as runs.csv's axis columns show it, as TOML text, and as a message shows it.
+// The value as runs.csv's setting columns show it, as TOML text, and as a message shows it.
 std::string axis_text(const Value& value);
 std::string toml_text(const Value& value);
 std::string shown(const Value& value);
 
 using Check = std::function<void(const Value&)>;
 using Apply = std::function<void(RunConfig&, const Value&)>;
+// A run's value of the key as runs.csv's setting column shows it (axis_text's form), read back
+// from the RunConfig: the key's default where the spec left it unset; "" for a key that is
+// unset and has no default (model.layers beside depth and width, train.target_loss).
+using Read = std::function<std::string(const RunConfig&)>;
 
 struct Key {
   std::string_view section;  // "" for the top level
@@ -64,6 +68,9 @@ struct Key {
   bool axis_ok;  // may be given as a list of values (an axis of the grid)
   Check check;
   Apply apply;
+  // Empty for `description`, which is no run's setting. A key without it still gets its column
+  // (run_settings: the value the spec wrote, "" where unset).
+  Read read = nullptr;
 
   std::string dotted() const {
     return section.empty() ? std::string(name) : fmt::format("{}.{}", section, name);

@@ -17,6 +17,7 @@
 #include <sstream>
 #include <string_view>
 #include <tuple>
+#include <type_traits>
 #include <variant>
 
 #include "initbench/activation.hpp"
@@ -35,7 +36,7 @@ namespace initbench::spec_internal {
 // Values
 // ---------------------------------------------------------------------------------------------
 
-// The value as runs.csv's axis columns show it: strings as written, numbers in their shortest
+// The value as runs.csv's setting columns show it: strings as written, numbers in their shortest
 // round-trip text, lists joined with '-' (numbers) or '+' (strings); an empty list is "none".
 std::string axis_text(const Value& value) {
   struct Visitor {
@@ -110,6 +111,31 @@ std::string shown(const Value& value) {
   }
   return axis_text(value);
 }
+
+// A setting's value as axis_text writes it (Key::read).
+namespace {
+
+template <typename Int, typename = std::enable_if_t<std::is_integral_v<Int>>>
+std::string cell(Int x) {
+  return fmt::format("{}", x);
+}
+std::string cell(double x) { return std::isnan(x) ? "" : format_number(x); }  // nan: not set
+std::string cell(bool x) { return x ? "true" : "false"; }
+// An empty list is a key left unset ("", where a spec's written `[]` shows "none").
+std::string cell(const std::vector<std::string>& x) {
+  return x.empty() ? "" : axis_text(Value{x, ""});
+}
+std::string cell(const std::vector<double>& x) { return x.empty() ? "" : axis_text(Value{x, ""}); }
+template <typename Int>
+std::string cell(const std::vector<Int>& x) {
+  return x.empty() ? "" : axis_text(Value{std::vector<std::int64_t>(x.begin(), x.end()), ""});
+}
+// Sentinels of keys that are unset by default: numpy seeds (-1), sizes and lengths given by an
+// alternative key (0).
+std::string unset_below_zero(std::int64_t x) { return x < 0 ? "" : cell(x); }
+std::string unset_below_one(long x) { return x < 1 ? "" : cell(x); }
+
+}  // namespace
 
 // ---------------------------------------------------------------------------------------------
 // Checks of one value. Each throws std::invalid_argument saying what is allowed; the caller adds
@@ -247,10 +273,21 @@ Key probe_key(const ProbeKey& p) {
         fail(fmt::format("absurd: the limit is {}", format_number(limit)));
     };
   }
-  return {"probes", p.name, kind, true, check, [name = p.name, kind](RunConfig& r, const Value& v) {
+  return {"probes",
+          p.name,
+          kind,
+          true,
+          check,
+          [name = p.name, kind](RunConfig& r, const Value& v) {
             r.probes.set(name, kind == Kind::kBool      ? (v.boolean() ? 1.0 : 0.0)
                                : kind == Kind::kInteger ? static_cast<double>(v.integer())
                                                         : v.number());
+          },
+          [name = p.name, kind](const RunConfig& r) {
+            const double x = r.probes.number(name);
+            return kind == Kind::kBool      ? cell(x != 0)
+                   : kind == Kind::kInteger ? cell(static_cast<std::int64_t>(x))
+                                            : cell(x);
           }};
 }
 
@@ -265,181 +302,251 @@ const std::vector<Key>& keys() {
   static const std::vector<Key> table = [&] {
     std::vector<Key> fixed{
         {"", "name", Kind::kString, false, folder_name,
-         [](R& r, const V& v) { r.experiment = v.string(); }},
+         [](R& r, const V& v) { r.experiment = v.string(); },
+         [](const R& r) { return r.experiment; }},
         {"", "description", Kind::kString, false,
          [](const V& v) {
            if (v.string().find_first_of("\r\n") != std::string::npos) fail("must be one line");
          },
-         [](R&, const V&) {}},
+         [](R&, const V&) {}, nullptr},
         {"", "seed", Kind::kInteger, true, [](const V& v) { at_least(v, 0); },
-         [](R& r, const V& v) { r.seed = static_cast<std::uint64_t>(v.integer()); }},
+         [](R& r, const V& v) { r.seed = static_cast<std::uint64_t>(v.integer()); },
+         [](const R& r) { return cell(r.seed); }},
 
         {"data", "kind", Kind::kString, true,
          [](const V& v) { one_of(v, dataset_kinds(), "dataset kind"); },
-         [](R& r, const V& v) { r.data.kind = v.string(); }},
+         [](R& r, const V& v) { r.data.kind = v.string(); },
+         [](const R& r) { return r.data.kind; }},
         {"data", "train", Kind::kInteger, true, [](const V& v) { integer_in(v, 1, kMaxSamples); },
-         [](R& r, const V& v) { r.data.train = v.integer(); }},
+         [](R& r, const V& v) { r.data.train = v.integer(); },
+         [](const R& r) { return cell(r.data.train); }},
         {"data", "test", Kind::kInteger, true, [](const V& v) { integer_in(v, 0, kMaxSamples); },
-         [](R& r, const V& v) { r.data.test = v.integer(); }},
+         [](R& r, const V& v) { r.data.test = v.integer(); },
+         [](const R& r) { return cell(r.data.test); }},
         {"data", "noise", Kind::kNumber, true, non_negative,
-         [](R& r, const V& v) { r.data.noise = v.number(); }},
+         [](R& r, const V& v) { r.data.noise = v.number(); },
+         [](const R& r) { return cell(r.data.noise); }},
         {"data", "classes", Kind::kInteger, true, classes_count,
-         [](R& r, const V& v) { r.data.classes = v.integer(); }},
+         [](R& r, const V& v) { r.data.classes = v.integer(); },
+         [](const R& r) { return cell(r.data.classes); }},
         {"data", "factor", Kind::kNumber, true, fraction,
-         [](R& r, const V& v) { r.data.factor = v.number(); }},
+         [](R& r, const V& v) { r.data.factor = v.number(); },
+         [](const R& r) { return cell(r.data.factor); }},
         {"data", "features", Kind::kInteger, true, [](const V& v) { integer_in(v, 1, kMaxWidth); },
-         [](R& r, const V& v) { r.data.features = v.integer(); }},
+         [](R& r, const V& v) { r.data.features = v.integer(); },
+         [](const R& r) { return cell(r.data.features); }},
         {"data", "cluster_std", Kind::kNumber, true, non_negative,
-         [](R& r, const V& v) { r.data.cluster_std = v.number(); }},
+         [](R& r, const V& v) { r.data.cluster_std = v.number(); },
+         [](const R& r) { return cell(r.data.cluster_std); }},
         {"data", "center_box", Kind::kNumber, true, positive,
-         [](R& r, const V& v) { r.data.center_box = v.number(); }},
+         [](R& r, const V& v) { r.data.center_box = v.number(); },
+         [](const R& r) { return cell(r.data.center_box); }},
         {"data", "hidden", Kind::kInteger, true, [](const V& v) { integer_in(v, 0, kMaxWidth); },
-         [](R& r, const V& v) { r.data.hidden = v.integer(); }},
+         [](R& r, const V& v) { r.data.hidden = v.integer(); },
+         [](const R& r) { return cell(r.data.hidden); }},
         {"data", "outputs", Kind::kInteger, true, [](const V& v) { integer_in(v, 1, kMaxWidth); },
-         [](R& r, const V& v) { r.data.outputs = v.integer(); }},
+         [](R& r, const V& v) { r.data.outputs = v.integer(); },
+         [](const R& r) { return cell(r.data.outputs); }},
         {"data", "classify", Kind::kBool, true, none,
-         [](R& r, const V& v) { r.data.classify = v.boolean(); }},
+         [](R& r, const V& v) { r.data.classify = v.boolean(); },
+         [](const R& r) { return cell(r.data.classify); }},
         {"data", "singular_values", Kind::kNumbers, true, singular_values,
-         [](R& r, const V& v) { r.data.singular_values = v.numbers(); }},
+         [](R& r, const V& v) { r.data.singular_values = v.numbers(); },
+         [](const R& r) { return cell(r.data.singular_values); }},
         {"data", "whiten", Kind::kBool, true, none,
-         [](R& r, const V& v) { r.data.whiten = v.boolean(); }},
+         [](R& r, const V& v) { r.data.whiten = v.boolean(); },
+         [](const R& r) { return cell(r.data.whiten); }},
         {"data", "path", Kind::kString, true,
          [](const V& v) {
            if (v.string().empty()) fail("is empty");
          },
-         [](R& r, const V& v) { r.data.path = v.string(); }},
+         [](R& r, const V& v) { r.data.path = v.string(); },
+         [](const R& r) { return r.data.path; }},
         {"data", "test_path", Kind::kString, true, none,
-         [](R& r, const V& v) { r.data.test_path = v.string(); }},
+         [](R& r, const V& v) { r.data.test_path = v.string(); },
+         [](const R& r) { return r.data.test_path; }},
         {"data", "test_fraction", Kind::kNumber, true, fraction,
-         [](R& r, const V& v) { r.data.test_fraction = v.number(); }},
+         [](R& r, const V& v) { r.data.test_fraction = v.number(); },
+         [](const R& r) { return cell(r.data.test_fraction); }},
         {"data", "label", Kind::kString, true,
          [](const V& v) {
            if (trim(v.string()).empty()) fail("is empty");
          },
-         [](R& r, const V& v) { r.data.label = v.string(); }},
+         [](R& r, const V& v) { r.data.label = v.string(); },
+         [](const R& r) { return r.data.label; }},
         {"data", "targets", Kind::kStrings, true, column_names,
-         [](R& r, const V& v) { r.data.targets = v.strings(); }},
+         [](R& r, const V& v) { r.data.targets = v.strings(); },
+         [](const R& r) { return cell(r.data.targets); }},
         {"data", "limit_train", Kind::kInteger, true, [](const V& v) { at_least(v, 0); },
-         [](R& r, const V& v) { r.data.limit_train = v.integer(); }},
+         [](R& r, const V& v) { r.data.limit_train = v.integer(); },
+         [](const R& r) { return cell(r.data.limit_train); }},
         {"data", "limit_test", Kind::kInteger, true, [](const V& v) { at_least(v, 0); },
-         [](R& r, const V& v) { r.data.limit_test = v.integer(); }},
+         [](R& r, const V& v) { r.data.limit_test = v.integer(); },
+         [](const R& r) { return cell(r.data.limit_test); }},
         // Not an axis: runs.csv has the validation columns exactly when the split is on, and
         // every run of an experiment writes the same columns.
         {"data", "validation", Kind::kInteger, false,
          [](const V& v) { integer_in(v, 0, kMaxSamples); },
-         [](R& r, const V& v) { r.data.validation = v.integer(); }},
+         [](R& r, const V& v) { r.data.validation = v.integer(); },
+         [](const R& r) { return cell(r.data.validation); }},
         {"data", "standardize", Kind::kBool, true, none,
-         [](R& r, const V& v) { r.data.standardize = v.boolean(); }},
+         [](R& r, const V& v) { r.data.standardize = v.boolean(); },
+         [](const R& r) { return cell(r.data.standardize); }},
         {"data", "input_scale", Kind::kNumber, true, positive,
-         [](R& r, const V& v) { r.data.input_scale = v.number(); }},
+         [](R& r, const V& v) { r.data.input_scale = v.number(); },
+         [](const R& r) { return cell(r.data.input_scale); }},
         {"data", "generator", Kind::kString, true, generator_name,
-         [](R& r, const V& v) { r.data.generator = v.string(); }},
+         [](R& r, const V& v) { r.data.generator = v.string(); },
+         [](const R& r) { return r.data.generator; }},
         {"data", "numpy_seed", Kind::kInteger, true, numpy_seed_value,
-         [](R& r, const V& v) { r.data.numpy_seed = v.integer(); }},
+         [](R& r, const V& v) { r.data.numpy_seed = v.integer(); },
+         [](const R& r) { return unset_below_zero(r.data.numpy_seed); }},
         {"data", "numpy_test_seed", Kind::kInteger, true, numpy_seed_value,
-         [](R& r, const V& v) { r.data.numpy_test_seed = v.integer(); }},
+         [](R& r, const V& v) { r.data.numpy_test_seed = v.integer(); },
+         [](const R& r) { return unset_below_zero(r.data.numpy_test_seed); }},
 
         {"model", "layers", Kind::kIntegers, true, layer_sizes,
-         [](R& r, const V& v) { r.model.layers.assign(v.integers().begin(), v.integers().end()); }},
+         [](R& r, const V& v) { r.model.layers.assign(v.integers().begin(), v.integers().end()); },
+         [](const R& r) { return cell(r.model.layers); }},
         {"model", "depth", Kind::kInteger, true, [](const V& v) { integer_in(v, 1, kMaxDepth); },
-         [](R& r, const V& v) { r.model.depth = v.integer(); }},
+         [](R& r, const V& v) { r.model.depth = v.integer(); },
+         [](const R& r) { return unset_below_one(r.model.depth); }},
         {"model", "width", Kind::kInteger, true, [](const V& v) { integer_in(v, 1, kMaxWidth); },
-         [](R& r, const V& v) { r.model.width = v.integer(); }},
+         [](R& r, const V& v) { r.model.width = v.integer(); },
+         [](const R& r) { return unset_below_one(r.model.width); }},
         {"model", "residual", Kind::kBool, true, none,
-         [](R& r, const V& v) { r.model.residual = v.boolean(); }},
+         [](R& r, const V& v) { r.model.residual = v.boolean(); },
+         [](const R& r) { return cell(r.model.residual); }},
         {"model", "block_depth", Kind::kInteger, true,
          [](const V& v) {
            if (v.integer() < 1 || v.integer() > 2)
              fail("must be 1 or 2 (dense layers per residual branch)");
          },
-         [](R& r, const V& v) { r.model.block_depth = v.integer(); }},
+         [](R& r, const V& v) { r.model.block_depth = v.integer(); },
+         [](const R& r) { return cell(r.model.block_depth); }},
         {"model", "activation", Kind::kString, true,
          [](const V& v) { Activation::parse(v.string()); },
-         [](R& r, const V& v) { r.model.activation = Activation::parse(v.string()); }},
+         [](R& r, const V& v) { r.model.activation = Activation::parse(v.string()); },
+         [](const R& r) { return r.model.activation.str(); }},
         {"model", "norm", Kind::kString, true, [](const V& v) { one_of(v, norm_names(), "norm"); },
-         [](R& r, const V& v) { r.model.norm = parse_norm(v.string()); }},
+         [](R& r, const V& v) { r.model.norm = parse_norm(v.string()); },
+         [](const R& r) { return norm_name(r.model.norm); }},
         {"model", "output", Kind::kString, true, [](const V& v) { parse_output(v.string()); },
-         [](R& r, const V& v) { r.model.output = parse_output(v.string()); }},
+         [](R& r, const V& v) { r.model.output = parse_output(v.string()); },
+         [](const R& r) { return output_name(r.model.output); }},
         {"model", "precision", Kind::kString, true,
          [](const V& v) {
            one_of(v, {"float", "double"}, "precision");
          },
          [](R& r, const V& v) {
            r.model.precision = v.string() == "double" ? Precision::kDouble : Precision::kFloat;
+         },
+         [](const R& r) {
+           return std::string(r.model.precision == Precision::kDouble ? "double" : "float");
          }},
 
         {"model", "parametrization", Kind::kString, true,
          [](const V& v) { one_of(v, parametrization_names(), "parametrization"); },
-         [](R& r, const V& v) { r.model.parametrization = parse_parametrization(v.string()); }},
+         [](R& r, const V& v) { r.model.parametrization = parse_parametrization(v.string()); },
+         [](const R& r) { return parametrization_name(r.model.parametrization); }},
         {"model", "base_width", Kind::kInteger, true,
          [](const V& v) { integer_in(v, 1, kMaxWidth); },
-         [](R& r, const V& v) { r.model.base_width = v.integer(); }},
+         [](R& r, const V& v) { r.model.base_width = v.integer(); },
+         [](const R& r) { return unset_below_one(r.model.base_width); }},
 
         {"init", "scheme", Kind::kString, true, [](const V& v) { Scheme::parse(v.string()); },
          [](R& r, const V& v) {
            r.scheme = v.string();
            r.init.weights = Scheme::parse(v.string());
-         }},
+         },
+         [](const R& r) { return r.scheme; }},
         {"init", "bias", Kind::kString, true, bias_scheme,
-         [](R& r, const V& v) { r.init.bias_text = v.string(); }},
+         [](R& r, const V& v) { r.init.bias_text = v.string(); },
+         [](const R& r) {
+           return r.init.bias_text.empty() ? std::string("default") : r.init.bias_text;
+         }},
         {"init", "scale", Kind::kNumber, true, positive,
-         [](R& r, const V& v) { r.init.scale = v.number(); }},
+         [](R& r, const V& v) { r.init.scale = v.number(); },
+         [](const R& r) { return cell(r.init.scale); }},
         {"init", "generator", Kind::kString, true, generator_name,
-         [](R& r, const V& v) { r.init.generator = v.string(); }},
+         [](R& r, const V& v) { r.init.generator = v.string(); },
+         [](const R& r) { return r.init.generator; }},
         {"init", "numpy_seed", Kind::kInteger, true, numpy_seed_value,
-         [](R& r, const V& v) { r.init.numpy_seed = v.integer(); }},
+         [](R& r, const V& v) { r.init.numpy_seed = v.integer(); },
+         [](const R& r) { return unset_below_zero(r.init.numpy_seed); }},
 
         {"train", "optimizer", Kind::kString, true, [](const V& v) { parse_optimizer(v.string()); },
-         [](R& r, const V& v) { r.train.optimizer.kind = parse_optimizer(v.string()); }},
+         [](R& r, const V& v) { r.train.optimizer.kind = parse_optimizer(v.string()); },
+         [](const R& r) { return optimizer_name(r.train.optimizer.kind); }},
         {"train", "lr", Kind::kNumber, true, positive,
-         [](R& r, const V& v) { r.train.optimizer.lr = v.number(); }},
+         [](R& r, const V& v) { r.train.optimizer.lr = v.number(); },
+         [](const R& r) { return cell(r.train.optimizer.lr); }},
         {"train", "momentum", Kind::kNumber, true, fraction,
-         [](R& r, const V& v) { r.train.optimizer.momentum = v.number(); }},
+         [](R& r, const V& v) { r.train.optimizer.momentum = v.number(); },
+         [](const R& r) { return cell(r.train.optimizer.momentum); }},
         {"train", "beta1", Kind::kNumber, true, fraction,
-         [](R& r, const V& v) { r.train.optimizer.beta1 = v.number(); }},
+         [](R& r, const V& v) { r.train.optimizer.beta1 = v.number(); },
+         [](const R& r) { return cell(r.train.optimizer.beta1); }},
         {"train", "beta2", Kind::kNumber, true, fraction,
-         [](R& r, const V& v) { r.train.optimizer.beta2 = v.number(); }},
+         [](R& r, const V& v) { r.train.optimizer.beta2 = v.number(); },
+         [](const R& r) { return cell(r.train.optimizer.beta2); }},
         {"train", "eps", Kind::kNumber, true, positive,
-         [](R& r, const V& v) { r.train.optimizer.eps = v.number(); }},
+         [](R& r, const V& v) { r.train.optimizer.eps = v.number(); },
+         [](const R& r) { return cell(r.train.optimizer.eps); }},
         {"train", "weight_decay", Kind::kNumber, true, non_negative,
-         [](R& r, const V& v) { r.train.optimizer.weight_decay = v.number(); }},
+         [](R& r, const V& v) { r.train.optimizer.weight_decay = v.number(); },
+         [](const R& r) { return cell(r.train.optimizer.weight_decay); }},
         {"train", "batch", Kind::kInteger, true, [](const V& v) { at_least(v, 0); },
-         [](R& r, const V& v) { r.train.batch = v.integer(); }},
+         [](R& r, const V& v) { r.train.batch = v.integer(); },
+         [](const R& r) { return cell(r.train.batch); }},
         {"train", "steps", Kind::kInteger, true, [](const V& v) { at_least(v, 0); },
-         [](R& r, const V& v) { r.train.steps = v.integer(); }},
+         [](R& r, const V& v) { r.train.steps = v.integer(); },
+         [](const R& r) { return unset_below_one(r.train.steps); }},
         {"train", "epochs", Kind::kInteger, true, [](const V& v) { at_least(v, 0); },
-         [](R& r, const V& v) { r.train.epochs = v.integer(); }},
+         [](R& r, const V& v) { r.train.epochs = v.integer(); },
+         [](const R& r) { return unset_below_one(r.train.epochs); }},
         {"train", "eval_every", Kind::kInteger, true, [](const V& v) { at_least(v, 0); },
-         [](R& r, const V& v) { r.train.eval_every = v.integer(); }},
+         [](R& r, const V& v) { r.train.eval_every = v.integer(); },
+         [](const R& r) { return cell(r.train.eval_every); }},
         {"train", "target_loss", Kind::kNumber, true, non_negative,
-         [](R& r, const V& v) { r.train.target_loss = v.number(); }},
+         [](R& r, const V& v) { r.train.target_loss = v.number(); },
+         [](const R& r) { return cell(r.train.target_loss); }},
         {"train", "target_accuracy", Kind::kNumber, true,
          [](const V& v) {
            if (!(v.number() >= 0 && v.number() <= 1)) fail("must be in [0, 1]");
          },
-         [](R& r, const V& v) { r.train.target_accuracy = v.number(); }},
+         [](R& r, const V& v) { r.train.target_accuracy = v.number(); },
+         [](const R& r) { return cell(r.train.target_accuracy); }},
         {"train", "stop_at_target", Kind::kBool, true, none,
-         [](R& r, const V& v) { r.train.stop_at_target = v.boolean(); }},
+         [](R& r, const V& v) { r.train.stop_at_target = v.boolean(); },
+         [](const R& r) { return cell(r.train.stop_at_target); }},
         {"train", "stall_window", Kind::kInteger, true, [](const V& v) { at_least(v, 0); },
-         [](R& r, const V& v) { r.train.stall_window = v.integer(); }},
+         [](R& r, const V& v) { r.train.stall_window = v.integer(); },
+         [](const R& r) { return cell(r.train.stall_window); }},
         {"train", "stall_tolerance", Kind::kNumber, true, non_negative,
-         [](R& r, const V& v) { r.train.stall_tolerance = v.number(); }},
+         [](R& r, const V& v) { r.train.stall_tolerance = v.number(); },
+         [](const R& r) { return cell(r.train.stall_tolerance); }},
         {"train", "stop_on_stall", Kind::kBool, true, none,
-         [](R& r, const V& v) { r.train.stop_on_stall = v.boolean(); }},
+         [](R& r, const V& v) { r.train.stop_on_stall = v.boolean(); },
+         [](const R& r) { return cell(r.train.stop_on_stall); }},
 
         {"probes", "every", Kind::kInteger, true, [](const V& v) { at_least(v, 0); },
-         [](R& r, const V& v) { r.probes.every = v.integer(); }},
+         [](R& r, const V& v) { r.probes.every = v.integer(); },
+         [](const R& r) { return cell(r.probes.every); }},
         {"probes", "schedule", Kind::kString, true,
          [](const V& v) {
            one_of(v, {"every", "log"}, "schedule");
          },
-         [](R& r, const V& v) { r.probes.log_schedule = v.string() == "log"; }},
+         [](R& r, const V& v) { r.probes.log_schedule = v.string() == "log"; },
+         [](const R& r) { return std::string(r.probes.log_schedule ? "log" : "every"); }},
         {"probes", "batch", Kind::kInteger, true, [](const V& v) { at_least(v, 0); },
-         [](R& r, const V& v) { r.probes.batch = v.integer(); }},
+         [](R& r, const V& v) { r.probes.batch = v.integer(); },
+         [](const R& r) { return cell(r.probes.batch); }},
         {"probes", "dump_weights", Kind::kIntegers, true, dump_steps,
          [](R& r, const V& v) {
            r.probes.dump_weights.assign(v.integers().begin(), v.integers().end());
-         }},
+         },
+         [](const R& r) { return cell(r.probes.dump_weights); }},
     };
     const auto shared_end = fixed.end() - 1;  // dump_weights comes after the probes' own keys
     std::vector<Key> own;

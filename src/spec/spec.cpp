@@ -109,6 +109,28 @@ std::string Experiment::place(const std::vector<std::string>& keys) const {
   return path;
 }
 
+std::vector<std::pair<std::string, std::string>> run_settings(const RunConfig& run) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const Key& key : keys()) {
+    if (key.section.empty()) continue;
+    std::string dotted = key.dotted();
+    const auto written = run.written.find(dotted);
+    std::string value = written != run.written.end() ? written->second
+                        : key.read                   ? key.read(run)
+                                                     : "";
+    out.emplace_back(std::move(dotted), std::move(value));
+  }
+  return out;
+}
+
+std::vector<std::string> setting_names() {
+  std::vector<std::string> out;
+  for (const Key& key : keys()) {
+    if (!key.section.empty()) out.push_back(key.dotted());
+  }
+  return out;
+}
+
 Experiment parse_experiment(const std::string& text, const std::string& source,
                             const SpecOptions& options) {
   try {

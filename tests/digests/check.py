@@ -81,10 +81,13 @@ def read_table():
 
 def run_settings(run_id, runs_csv):
     """'run 12 (model.layers=2-64-64-1, train.batch=7, ...)' from a runs.csv text."""
-    for row in csv.DictReader(io.StringIO(runs_csv)):
+    rows = list(csv.DictReader(io.StringIO(runs_csv)))
+    # the seed and the setting columns (one per spec key) that differ between the runs
+    varying = [k for k in (rows[0] if rows else {})
+               if (k == "seed" or "." in k) and len({r[k] for r in rows}) > 1]
+    for row in rows:
         if row.get("run_id") == run_id:
-            axes = {k: v for k, v in row.items() if "." in k or k in ("seed", "scheme", "activation")}
-            return f"run {run_id} ({', '.join(f'{k}={v}' for k, v in axes.items())})"
+            return f"run {run_id} ({', '.join(f'{k}={row[k]}' for k in varying)})"
     return f"run {run_id}"
 
 

@@ -21,7 +21,10 @@ REQUIRED_FILES = ("runs.csv", "summary.csv", "curves.csv")
 OPTIONAL_FILES = ("layers.csv", "histograms.csv", "symmetry.csv", "jacobian.csv",
                   "correlation.csv", "layer_jacobian.csv", "modes.csv", "stream.csv",
                   "coord_check.csv")
-RUN_TEXT = ("scheme", "activation", "status", "width")
+RUN_TEXT = ("status", "width")
+# Setting columns of runs.csv the figures read under a short name (Experiment.runs["scheme"]); a
+# runs.csv written before the setting columns has them as the fixed columns of that short name.
+RUN_SETTINGS = {"scheme": "init.scheme", "activation": "model.activation"}
 RUN_NUMBERS = ("steps_run", "steps_to_target", "final_train_loss", "final_train_acc",
                "final_test_loss", "final_test_acc")
 # The C++ side's mean-field theory and gain per run (docs/csv.md); read when runs.csv has them.
@@ -96,7 +99,8 @@ def _crossed(tuples):
 
 
 class Experiment:
-    """runs: a DataFrame indexed by run_id (ascending) with RUN_TEXT, RUN_NUMBERS, the RUN_THEORY
+    """runs: a DataFrame indexed by run_id (ascending) with RUN_TEXT, RUN_SETTINGS (by their short
+    names), RUN_NUMBERS, the RUN_THEORY
     columns runs.csv has, seed (text), setting, key (the tuple of grid axis values) and the axis
     columns. setting_keys[s], setting_runs[s] (run ids), labels[s]: setting s. curves, layers,
     histograms, symmetry, jacobian, correlation, layer_jacobian: typed DataFrames with
@@ -141,7 +145,10 @@ class Experiment:
 
     def _read_runs(self):
         runs = self.tables["runs.csv"]
-        runs.require("run_id", "experiment", *RUN_TEXT[:2], "width", "status", *RUN_NUMBERS)
+        runs.require("run_id", "experiment", *RUN_TEXT, *RUN_NUMBERS)
+        for short, key in RUN_SETTINGS.items():
+            if not runs.has(short):
+                runs.require(key)
         if len(runs) == 0:
             raise DataError(f"{runs.path}: no runs")
         summary = self.tables["summary.csv"]
@@ -154,6 +161,8 @@ class Experiment:
         frame = pd.DataFrame({"run_id": run_ids})
         for c in RUN_TEXT:
             frame[c] = runs.text(c)
+        for short, key in RUN_SETTINGS.items():
+            frame[short] = runs.text(key if runs.has(key) else short)
         for c in RUN_NUMBERS:
             frame[c] = runs.floats(c)
         for c in RUN_THEORY:
