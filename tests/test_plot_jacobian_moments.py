@@ -12,9 +12,9 @@ width 16, so J = dz_L/dx is square; a zip group of orthogonal tanh and He ReLU, 
   sw2 (sw2 / 2)^d and m1^2 (2 d + 1) (He weights) from runs.csv's sigma_w2; the legend names the
   zip labels;
 - scripts/jacobian_moments.py prints the table: one row per setting and depth, the same m1;
-- the figure is skipped with a note (and a stale PNG removed) without jacobian.csv, without
-  runs.csv's q_star column and when J is not square; the table command then fails with one
-  line.
+- the figure is skipped with a note (and a stale PNG removed) without jacobian.csv and without
+  runs.csv's q_star column, and without a note when J is not square (the figure does not apply);
+  the table command then fails with one line.
 Exits 77 (ctest SKIP_RETURN_CODE) when numpy, pandas or matplotlib is missing.
 """
 
@@ -147,22 +147,24 @@ def check_table(source, folder, want):
     print(f"  jacobian_moments.py: {len(rows)} rows, m1 as computed here")
 
 
-def check_skipped(source, folder, work, name, edit, reason):
-    """A copy of folder (with its plots) edited by edit: the figure skipped with reason, the
-    stale PNG removed, the table command failing with one line."""
+def check_skipped(source, folder, work, name, edit, reason, noted=True):
+    """A copy of folder (with its plots) edited by edit: the figure skipped with reason (noted:
+    in a note; else without one, as a figure that does not apply), the stale PNG removed, the
+    table command failing with one line."""
     copy = os.path.join(work, name)
     shutil.copytree(folder, copy)
     edit(copy)
     r = plot_script(source, copy)
     check(r.returncode == 0, f"plot.py {name}: exit {r.returncode}\n{r.stderr}")
-    check(f"skip {NAME}: {reason}" in r.stdout, f"plot.py {name}: no note 'skip {NAME}: "
-                                                f"{reason}'\n{r.stdout}")
+    check((f"skip {NAME}: {reason}" in r.stdout) == noted,
+          f"plot.py {name}: {'no' if noted else 'a'} note 'skip {NAME}: {reason}'\n{r.stdout}")
     check(not os.path.exists(os.path.join(copy, "plots", NAME)),
           f"plot.py {name}: {NAME} is still there")
     r = run([sys.executable, os.path.join(source, "scripts", "jacobian_moments.py"), copy])
     check(r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1 and reason in r.stderr,
           f"jacobian_moments.py {name}: exit {r.returncode}, stderr {r.stderr!r}")
-    print(f"  {name}: skipped with '{reason}', the stale PNG removed")
+    print(f"  {name}: skipped {'with' if noted else 'without a note,'} '{reason}', the stale PNG "
+          f"removed")
 
 
 def rewrite_runs(folder, edit):
@@ -210,7 +212,7 @@ def body(arguments, work):
                   lambda d: os.remove(os.path.join(d, "jacobian.csv")), "no jacobian.csv")
     check_skipped(source, folder, work, "no_q_star", drop_q_star,
                   "runs.csv has no q_star column")
-    check_skipped(source, folder, work, "not_square", widen_inputs, "J is not square")
+    check_skipped(source, folder, work, "not_square", widen_inputs, "J is not square", noted=False)
 
 
 if __name__ == "__main__":

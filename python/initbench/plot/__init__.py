@@ -129,9 +129,11 @@ CSV files gives the same PNGs, so `make reproduce` leaves committed figures unch
 Figures are deterministic (style.py): fixed dpi, matplotlib's default style (no user
 matplotlibrc), no metadata in the PNG, so the same CSV files give byte-identical PNGs.
 
-Required: runs.csv, summary.csv, curves.csv. Optional (the figure is skipped with a note when the
-file is missing or has only its header): layers.csv, histograms.csv, symmetry.csv, jacobian.csv,
-correlation.csv, layer_jacobian.csv, modes.csv, stream.csv, coord_check.csv, spec.toml, meta.json. A missing
+Required: runs.csv, summary.csv, curves.csv. Optional (the figure is skipped when the file is
+missing or has only its header, with a note when the spec asked for the figure: its probe is on,
+or for the grid figures a target, an init.scale axis, two numeric axes; asked.py): layers.csv,
+histograms.csv, symmetry.csv, jacobian.csv, correlation.csv, layer_jacobian.csv, modes.csv,
+stream.csv, coord_check.csv, spec.toml, meta.json. A missing
 required file, a missing column, a row with the wrong number of fields or a value that is not a
 number stops the script with one line naming the file (and the line and column) before any figure
 is drawn (experiment.py, initbench.tables). PNGs of ours that the data no longer allows are
@@ -156,30 +158,33 @@ FIGURES = ("curves.png", "layers.png", "hist_activation.png", "hist_delta.png", 
 
 
 def _jobs():
-    """(figure, draw function, extra arguments) in the order the figures are drawn."""
+    """(figure, draw function, extra arguments, asked) in the order the figures are drawn;
+    asked(exp): whether the spec asks for the figure (asked.py), so that a figure it asked for
+    but that could not be drawn is noted and the others are skipped silently."""
     from . import correlation, curves, fractions, heatmap, histograms, jacobian, jacobian_moments
     from . import layer_jacobian, layers, length_variance, mode_times, modes, scale
     from . import steps_to_target, stream, symmetry, coord_check, lr_transfer
-    return [("curves.png", curves.draw, ()),
-            ("layers.png", layers.draw, ()),
-            ("hist_activation.png", histograms.draw, ("activation",)),
-            ("hist_delta.png", histograms.draw, ("delta",)),
-            ("saturated.png", fractions.draw, ("saturated.png",)),
-            ("dead.png", fractions.draw, ("dead.png",)),
-            ("symmetry.png", symmetry.draw, ()),
-            ("jacobian.png", jacobian.draw, ()),
-            ("layer_jacobian.png", layer_jacobian.draw, ()),
-            ("heatmap.png", heatmap.draw, ()),
-            ("steps_to_target.png", steps_to_target.draw, ()),
-            ("scale.png", scale.draw, ()),
-            ("correlation.png", correlation.draw, ()),
-            ("length_variance.png", length_variance.draw, ()),
-            ("jacobian_moments.png", jacobian_moments.draw, ()),
-            ("modes.png", modes.draw, ()),
-            ("mode_times.png", mode_times.draw, ()),
-            ("stream.png", stream.draw, ()),
-            ("coord_check.png", coord_check.draw, ()),
-            ("lr_transfer.png", lr_transfer.draw, ())]
+    from . import asked as a
+    return [("curves.png", curves.draw, (), a.always),
+            ("layers.png", layers.draw, (), a.layers),
+            ("hist_activation.png", histograms.draw, ("activation",), a.probe("histograms")),
+            ("hist_delta.png", histograms.draw, ("delta",), a.probe("histograms")),
+            ("saturated.png", fractions.draw, ("saturated.png",), a.fraction("saturated_frac")),
+            ("dead.png", fractions.draw, ("dead.png",), a.fraction("dead_frac")),
+            ("symmetry.png", symmetry.draw, (), a.probe("symmetry")),
+            ("jacobian.png", jacobian.draw, (), a.probe("jacobian")),
+            ("layer_jacobian.png", layer_jacobian.draw, (), a.probe("layer_jacobian")),
+            ("heatmap.png", heatmap.draw, (), a.two_numeric_axes),
+            ("steps_to_target.png", steps_to_target.draw, (), a.target),
+            ("scale.png", scale.draw, (), a.axis("init.scale")),
+            ("correlation.png", correlation.draw, (), a.probe("correlation")),
+            ("length_variance.png", length_variance.draw, (), a.relu_correlation),
+            ("jacobian_moments.png", jacobian_moments.draw, (), a.square_jacobian),
+            ("modes.png", modes.draw, (), a.probe("modes")),
+            ("mode_times.png", mode_times.draw, (), a.probe("modes")),
+            ("stream.png", stream.draw, (), a.probe("stream")),
+            ("coord_check.png", coord_check.draw, (), a.probe("coord_check")),
+            ("lr_transfer.png", lr_transfer.draw, (), a.varying("train.lr", "model.width"))]
 
 
 def setup_matplotlib():
@@ -205,13 +210,14 @@ def plot(folder, figures=None):
     for note in exp.notes:
         print(f"note: {note}", flush=True)
     exp.notes = []
-    for name, draw, args in _jobs():
+    for name, draw, args, asked in _jobs():
         skipped = draw(exp, *args)
         for note in exp.notes:
             print(f"note: {note}", flush=True)
         exp.notes = []
         if skipped:
-            print(f"note: skip {name}: {skipped}", flush=True)
+            if asked(exp):  # a figure the spec did not ask for is skipped without a word
+                print(f"note: skip {name}: {skipped}", flush=True)
             stale = os.path.join(exp.out, name)
             if os.path.isfile(stale):
                 os.remove(stale)
