@@ -571,21 +571,27 @@ def check_experiment(folder, grid, plans):
         if name.endswith(".csv"):
             read_table(folder, name)  # 2. every CSV parses
 
-    # runs.csv: one row per run, in grid order, with the run's identity and axis columns.
+    # runs.csv: one row per run, in grid order, with the run's identity and a setting column per
+    # spec key (docs/csv.md), the grid axes among them.
     header, runs = read_table(folder, "runs.csv")
     check(len(runs) == R, f"runs.csv: {len(runs)} rows for a grid of {R} runs")
     fixed = header.index("verdict") + 1  # the last fixed column (docs/csv.md)
+    if header[fixed:fixed + 2] == ["final_val_loss", "final_val_acc"]:
+        fixed += 2
+    settings = header[fixed:]
     axes = [a for a in grid.axes if a != "seed"]
-    check(header[fixed:] == axes,
-          f"runs.csv: axis columns {header[fixed:]}, expected {axes} (grid order, seed apart)")
+    check(all("." in c for c in settings) and len(set(settings)) == len(settings),
+          f"runs.csv: setting columns {settings} (one per dotted key)")
+    missing = [k for k in list(DEFAULTS) + axes if k != "seed" and k not in settings]
+    check(not missing, f"runs.csv: no setting column for {missing}")
     _, curves = read_table(folder, "curves.csv")
     curves_by_run = group_steps(curves, "curves.csv", R)
     for i, (row, plan, run) in enumerate(zip(runs, plans, grid.runs)):
         where = f"runs.csv run {i}"
         check(row["run_id"] == str(i), f"{where}: run_id {row['run_id']} (rows in grid order)")
         check(row["experiment"] == grid.name, f"{where}: experiment {row['experiment']}")
-        check(row["scheme"] == plan.scheme, f"{where}: scheme {row['scheme']!r}, the spec has "
-              f"{plan.scheme!r}")
+        check(row["init.scheme"] == plan.scheme, f"{where}: init.scheme {row['init.scheme']!r}, "
+              f"the spec has {plan.scheme!r}")
         base, _, arg = plan.activation.partition("(")
         activation = base
         if arg and base in ACTIVATION_DEFAULT_PARAM:
@@ -593,15 +599,17 @@ def check_experiment(folder, grid, plans):
             value = float(arg.rstrip(")").split("=")[-1])
             if value != default:
                 activation = f"{base}({param}={shortest(value)})"
-        check(row["activation"] == activation, f"{where}: activation {row['activation']}, "
-              f"expected {activation}")
+        # as the spec wrote it, or (unset) the default's name
+        check(row["model.activation"] in (plan.activation, activation),
+              f"{where}: model.activation {row['model.activation']}, expected {activation}")
         check(row["layers"] == "-".join(map(str, plan.sizes)),
               f"{where}: layers {row['layers']}, expected {plan.sizes}")
         check(int(row["depth"]) == plan.L - 1, f"{where}: depth {row['depth']}")
         check(int(row["width"]) == max(plan.sizes[1:-1], default=0),
               f"{where}: width {row['width']}")
         check(int(row["seed"]) == plan.seed, f"{where}: seed {row['seed']}, expected {plan.seed}")
-        check(number(row["lr"]) == plan.lr, f"{where}: lr {row['lr']}, expected {plan.lr}")
+        check(number(row["train.lr"]) == plan.lr,
+              f"{where}: train.lr {row['train.lr']}, expected {plan.lr}")
         for axis, text in grid.axis_values(run):
             if axis != "seed":
                 check(row[axis] == text,
