@@ -283,24 +283,13 @@ void histogram_rows(const Eigen::MatrixBase<Derived>& x, const Bins& bins, long 
       ++counts[slot];
     }
   }
-  const double inf = std::numeric_limits<double>::infinity();
-  for (std::size_t s = 0; s < counts.size(); ++s) {
-    HistogramRow row;
-    row.layer = layer;
-    row.quantity = quantity;
-    if (s == 0) {
-      row.bin_lo = -inf;
-      row.bin_hi = bins.lo;
-    } else if (s == counts.size() - 1) {
-      row.bin_lo = bins.hi;
-      row.bin_hi = inf;
-    } else {
-      row.bin_lo = bins.lo + width * static_cast<double>(s - 1);
-      row.bin_hi = s == counts.size() - 2 ? bins.hi : bins.lo + width * static_cast<double>(s);
-    }
-    row.count = counts[s];
-    out.push_back(std::move(row));
-  }
+  HistogramRow row;
+  row.layer = layer;
+  row.quantity = quantity;
+  row.lo = bins.lo;
+  row.hi = bins.hi;
+  row.counts = std::move(counts);
+  out.push_back(std::move(row));
 }
 
 }  // namespace
@@ -957,8 +946,8 @@ const std::vector<Probe>& probe_registry() {
                  .max = kWidth},
                 {.name = "histogram_every", .type = Type::kInteger}},
        .steps =
-           [](const ProbeConfig& p, long total, const std::set<long>& layers) {
-             return own_or_layers(p.on("histograms"), p.integer("histogram_every"), total, layers);
+           [](const ProbeConfig& p, long total, const std::set<long>&) {
+             return own_or_ends(p.on("histograms"), p.integer("histogram_every"), total);
            },
        .run_float = run_histograms<float>,
        .run_double = run_histograms<double>,

@@ -124,21 +124,32 @@ TEST_CASE("histograms: fixed bins, underflow and overflow, every value counted o
   delta[1] = {0.0, 5.0, 1};  // dz1 = 0, 9, 0, 2.5, 5, 0: 5 (= hi) is in the bin, 9 overflows
   delta[2] = {-1.0, 1.0, 4};
   const auto rows = histograms(net, net.workspace(), 2, act, delta);
-  auto count = [&](long layer, const std::string& q, double lo) {
+  // slot 0: below lo, 1..B: the bins, B + 1: above hi
+  auto count = [&](long layer, const std::string& q, std::size_t slot) {
     for (const auto& r : rows) {
-      if (r.layer == layer && r.quantity == q && r.bin_lo == lo) return r.count;
+      if (r.layer == layer && r.quantity == q) return r.counts.at(slot);
     }
     return -1L;
   };
-  CHECK(count(1, "activation", -HUGE_VAL) == 0);
-  CHECK(count(1, "activation", -1.0) == 0);
-  CHECK(count(1, "activation", 0.0) == 4);  // 0, 0, 0, 0.5
-  CHECK(count(1, "activation", 1.0) == 1);  // 1 (2.5 overflows)
-  CHECK(count(1, "activation", 2.0) == 1);  // the overflow row starts at hi
-  CHECK(count(2, "activation", 5.0) == 1);
-  CHECK(count(1, "delta", 0.0) == 5);
-  CHECK(count(1, "delta", 5.0) == 1);
-  CHECK(count(2, "delta", 1.0) == 2);
+  CHECK(count(1, "activation", 0) == 0);
+  CHECK(count(1, "activation", 1) == 0);
+  CHECK(count(1, "activation", 2) == 4);  // 0, 0, 0, 0.5
+  CHECK(count(1, "activation", 3) == 1);  // 1 (2.5 overflows)
+  CHECK(count(1, "activation", 4) == 1);  // the overflow slot
+  CHECK(count(2, "activation", 2) == 1);  // 5.5 in [5, 10]
+  CHECK(count(1, "delta", 1) == 5);
+  CHECK(count(1, "delta", 2) == 1);
+  CHECK(count(2, "delta", 5) == 2);
+  for (const auto& r : rows) {
+    CHECK(r.lo == (r.quantity == "activation" ? act : delta)[static_cast<std::size_t>(r.layer)].lo);
+    CHECK(r.hi == (r.quantity == "activation" ? act : delta)[static_cast<std::size_t>(r.layer)].hi);
+    CHECK(r.counts.size() ==
+          static_cast<std::size_t>(
+              (r.quantity == "activation" ? act : delta)[static_cast<std::size_t>(r.layer)].count) +
+              2);
+  }
+  // the counts column: the integers separated by spaces
+  CHECK(rows.front().counts_text() == "0 0 4 1 1");
   // chosen bins: relu activations start at 0, and the largest value lands in the last bin
   const auto relu_bins = activation_bins(net, net.workspace(), 2, 4);
   CHECK(relu_bins[1].lo == 0.0);
@@ -146,11 +157,14 @@ TEST_CASE("histograms: fixed bins, underflow and overflow, every value counted o
   const auto d_bins = delta_bins(net, net.workspace(), 2, 4);
   const auto chosen = histograms(net, net.workspace(), 2, relu_bins, d_bins);
   for (const auto& r : chosen) {
-    if (r.bin_lo == -HUGE_VAL || r.bin_hi == HUGE_VAL) CHECK(r.count == 0);
+    CHECK(r.counts.front() == 0);
+    CHECK(r.counts.back() == 0);
   }
   long total = 0;
   for (const auto& r : rows) {
-    if (r.layer == 1 && r.quantity == "activation") total += r.count;
+    if (r.layer == 1 && r.quantity == "activation") {
+      for (const long c : r.counts) total += c;
+    }
   }
   CHECK(total == 6);
 }

@@ -257,12 +257,14 @@ TEST_CASE("probe schedules: each probe on its own steps, none on when nothing is
   CHECK(s.any_at(15));
   CHECK(!s.any_at(16));
   p.every = 7;
-  p.set("histograms", true);  // with the layers
+  p.set("histograms", true);  // first and last step, as the figures draw them
   p.set("jacobian", true);    // first and last step
   const ProbeSchedules t = probe_schedules(p, 20);
   CHECK(t.of("layers") == std::set<long>{0, 7, 14, 20});
-  CHECK(t.of("histograms") == t.of("layers"));
+  CHECK(t.of("histograms") == std::set<long>{0, 20});
   CHECK(t.of("jacobian") == std::set<long>{0, 20});
+  p.set("histogram_every", 7);  // or on a cadence of their own
+  CHECK(probe_schedules(p, 20).of("histograms") == std::set<long>{0, 7, 14, 20});
 }
 
 TEST_CASE("a probe scheduled without per-layer statistics runs on its own probe batch") {

@@ -252,15 +252,27 @@ struct CorrelationRow {
   }
 };
 
-// histograms.csv: counts per bin; the underflow bin is [-inf, lo), the overflow bin [hi, inf].
+// histograms.csv: one row per histogram (run, step, layer, quantity): its range and its counts.
 struct HistogramRow {
   long run_id = 0;
   long step = 0;
   long layer = 0;
   std::string quantity;  // activation | delta
-  double bin_lo = 0;
-  double bin_hi = 0;
-  long count = 0;
+  double lo = 0;         // the regular bins: `counts.size() - 2` equal bins over [lo, hi]
+  double hi = 0;
+  // Entries per bin: counts[0] below lo, counts[1..B] the regular bins (the last holds hi too),
+  // counts[B + 1] above hi or NaN.
+  std::vector<long> counts;
+
+  // The counts column: the integers separated by spaces, underflow first.
+  std::string counts_text() const {
+    std::string out;
+    for (const long c : counts) {
+      if (!out.empty()) out += ' ';
+      out += std::to_string(c);
+    }
+    return out;
+  }
 
   template <typename F>
   void visit(F&& f) const {
@@ -268,9 +280,9 @@ struct HistogramRow {
     f("step", step);
     f("layer", layer);
     f("quantity", quantity);
-    f("bin_lo", bin_lo);
-    f("bin_hi", bin_hi);
-    f("count", count);
+    f("lo", lo);
+    f("hi", hi);
+    f("counts", counts_text());
   }
 };
 

@@ -404,8 +404,8 @@ class Plan:
         self.stop_on_stall = g("train.stop_on_stall")
 
         # Schedules (docs/csv.md): evaluations; layer statistics every K or log-spaced;
-        # histograms, symmetry and correlation on their own *_every or with the layer
-        # statistics; the jacobians on their *_every or at the first and last step.
+        # symmetry and correlation on their own *_every or with the layer statistics; the
+        # histograms and the jacobians on their *_every or at the first and last step.
         eval_every = g("train.eval_every")
         self.eval_steps = every_steps(eval_every if eval_every > 0 else max(self.total, 1),
                                       self.total)
@@ -429,7 +429,8 @@ class Plan:
         jacobian_every = g("probes.jacobian_every")
         self.probe_steps = {
             "layers": layers,
-            "histograms": own_or_layers(g("probes.histograms"), g("probes.histogram_every")),
+            "histograms": first_last_or_every(g("probes.histograms"),
+                                              g("probes.histogram_every")),
             "symmetry": own_or_layers(g("probes.symmetry"), g("probes.symmetry_every")),
             "jacobian": first_last_or_every(g("probes.jacobian"), jacobian_every),
             "correlation": own_or_layers(g("probes.correlation"), g("probes.correlation_every")),
@@ -750,8 +751,8 @@ def check_experiment(folder, grid, plans):
                       f"symmetry.csv run {i} step {step} layer {l}: distinct_neurons "
                       f"{r['distinct_neurons']} of {plan.sizes[l]}")
 
-    # histograms.csv: per step, layer and quantity: the bins plus under- and overflow, with
-    # edges fixed over the run and counts adding up to units x probe samples.
+    # histograms.csv: per step, layer and quantity one row: the counts of the bins plus under- and
+    # overflow, adding up to units x probe samples, with a range fixed over the run.
     rows = read_probe_rows(folder, "histograms.csv")
     by_run = group_steps(rows, "histograms.csv", R)
     for i, plan in enumerate(plans):
@@ -768,17 +769,17 @@ def check_experiment(folder, grid, plans):
             check(set(hist) == wanted, f"histograms.csv run {i} step {step}: (layer, quantity) "
                   f"{sorted(hist)}, expected layers 1..{plan.L} x activation, delta")
             n = plan.probe_samples(step)
-            for (l, q), bins in hist.items():
+            for (l, q), rows_lq in hist.items():
                 where = f"histograms.csv run {i} step {step} layer {l} {q}"
-                check(len(bins) == plan.bins + 2,
-                      f"{where}: {len(bins)} bins, expected {plan.bins} + under- and overflow")
-                total = sum(int(b["count"]) for b in bins)
+                check(len(rows_lq) == 1, f"{where}: {len(rows_lq)} rows, expected one histogram")
+                counts = [int(c) for c in rows_lq[0]["counts"].split(" ")]
+                check(len(counts) == plan.bins + 2,
+                      f"{where}: {len(counts)} counts, expected {plan.bins} + under- and overflow")
+                total = sum(counts)
                 check(total == plan.sizes[l] * n,
                       f"{where}: counts add up to {total}, expected {plan.sizes[l]} units x {n} "
                       f"probe samples")
-                check(bins[0]["bin_lo"] == "-inf" and bins[-1]["bin_hi"] == "inf",
-                      f"{where}: outer bins {bins[0]['bin_lo']}, {bins[-1]['bin_hi']}")
-                edge = [(b["bin_lo"], b["bin_hi"]) for b in bins]
+                edge = (rows_lq[0]["lo"], rows_lq[0]["hi"])
                 check(edges.setdefault((l, q), edge) == edge,
                       f"{where}: bin edges differ from the first histogram's (they are fixed)")
 

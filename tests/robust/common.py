@@ -19,9 +19,10 @@ import traceback
 # A numeric CSV cell as initbench writes it: shortest round-trip decimal, or nan / inf / -inf.
 NUMBER = re.compile(r"^-?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$|^(nan|inf|-inf)$")
 
-# Columns that hold text (docs/csv.md); every other column must hold numbers. Axis columns
-# (runs.csv, summary.csv) are named by a dotted key and hold the value as written in the spec.
-TEXT_COLUMNS = {"experiment", "scheme", "activation", "layers", "status", "quantity",
+# Columns that hold text (docs/csv.md); every other column must hold numbers. Setting columns
+# (runs.csv, summary.csv) are named by a dotted key and hold the value as written in the spec;
+# histograms.csv's counts are integers separated by spaces.
+TEXT_COLUMNS = {"experiment", "scheme", "activation", "layers", "status", "quantity", "counts",
                 # runs.csv's verdicts (docs/diagnosis.md)
                 "symmetric", "vanishing", "exploding", "saturated", "dead", "phase", "stalled",
                 "diverged", "verdict"}

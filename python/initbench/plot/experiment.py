@@ -34,7 +34,7 @@ INT_COLUMNS = ("run_id", "step", "layer", "sample", "k", "width", "pair", "mode"
 STEP_COLUMNS = {
     "layers.csv": ("run_id", "step", "layer", "preact_std", "act_std", "saturated_frac",
                    "dead_frac", "delta_norm", "meanfield_preact_var"),
-    "histograms.csv": ("run_id", "step", "layer", "quantity", "bin_lo", "bin_hi", "count"),
+    "histograms.csv": ("run_id", "step", "layer", "quantity", "lo", "hi", "counts"),
     "symmetry.csv": ("run_id", "step", "layer", "width", "distinct_neurons", "mean_abs_cosine",
                      "act_effective_rank"),
     "jacobian.csv": ("run_id", "step", "sample", "k", "singular_value"),
@@ -45,6 +45,38 @@ STEP_COLUMNS = {
     "coord_check.csv": ("run_id", "step", "layer", "width", "preact", "act", "delta"),
     "curves.csv": ("run_id", "step", "train_loss", "train_acc", "test_loss", "test_acc"),
 }
+
+
+# histograms.csv as initbench wrote it before one row per histogram: one row per bin.
+OLD_HISTOGRAM_COLUMNS = ("run_id", "step", "layer", "quantity", "bin_lo", "bin_hi", "count")
+
+
+def _histogram_bins(frame, t):
+    """histograms.csv's rows (one per histogram: lo, hi and the counts of B + 2 slots) as one row
+    per bin, bin_lo, bin_hi and count, as the figure reads them: [-inf, lo), B equal bins over
+    [lo, hi], (hi, inf]."""
+    parts = []
+    for i, row in enumerate(frame.itertuples(index=False)):
+        try:
+            counts = [int(c) for c in row.counts.split()]
+        except ValueError:
+            raise DataError(f"{t.path}:{t.line(i)}: column 'counts': {row.counts!r} is not "
+                            f"integers separated by spaces") from None
+        if len(counts) < 3:
+            raise DataError(f"{t.path}:{t.line(i)}: column 'counts': {len(counts)} counts, "
+                            f"expected at least 3 (underflow, the bins, overflow)")
+        b = len(counts) - 2
+        edges = row.lo + (row.hi - row.lo) / b * np.arange(b + 1)  # as initbench bins them
+        edges[-1] = row.hi
+        parts.append(pd.DataFrame({
+            "run_id": row.run_id, "step": row.step, "layer": row.layer,
+            "quantity": row.quantity,
+            "bin_lo": np.concatenate([[-np.inf], edges]),
+            "bin_hi": np.concatenate([edges, [np.inf]]),
+            "count": np.asarray(counts, dtype=float)}))
+    if not parts:
+        return pd.DataFrame({c: [] for c in OLD_HISTOGRAM_COLUMNS})
+    return pd.concat(parts, ignore_index=True)
 
 
 def read_spec(path, notes):
@@ -226,10 +258,12 @@ class Experiment:
         if t is None:
             return None
         columns = STEP_COLUMNS[name]
+        if name == "histograms.csv" and t.has("bin_lo") and not t.has("counts"):
+            columns = OLD_HISTOGRAM_COLUMNS  # one row per bin, as initbench wrote it before
         t.require(*columns)
         frame = pd.DataFrame(index=pd.RangeIndex(len(t)))
         for c in columns:
-            if c == "quantity":
+            if c in ("quantity", "counts"):
                 frame[c] = t.text(c)
             elif c in INT_COLUMNS:
                 frame[c] = t.ints(c)
@@ -247,6 +281,8 @@ class Experiment:
                 raise DataError(f"{t.path}:{t.line(i)}: column 'quantity': "
                                 f"'{frame['quantity'].iloc[i]}' is neither 'activation' nor "
                                 f"'delta'")
+        if "counts" in frame.columns:
+            frame = _histogram_bins(frame, t)
         frame["setting"] = self.runs["setting"].reindex(frame["run_id"]).to_numpy()
         return frame
 
