@@ -12,6 +12,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <exception>
 #include <filesystem>
 #include <map>
@@ -411,37 +412,76 @@ int describe(const std::string& path, const SpecOptions& spec_options, int threa
   if (shown < e.runs.size()) fmt::print("  ...\n");
 
   // Cost: floating-point operations of forward and backward (twice step_work's multiply-adds)
-  // times steps, calibrated by timing a few steps of the first run. The data are read once: sizes
-  // only, every run of a spec reads data of the same shape.
+  // times steps, plus each run's fixed cost (its setup, the evaluations at step 0 and the end).
+  // Both are calibrated on run 0 trained twice, for a few steps and for more: the difference
+  // gives the time per step (per FLOP), the rest the fixed cost (one short run timed alone
+  // counts its setup once per step: 50 times he2015's recorded time). The data are read once:
+  // sizes only, every run of a spec reads data of the same shape.
   double total_flop = 0.0;
   std::vector<double> flops;
   const Dataset data = load_dataset(e.runs.front().data, e.runs.front().seed);
+  const Index m = data.X_train.cols();
   for (const RunConfig& run : e.runs) {
-    const double steps = static_cast<double>(run.train.total_steps(data.X_train.cols()));
+    const double steps = static_cast<double>(run.train.total_steps(m));
     flops.push_back(2.0 * step_work(run, data) * steps);
     total_flop += flops.back();
   }
   RunConfig probe = e.runs.front();
-  const long calibration_steps = std::min<long>(probe.train.total_steps(data.X_train.cols()), 50);
-  probe.train.steps = calibration_steps;
-  probe.train.epochs = 0;
-  probe.probes = ProbeConfig{};
-  const auto start = std::chrono::steady_clock::now();
-  train(probe, data);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const long first_steps = probe.train.total_steps(m);
+  const auto timed = [&](long steps, long eval_every) {
+    probe.train.steps = steps;
+    probe.train.epochs = 0;
+    probe.train.eval_every = eval_every;  // 0: step 0 and the end, as every run
+    probe.train.stop_at_target = false;
+    probe.train.stop_on_stall = false;
+    probe.probes = ProbeConfig{};
+    // CPU time, not wall time: on a machine shared with other jobs the wall clock measures the
+    // others too (a load of 10 on 2 cores made the estimates 5 times too long); the estimate is
+    // for cores of its own.
+    const std::clock_t start = std::clock();
+    train(probe, data);
+    return static_cast<double>(std::clock() - start) / CLOCKS_PER_SEC;
+  };
+  const long short_steps = std::min<long>(first_steps, 5);
+  const long calibration_steps = std::min<long>(first_steps, 100);
+  const double short_seconds = timed(short_steps, 0);
+  const double long_seconds = timed(calibration_steps, 0);
+  // An evaluation (a forward pass over the training, validation and test sets) costs what a
+  // training step's FLOPs do not say (large products, no backward): timed apart, as the extra
+  // evaluations of the short run evaluated at every step, per parameter.
+  const double evaluated_seconds = short_steps > 1 ? timed(short_steps, 1) : short_seconds;
+  const auto parameters = [&](const RunConfig& run) {
+    return step_work(run, data) / 3.0 / static_cast<double>(run.train.batch_size(m));
+  };
+  const double eval_per_parameter =
+      short_steps > 1 ? std::max(0.0, evaluated_seconds - short_seconds) /
+                            static_cast<double>(short_steps - 1) / parameters(e.runs.front())
+                      : 0.0;
+  const double step_flop = flops.front() / static_cast<double>(std::max<long>(1, first_steps));
   const double per_flop =
-      seconds / std::max(1.0, flops.front() * static_cast<double>(calibration_steps) /
-                                  static_cast<double>(std::max<long>(
-                                      1, e.runs.front().train.total_steps(data.X_train.cols()))));
+      calibration_steps > short_steps
+          ? std::max(0.0, long_seconds - short_seconds) /
+                (step_flop * static_cast<double>(calibration_steps - short_steps))
+          : 0.0;
+  const double fixed =
+      std::max(0.0, short_seconds - per_flop * step_flop * static_cast<double>(short_steps));
+  // Evaluations beyond step 0 and the end (those are in each run's fixed cost).
+  double eval_seconds = 0.0;
+  for (const RunConfig& run : e.runs) {
+    const long steps = run.train.total_steps(m);
+    if (run.train.eval_every <= 0 || steps <= 0) continue;
+    const double extra = static_cast<double>((steps - 1) / run.train.eval_every);
+    eval_seconds += extra * eval_per_parameter * parameters(run);
+  }
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   const double workers = static_cast<double>(std::min<std::size_t>(
       threads > 0 ? static_cast<std::size_t>(threads) : cores, e.runs.size()));
+  const double seconds =
+      (total_flop * per_flop + eval_seconds + fixed * static_cast<double>(e.runs.size())) / workers;
   fmt::print(
-      "estimated cost: {:.3g} GFLOP of training, about {} on {} thread(s) (calibrated on {} steps "
-      "of run 0; "
-      "evaluation and probes extra)\n",
-      total_flop / 1e9, clock_text(total_flop * per_flop / workers), workers, calibration_steps);
+      "estimated cost: {:.3g} GFLOP of training, about {} on {} thread(s) (calibrated on run 0: "
+      "{} and {} steps; probes extra)\n",
+      total_flop / 1e9, clock_text(seconds), workers, short_steps, calibration_steps);
   return 0;
 }
 
