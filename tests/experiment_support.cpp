@@ -39,7 +39,9 @@ std::vector<RunRecord> run_quick(const Experiment& experiment) {
 }
 
 std::string axis(const RunRecord& record, const std::string& key) {
-  if (key == "seed") return std::to_string(record.run.seed);
+  // the seed as the spec wrote it (load_quick adds INITBENCH_SEED_OFFSET to the run's seed)
+  if (key == "seed")
+    return std::to_string(static_cast<std::uint64_t>(record.run.seed) - seed_offset());
   for (const auto& [name, value] : record.run.settings) {
     if (name == key) return value;
   }
