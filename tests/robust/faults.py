@@ -385,6 +385,7 @@ eval_every = 10
 every = 10
 histograms = true
 histogram_bins = 20
+histogram_every = 1
 symmetry = true
 """
 
