@@ -478,10 +478,19 @@ int describe(const std::string& path, const SpecOptions& spec_options, int threa
       threads > 0 ? static_cast<std::size_t>(threads) : cores, e.runs.size()));
   const double seconds =
       (total_flop * per_flop + eval_seconds + fixed * static_cast<double>(e.runs.size())) / workers;
+  // Runs that stop early (at their target, on a stall; diverged runs too) cost less than
+  // planned: the estimate assumes every run goes to its last step.
+  const bool may_stop = std::any_of(e.runs.begin(), e.runs.end(), [](const RunConfig& run) {
+    return run.train.stop_at_target || run.train.stop_on_stall;
+  });
   fmt::print(
-      "estimated cost: {:.3g} GFLOP of training, about {} on {} thread(s) (calibrated on run 0: "
-      "{} and {} steps; probes extra)\n",
-      total_flop / 1e9, clock_text(seconds), workers, short_steps, calibration_steps);
+      "estimated cost: {:.3g} GFLOP of training, {} {} on {} thread(s) (calibrated on run 0: "
+      "{} and {} steps; probes extra{})\n",
+      total_flop / 1e9, may_stop ? "at most" : "about", clock_text(seconds), workers, short_steps,
+      calibration_steps,
+      may_stop ? "; every run to its last step, while runs that reach their target or stall stop "
+                 "early"
+               : "");
   return 0;
 }
 
