@@ -748,8 +748,8 @@ TEST_CASE(
     CHECK(net.running().mean[static_cast<std::size_t>(l)].isZero());
     CHECK(net.running().var[static_cast<std::size_t>(l)].isOnes());
   }
-  std::vector<Matrix<double>> z_train;
-  for (Index l = 0; l < net.num_layers(); ++l)
+  std::vector<Matrix<double>> z_train(1);  // index 0 unused, as Z[0]
+  for (Index l = 1; l < net.num_layers(); ++l)
     z_train.push_back(ws.Z[static_cast<std::size_t>(l)].leftCols(n));
   net.update_running_stats(n);
   for (Index l = 1; l < net.num_layers(); ++l) {
