@@ -348,16 +348,23 @@ class NumpyResidualNet:
         return float(cost)
 
 
+def torch_linears(torch, np, sizes, activation):
+    """One nn.Linear per layer, with init_params' weights and zero biases."""
+    linears = []
+    for l, (W, _) in enumerate(init_params(np, sizes, activation), start=1):
+        lin = torch.nn.Linear(sizes[l - 1], sizes[l])
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(W))
+            lin.bias.zero_()
+        linears.append(lin)
+    return linears
+
+
 class TorchNet:
     def __init__(self, torch, np, name):
         sizes, activation, batch, output = workload_spec(name)
         layers = []
-        inits = init_params(np, sizes, activation)
-        for l in range(1, len(sizes)):
-            lin = torch.nn.Linear(sizes[l - 1], sizes[l])
-            with torch.no_grad():
-                lin.weight.copy_(torch.from_numpy(inits[l - 1][0]))
-                lin.bias.zero_()
+        for l, lin in enumerate(torch_linears(torch, np, sizes, activation), start=1):
             layers.append(lin)
             if l < len(sizes) - 1:
                 if NORM.get(name) == "batch":
@@ -366,7 +373,6 @@ class TorchNet:
                 elif NORM.get(name) == "layer":
                     layers.append(torch.nn.LayerNorm(sizes[l], eps=NORM_EPS))
                 layers.append(torch.nn.ReLU() if activation == "relu" else torch.nn.Tanh())
-        del inits
         self.model = torch.nn.Sequential(*layers)
         X, Y = make_data(np, sizes, batch, output)
         self.X = torch.from_numpy(X.T.copy())  # PyTorch: samples are rows
@@ -393,15 +399,7 @@ class TorchResidualNet(TorchNet):
     def __init__(self, torch, np, name):
         sizes, _, batch, _ = workload_spec(name)
         blocks, m = RESIDUAL[name]
-        inits = init_params(np, sizes, "relu")
-        linears = []
-        for l in range(1, len(sizes)):
-            lin = torch.nn.Linear(sizes[l - 1], sizes[l])
-            with torch.no_grad():
-                lin.weight.copy_(torch.from_numpy(inits[l - 1][0]))
-                lin.bias.zero_()
-            linears.append(lin)
-        del inits
+        linears = torch_linears(torch, np, sizes, "relu")
 
         class Residual(torch.nn.Module):
             def __init__(self):
