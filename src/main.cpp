@@ -470,8 +470,8 @@ int describe(const std::string& path, const SpecOptions& spec_options, int threa
   for (const RunConfig& run : e.runs) {
     const long steps = run.train.total_steps(m);
     if (run.train.eval_every <= 0 || steps <= 0) continue;
-    const double extra = static_cast<double>((steps - 1) / run.train.eval_every);
-    eval_seconds += extra * eval_per_parameter * parameters(run);
+    const long extra = (steps - 1) / run.train.eval_every;  // whole evaluations
+    eval_seconds += static_cast<double>(extra) * eval_per_parameter * parameters(run);
   }
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   const double workers = static_cast<double>(std::min<std::size_t>(

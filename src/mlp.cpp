@@ -143,7 +143,7 @@ Workspace<T>::Workspace(const MlpConfig& config, Index samples) : capacity(sampl
   }
   if (config.norm != Norm::kNone) {
     H.resize(at(L));
-    Xhat.resize(at(L));
+    X_hat.resize(at(L));
     mean.resize(at(L));
     rstd.resize(at(L));
     batch_mean.resize(at(L));
@@ -153,7 +153,7 @@ Workspace<T>::Workspace(const MlpConfig& config, Index samples) : capacity(sampl
       const Index w = config.fan_out(l);
       widest = std::max(widest, w);
       H[at(l)] = Matrix<T>::Zero(w, capacity);
-      Xhat[at(l)] = Matrix<T>::Zero(w, capacity);
+      X_hat[at(l)] = Matrix<T>::Zero(w, capacity);
       const Index stats = config.norm == Norm::kBatch ? w : capacity;
       mean[at(l)] = Vector<T>::Zero(stats);
       rstd[at(l)] = Vector<T>::Zero(stats);
@@ -407,7 +407,7 @@ void Mlp<T>::hidden_forward(Workspace<T>& ws, Index l, const Matrix<T>& u, Index
     return;
   }
   const bool batch = config_.norm == Norm::kBatch;
-  const NormOut<T> out{ws.Xhat[at(l)],
+  const NormOut<T> out{ws.X_hat[at(l)],
                        ws.H[at(l)],
                        ws.mean[at(l)],
                        ws.rstd[at(l)],
@@ -427,7 +427,7 @@ void Mlp<T>::hidden_backward(Workspace<T>& ws, Index l, const Matrix<T>& u, Inde
   activation_backward<T>(config_.hidden, z.leftCols(n), ws.A[at(l)].leftCols(n), d);
   if (!normed) return;
   assert(d.outerStride() == d.rows());
-  norm_backward<T>(config_.norm, d.data(), d.rows(), n, ws.Xhat[at(l)], gamma(l), ws.rstd[at(l)],
+  norm_backward<T>(config_.norm, d.data(), d.rows(), n, ws.X_hat[at(l)], gamma(l), ws.rstd[at(l)],
                    grads.gamma[at(l)], grads.beta[at(l)], ws.sum1, ws.sum2);
 }
 

@@ -733,8 +733,8 @@ TEST_CASE(
       const double mean = z.row(j).mean();
       const double var = (z.row(j).array() - mean).square().mean();  // biased
       // xhat has mean 0 and biased variance var / (var + eps) per unit; h = gamma xhat + beta
-      CHECK(ws.Xhat[ul].row(j).head(n).mean() == doctest::Approx(0.0).epsilon(1e-12));
-      CHECK(ws.Xhat[ul].row(j).head(n).squaredNorm() / n ==
+      CHECK(ws.X_hat[ul].row(j).head(n).mean() == doctest::Approx(0.0).epsilon(1e-12));
+      CHECK(ws.X_hat[ul].row(j).head(n).squaredNorm() / n ==
             doctest::Approx(var / (var + kNormEps)).epsilon(1e-12));
       CHECK(ws.H[ul](j, 3) ==
             doctest::Approx(net.gamma(l)(j) * (z(j, 3) - mean) / std::sqrt(var + kNormEps) +
@@ -792,8 +792,8 @@ TEST_CASE("layer norm: each sample normalized over the units and the same in bot
       const Vector<double> z = ws.Z[ul].col(i);
       const double mean = z.mean();
       const double var = (z.array() - mean).square().mean();
-      CHECK(ws.Xhat[ul].col(i).mean() == doctest::Approx(0.0).epsilon(1e-12));
-      CHECK(ws.Xhat[ul].col(i).squaredNorm() / static_cast<double>(z.size()) ==
+      CHECK(ws.X_hat[ul].col(i).mean() == doctest::Approx(0.0).epsilon(1e-12));
+      CHECK(ws.X_hat[ul].col(i).squaredNorm() / static_cast<double>(z.size()) ==
             doctest::Approx(var / (var + kNormEps)).epsilon(1e-12));
     }
   }

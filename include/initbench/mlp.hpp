@@ -39,7 +39,7 @@
 // phi(N(x_B)); the stream itself and the branch's last product are never normalized). The
 // output layer has none. Each N_l has its own gamma_l, beta_l (n_l), and writes
 //   h_l = gamma_l * xhat_l + beta_l,   xhat_l = (u_l - mu) / sqrt(var + eps),  eps = 1e-5
-// into H[l] (phi reads H[l], so A[l] = phi(H[l])), xhat into Xhat[l]. The statistics:
+// into H[l] (phi reads H[l], so A[l] = phi(H[l])), xhat into X_hat[l]. The statistics:
 //   batch: per unit over the n samples, var biased (divided by n), in a training pass
 //          (Pass::kTrain); a Pass::kEval forward uses the running mean and running variance
 //          instead (Mlp::running_mean / running_var, updated by update_running_stats after a
@@ -137,10 +137,10 @@ struct Workspace {
   std::vector<Matrix<T>> X;  // X[b]: (w, capacity) the stream x_b, b = 0..B (residual nets only)
   std::vector<Matrix<T>> G;  // G[b]: (w, capacity) dL/dx_b, b = 0..B (residual nets only)
   // Normed layers only (MlpConfig::normed(l)); empty otherwise:
-  std::vector<Matrix<T>> H;     // H[l]: (n_l, capacity) the norm's output, phi's input
-  std::vector<Matrix<T>> Xhat;  // Xhat[l]: (n_l, capacity) the normalized values
-  std::vector<Vector<T>> mean;  // mean[l], rstd[l] = 1 / sqrt(var + eps): (n_l) for a batch norm,
-  std::vector<Vector<T>> rstd;  // (capacity) for a layer norm; what the last forward used
+  std::vector<Matrix<T>> H;      // H[l]: (n_l, capacity) the norm's output, phi's input
+  std::vector<Matrix<T>> X_hat;  // X_hat[l]: (n_l, capacity) the normalized values
+  std::vector<Vector<T>> mean;   // mean[l], rstd[l] = 1 / sqrt(var + eps): (n_l) for a batch norm,
+  std::vector<Vector<T>> rstd;   // (capacity) for a layer norm; what the last forward used
   std::vector<Vector<T>> batch_mean;  // batch norm: (n_l) the last training pass's mean and
   std::vector<Vector<T>> batch_var;   // biased variance (an evaluation pass leaves them)
   Eigen::VectorXd sum1, sum2;         // (max n_l) double accumulators of the norms' sums
